@@ -1,0 +1,22 @@
+/** Small building blocks shared by the pipeline spec and the stage parameter schemas. */
+import { z } from 'zod';
+
+/** Temporal accepts `ms`-style duration strings; we restrict them to one unambiguous form. */
+export const Duration = z
+  .string()
+  .regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, { message: 'expected a duration such as 500ms, 30s, 10m, 2h or 1d' });
+
+export function durationToMs(d: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(d);
+  if (!m) throw new Error(`not a duration: ${d}`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Math.round(Number(m[1]) * unit);
+}
+
+/** What flows along a DAG edge. `none` carries no data: such an edge only orders stages. */
+export const ARTIFACT_TYPES = ['documents', 'model', 'lexicon', 'metrics', 'report', 'none'] as const;
+export type ArtifactType = (typeof ARTIFACT_TYPES)[number];
+
+/** Logical task queues; a deployment may prefix them (see worker/config.ts). */
+export const QUEUES = { cpu: 'cpu', gpu: 'gpu' } as const;
+export const QueueName = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, { message: 'expected a queue name like cpu, gpu or gpu-a100-80g' });
