@@ -9,3 +9,4 @@ export * from './load';
 export * from './builder';
 export { canonicalJson } from './canonical';
 export { pipelineJsonSchema } from './json-schema';
+export * from './run';

@@ -94,7 +94,7 @@ export function compilePipeline(raw: unknown, opts: CompileOptions = {}): Compil
       continue;
     }
     const kind = stageKinds[s.uses];
-    const withValues = { ...s.with, ...stageOverrides(opts.overrides, name) };
+    const withValues = applyOverrides(s.with, opts.overrides, name);
     const params = kind.params.safeParse(withValues);
     if (!params.success) {
       issues.push(...zodIssues(params.error, ['stages', name, 'with'], 'bad-params'));
@@ -146,6 +146,13 @@ export function compilePipeline(raw: unknown, opts: CompileOptions = {}): Compil
     });
   }
 
+  for (const k of Object.keys(opts.overrides ?? {})) {
+    const stage = k.split('.')[0];
+    if (!(stage in rawStages) || !k.includes('.')) {
+      issues.push({ code: 'invalid', path: `--set ${k}`, message: `expected STAGE.KEY=VALUE naming a stage of this pipeline (${Object.keys(rawStages).join(', ')})` });
+    }
+  }
+
   const cycle = findCycle(rawStages);
   if (cycle) {
     issues.push({ code: 'cycle', path: `stages.${cycle[0]}.needs`, message: `cycle: ${cycle.join(' → ')}` });
@@ -178,10 +185,18 @@ function isRecord(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
-function stageOverrides(overrides: Record<string, unknown> | undefined, stage: string): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+/** Applies `--set stage.key.sub=value` overrides for one stage onto a copy of its `with`. */
+function applyOverrides(params: Record<string, unknown>, overrides: Record<string, unknown> | undefined, stage: string): Record<string, unknown> {
+  const out = structuredClone(params);
   for (const [k, v] of Object.entries(overrides ?? {})) {
-    if (k.startsWith(`${stage}.`)) out[k.slice(stage.length + 1)] = v;
+    if (!k.startsWith(`${stage}.`)) continue;
+    const keys = k.slice(stage.length + 1).split('.');
+    let node: Record<string, unknown> = out;
+    for (const key of keys.slice(0, -1)) {
+      if (!isRecord(node[key])) node[key] = {};
+      node = node[key] as Record<string, unknown>;
+    }
+    node[keys[keys.length - 1]] = v;
   }
   return out;
 }

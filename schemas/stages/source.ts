@@ -1,12 +1,19 @@
 import { z } from 'zod';
 
+/** The file types the source stage can read; each may also come gzip-compressed (`name.jsonl.gz`). */
+export const SOURCE_EXTENSIONS = ['.txt', '.md', '.html', '.htm', '.jsonl'] as const;
+
 /** Local files and folders (txt, md, html, jsonl, optionally .gz) into normalized JSONL shards. */
 export const SourceParams = z
   .object({
     paths: z.array(z.string().min(1)).min(1).describe('files or folders, relative to the pipeline file'),
-    extensions: z.array(z.string().regex(/^\.[a-z0-9]+$/)).default(['.txt', '.md', '.html', '.htm', '.jsonl']),
-    textField: z.string().default('text').describe('field holding the text in .jsonl inputs'),
+    extensions: z
+      .array(z.enum(SOURCE_EXTENSIONS))
+      .min(1)
+      .default([...SOURCE_EXTENSIONS])
+      .describe('file types to read; folders are searched recursively, `.gz` variants are included'),
+    textField: z.string().min(1).default('text').describe('field holding the text in .jsonl inputs'),
     shardSize: z.number().int().positive().default(10_000).describe('records per output shard'),
-    minChars: z.number().int().nonnegative().default(1),
+    minChars: z.number().int().nonnegative().default(1).describe('documents with less text are dropped'),
   })
   .strict();

@@ -1,0 +1,95 @@
+/**
+ * Reading and writing `documents` artifacts: gzip-compressed JSONL shards of DocumentRecords. Writers cut shards
+ * locally, upload each finished shard as a blob, and return the manifest file entries.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import zlib from 'node:zlib';
+import { once } from 'node:events';
+import { DocumentRecord, type ArtifactFileT, type DocumentRecordT, type ManifestT } from '../schemas/manifest';
+import { InputError } from './errors';
+import type { ArtifactStore } from './store';
+
+export class ShardWriter {
+  private out: zlib.Gzip | undefined;
+  private file: fs.WriteStream | undefined;
+  private count = 0;
+  private index = 0;
+  readonly files: ArtifactFileT[] = [];
+  total = 0;
+
+  constructor(
+    private readonly store: ArtifactStore,
+    private readonly dir: string,
+    private readonly shardSize: number,
+    private readonly name = 'shard',
+  ) {}
+
+  async write(rec: DocumentRecordT): Promise<void> {
+    if (!this.out) this.open();
+    const ok = this.out!.write(JSON.stringify(rec) + '\n');
+    this.count++;
+    this.total++;
+    if (!ok) await once(this.out!, 'drain');
+    if (this.count >= this.shardSize) await this.cut();
+  }
+
+  /** Finish the last shard; returns every shard's file entry (uploaded). */
+  async close(): Promise<ArtifactFileT[]> {
+    await this.cut();
+    return this.files;
+  }
+
+  private open(): void {
+    const file = path.join(this.dir, `${this.name}-${String(this.index).padStart(5, '0')}.jsonl.gz`);
+    this.file = fs.createWriteStream(file);
+    this.out = zlib.createGzip();
+    this.out.pipe(this.file);
+  }
+
+  private async cut(): Promise<void> {
+    if (!this.out || !this.file) return;
+    const file = this.file;
+    this.out.end();
+    await once(file, 'close');
+    const local = file.path as string;
+    this.files.push(await this.store.putFile(local, path.basename(local), this.count));
+    fs.rmSync(local, { force: true });
+    this.out = undefined;
+    this.file = undefined;
+    this.count = 0;
+    this.index++;
+  }
+}
+
+/** Stream every document of a `documents` manifest, shard by shard, validating each record. */
+export async function* readDocuments(store: ArtifactStore, manifest: ManifestT): AsyncGenerator<DocumentRecordT> {
+  for (const f of manifest.files) {
+    yield* readShard(store, f);
+  }
+}
+
+export async function* readShard(store: ArtifactStore, f: ArtifactFileT): AsyncGenerator<DocumentRecordT> {
+  const stream = (await store.getStream(f.key)).pipe(zlib.createGunzip());
+  const lines = readline.createInterface({ input: stream, crlfDelay: Infinity });
+  let n = 0;
+  try {
+    for await (const line of lines) {
+      n++;
+      if (!line.trim()) continue;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(line);
+      } catch {
+        throw new InputError(`${f.name} line ${n}: not valid JSON`);
+      }
+      const rec = DocumentRecord.safeParse(parsed);
+      if (!rec.success) throw new InputError(`${f.name} line ${n}: not a document record (${rec.error.issues[0]?.message})`);
+      yield rec.data;
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'Z_DATA_ERROR') throw new InputError(`${f.name}: corrupt gzip data`);
+    throw e;
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * The engine's test and benchmark stage: it sleeps (cancellably), fails on chosen attempts, and fans out into
+ * `tasks` trivial tasks whose results are summed by the reduce.
+ */
+import fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { StageParams } from '../../schemas/stages';
+import { ConfigError } from '../errors';
+import type { StageContext, StageImpl, StageOutput } from './types';
+
+type P = StageParams<'noop'>;
+
+async function act(ctx: StageContext<P>, label: string): Promise<void> {
+  const p = ctx.params;
+  if (p.failWhenFileExists && fs.existsSync(p.failWhenFileExists)) {
+    throw new Error(`${label}: failing while ${p.failWhenFileExists} exists`);
+  }
+  if (ctx.attempt <= p.failAttempts) {
+    if (p.failMode === 'config') throw new ConfigError(`${label}: failing on purpose (config error)`);
+    throw new Error(`${label}: failing on purpose (attempt ${ctx.attempt} of ${p.failAttempts} planned failures)`);
+  }
+  if (p.sleepMs > 0) {
+    try {
+      await sleep(p.sleepMs, undefined, { signal: ctx.signal });
+    } catch (e) {
+      if (ctx.signal.aborted && p.touchOnCancel) fs.writeFileSync(p.touchOnCancel, `${label} cancelled\n`);
+      throw e;
+    }
+  }
+}
+
+const empty = (metrics: Record<string, unknown>): StageOutput => ({ files: [], schema: 'none', metrics });
+
+export const noopStage: StageImpl<P> = {
+  async run(ctx) {
+    ctx.progress({ fraction: 0, message: 'started' });
+    await act(ctx, ctx.stage);
+    return empty({ attempt: ctx.attempt });
+  },
+  fanout: {
+    async plan(ctx) {
+      return Array.from({ length: ctx.params.tasks }, (_, i) => ({ i }));
+    },
+    async map(ctx, _task, index) {
+      await act(ctx, `${ctx.stage}[${index}]`);
+      return { index, value: 1 };
+    },
+    async reduce(_ctx, results) {
+      const sum = (results as { value: number }[]).reduce((a, r) => a + r.value, 0);
+      return empty({ tasks: results.length, sum });
+    },
+  },
+};

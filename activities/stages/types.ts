@@ -1,0 +1,65 @@
+/**
+ * The contract between the engine and a stage implementation. A stage is either `single` (one activity) or a
+ * `fanout` (plan tasks → map each, possibly in parallel and on several workers → reduce). Implementations only
+ * see a StageContext; they do not know about Temporal, retries or where they run.
+ */
+import type { ArtifactFileT, ManifestT } from '../../schemas/manifest';
+import type { StageKindName, StageParams } from '../../schemas/stages';
+import type { ArtifactStore } from '../store';
+
+export interface StageInputArtifact {
+  stage: string;
+  manifest: ManifestT;
+}
+
+export interface Progress {
+  /** 0..1 when known. */
+  fraction?: number;
+  message?: string;
+  /** Small JSON state from which a retry resumes (a crawl frontier, a shard index). */
+  checkpoint?: unknown;
+}
+
+export interface StageContext<P = Record<string, unknown>> {
+  pipeline: string;
+  run: string;
+  stage: string;
+  attempt: number;
+  params: P;
+  inputs: StageInputArtifact[];
+  store: ArtifactStore;
+  /** A fresh local directory for this attempt, removed afterwards. */
+  workDir: string;
+  /** Aborted when the run is cancelled or the attempt timed out. */
+  signal: AbortSignal;
+  /** Report progress; the runtime heartbeats it to Temporal (throttled). */
+  progress(p: Progress): void;
+  /** The checkpoint of the previous attempt's last heartbeat, if any. */
+  resumeFrom<T>(): T | undefined;
+  log(msg: string): void;
+}
+
+export interface StageOutput {
+  files: ArtifactFileT[];
+  /** Record schema of the files, e.g. document/v1. */
+  schema: string;
+  metrics?: Record<string, unknown>;
+}
+
+/**
+ * A stage implementation: `run` for single-activity stages, `fanout` for stages the plan splits into tasks
+ * (the kind's `fanout(params)` in schemas/stages decides which one a given stage uses).
+ */
+export interface StageImpl<P> {
+  run?(ctx: StageContext<P>): Promise<StageOutput>;
+  fanout?: {
+    /** Small JSON task descriptors (shard keys, index ranges), stored in the ledger. */
+    plan(ctx: StageContext<P>): Promise<unknown[]>;
+    map(ctx: StageContext<P>, task: unknown, index: number): Promise<unknown>;
+    reduce(ctx: StageContext<P>, results: unknown[]): Promise<StageOutput>;
+  };
+  /** Extra cache-key material, e.g. the sizes and mtimes of local input files. */
+  fingerprint?(params: P): Promise<unknown>;
+}
+
+export type StageImpls = { [K in StageKindName]: StageImpl<StageParams<K>> };

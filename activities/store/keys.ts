@@ -1,0 +1,11 @@
+/** The object layout inside the bucket, in one place. */
+export const keys = {
+  blob: (sha256: string) => `blobs/sha256/${sha256.slice(0, 2)}/${sha256}`,
+  manifest: (digest: string) => `manifests/${digest}.json`,
+  cache: (cacheKey: string) => `cache/${cacheKey}.json`,
+  runStage: (pipeline: string, run: string, stage: string) => `runs/${pipeline}/${run}/${stage}.json`,
+  runPrefix: (pipeline: string, run: string) => `runs/${pipeline}/${run}/`,
+  ledgerTasks: (cacheKey: string) => `ledger/${cacheKey}/tasks.json`,
+  ledgerShard: (cacheKey: string, index: number) => `ledger/${cacheKey}/shard-${String(index).padStart(6, '0')}.json`,
+  ledgerPrefix: (cacheKey: string) => `ledger/${cacheKey}/`,
+};

@@ -1,0 +1,130 @@
+/** The `dapt` command line: wiring only; each command lives in cli/commands. */
+import { Command, Option } from 'commander';
+import { artifactsCommand } from './commands/artifacts';
+import { devCommand } from './commands/dev';
+import { demoCommand } from './commands/demo';
+import { controlCommand, listCommand, runCommand, statusCommand } from './commands/runs';
+import { scheduleCreate, scheduleDescribe, scheduleDo, scheduleList } from './commands/schedule';
+import { schemaCommand, validateCommand } from './commands/spec';
+import { workerCommand } from './commands/worker';
+import { clientFor, closeClient, configFrom, exitWith, type GlobalOptions } from './context';
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+export function buildProgram(): Command {
+  const program = new Command('dapt')
+    .description('Declarative DAGs on Temporal for domain-adaptive continual pretraining')
+    .option('--address <host:port>', 'Temporal frontend (env DAPT_TEMPORAL_ADDRESS)')
+    .option('--namespace <ns>', 'Temporal namespace (env DAPT_NAMESPACE)')
+    .option('--s3-endpoint <url>', 'MinIO/S3 endpoint (env DAPT_S3_ENDPOINT)')
+    .option('--bucket <name>', 'artifact bucket (env DAPT_BUCKET)')
+    .showHelpAfterError();
+
+  const g = () => program.opts<GlobalOptions>();
+  const withClient =
+    <A extends unknown[]>(f: (client: Awaited<ReturnType<typeof clientFor>>, cfg: ReturnType<typeof configFrom>, ...a: A) => Promise<number | void>) =>
+    async (...a: A) => {
+      const cfg = configFrom(g());
+      const code = await f(await clientFor(cfg), cfg, ...a);
+      await closeClient();
+      if (typeof code === 'number' && code !== 0) process.exitCode = code;
+    };
+
+  program
+    .command('validate <file>')
+    .description('check a pipeline file; prints every problem (exit 2) or the DAG by levels (exit 0)')
+    .option('--set <stage.key=value>', 'override a stage parameter (repeatable)', collect)
+    .option('--json', 'print the compiled plan')
+    .action((file, o) => validateCommand(file, o));
+  program.command('schema').description('print the JSON Schema of pipeline files (for editors)').action(schemaCommand);
+
+  program
+    .command('run <file>')
+    .description('start a run; prints its id and the Temporal UI link')
+    .option('-w, --watch', 'follow the run until it ends (exit 0 on success, 1 on failure)')
+    .option('--no-cache', 'rerun every stage even when a cached output exists')
+    .option('--set <stage.key=value>', 'override a stage parameter (repeatable)', collect)
+    .action(withClient((c, cfg, file: string, o) => runCommand(c, cfg, file, o)));
+  program
+    .command('status <run>')
+    .description('per-stage state, attempts, progress, outputs')
+    .option('--json')
+    .action(withClient((c, _cfg, run: string, o) => statusCommand(c, run, o)));
+  program
+    .command('list')
+    .description('recent runs')
+    .option('--pipeline <name>')
+    .option('--limit <n>')
+    .action(withClient((c, _cfg, o) => listCommand(c, o)));
+  program.command('cancel <run>').description('cancel a run; running stages are told to stop').action(withClient((c, _cfg, run: string) => controlCommand(c, 'cancel', run)));
+  program.command('retry <run> <stage>').description('retry a parked stage').action(withClient((c, _cfg, run: string, stage: string) => controlCommand(c, 'retry', run, stage)));
+  program.command('skip <run> <stage>').description('skip a parked stage (its dependents are skipped)').action(withClient((c, _cfg, run: string, stage: string) => controlCommand(c, 'skip', run, stage)));
+  program
+    .command('abort <run>')
+    .description('end a run now, failing it')
+    .option('--reason <text>')
+    .action(withClient((c, _cfg, run: string, o: { reason?: string }) => controlCommand(c, 'abort', run, undefined, o.reason)));
+  program
+    .command('artifacts <run> [stage]')
+    .description('outputs of a run: keys, sizes, digests, lineage')
+    .option('--download <dir>', 'download the files (digests verified)')
+    .option('--json')
+    .action(withClient((c, cfg, run: string, stage: string | undefined, o) => artifactsCommand(c, cfg, run, stage, o)));
+
+  const sched = program.command('schedule').description('recurring runs on Temporal Schedules');
+  sched
+    .command('create <file>')
+    .option('--id <id>', 'schedule id (default: the pipeline name)')
+    .option('--cron <expr>', 'cron expression (repeatable; default: the spec\'s schedule.cron)', collect)
+    .addOption(new Option('--overlap <policy>').choices(['skip', 'buffer-one', 'buffer-all', 'cancel-other', 'terminate-other', 'allow-all']))
+    .option('--catchup-window <duration>', 'e.g. 1d')
+    .option('--paused')
+    .option('--set <stage.key=value>', 'override a stage parameter (repeatable)', collect)
+    .action(withClient((c, cfg, file: string, o) => scheduleCreate(c, cfg, file, o)));
+  sched.command('list').action(withClient((c) => scheduleList(c)));
+  sched.command('describe <id>').action(withClient((c, _cfg, id: string) => scheduleDescribe(c, id)));
+  for (const action of ['pause', 'unpause', 'trigger', 'delete'] as const) {
+    sched
+      .command(`${action} <id>`)
+      .option('--note <text>')
+      .option('--overlap <policy>')
+      .action(withClient((c, _cfg, id: string, o) => scheduleDo(c, action, id, o)));
+  }
+  sched
+    .command('backfill <id>')
+    .requiredOption('--from <iso>')
+    .requiredOption('--to <iso>')
+    .option('--overlap <policy>')
+    .action(withClient((c, _cfg, id: string, o) => scheduleDo(c, 'backfill', id, o)));
+
+  program
+    .command('worker')
+    .description('run a worker until SIGINT/SIGTERM')
+    .option('--queue <name>', 'cpu, gpu, gpu-<class>, all (repeatable or comma-separated)', collect)
+    .option('--concurrency <n>', 'activity slots per queue (gpu: number of visible GPUs)')
+    .option('--no-workflows', 'do not run pipeline workflows in this process')
+    .action((o) => workerCommand(configFrom(g()), { ...o, queue: o.queue ?? ['all'] }));
+
+  const dev = program.command('dev').description('the local Temporal dev server and MinIO');
+  for (const action of ['up', 'down', 'status'] as const) {
+    dev.command(action).action(async () => {
+      process.exitCode = await devCommand(action);
+    });
+  }
+  program
+    .command('demo')
+    .description('bring the local stack up, start workers in-process and run examples/demo.yaml with watch')
+    .option('--no-cache')
+    .action(async (o) => {
+      process.exitCode = await demoCommand(o);
+    });
+  return program;
+}
+
+export async function main(argv = process.argv): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (e) {
+    exitWith(e);
+  }
+}

@@ -1,0 +1,82 @@
+/** Payload contracts between the client, the pipeline workflow and the activities. References only, never data. */
+import type { ArtifactRef } from './manifest';
+import type { Plan, PlanStage } from './plan';
+
+export interface RunInput {
+  plan: Plan;
+  runId: string;
+  noCache?: boolean;
+  /** Prepended to the plan's logical queue names (isolates tests and teams on one cluster). */
+  queuePrefix?: string;
+  /** Tasks per fan-out child workflow (keeps each history small). */
+  fanoutBatchSize?: number;
+}
+
+/** What an activity needs to run one stage: the stage's plan entry and its inputs' references. */
+export interface StageCall {
+  pipeline: string;
+  runId: string;
+  stage: PlanStage;
+  inputs: ArtifactRef[];
+  noCache: boolean;
+}
+
+export interface PreparedStage {
+  cacheKey: string;
+  /** Set on a verified cache hit: the stage need not run. */
+  hit?: ArtifactRef;
+}
+
+export interface StageDone {
+  ref: ArtifactRef;
+  attempt: number;
+  metrics: Record<string, unknown>;
+}
+
+export interface FanoutCall extends StageCall {
+  cacheKey: string;
+}
+
+export interface FanoutBatchInput {
+  call: FanoutCall;
+  from: number;
+  to: number;
+  concurrency: number;
+  activityQueue: string;
+  retry: PlanStage['retry'];
+  timeouts: PlanStage['timeouts'];
+}
+
+export type StageStateName = 'pending' | 'running' | 'cached' | 'succeeded' | 'failed' | 'parked' | 'skipped' | 'cancelled';
+
+export interface StageState {
+  state: StageStateName;
+  attempt: number;
+  startedAt?: string;
+  endedAt?: string;
+  digest?: string;
+  cacheKey?: string;
+  error?: string;
+  /** Why a stage was skipped, e.g. "needs failed: crawl". */
+  reason?: string;
+  fanout?: { total: number; done: number };
+  /** Live from the running attempt's heartbeat (filled in by the client). */
+  progress?: number;
+  message?: string;
+  metrics?: Record<string, unknown>;
+}
+
+export type RunStateName = 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface RunStatus {
+  pipeline: string;
+  runId: string;
+  planHash: string;
+  state: RunStateName;
+  startedAt: string;
+  endedAt?: string;
+  stages: Record<string, StageState>;
+}
+
+/** Signals a parked stage waits for. */
+export type ParkDecision = 'retry' | 'skip';

@@ -1,0 +1,111 @@
+/**
+ * A dapt worker process: the pipeline workflows and engine bookkeeping on the workflow queue, and stage
+ * activities on each resource queue it serves (cpu, gpu, gpu-<class>). Activity slots per queue are bounded.
+ */
+import os from 'node:os';
+import fs from 'node:fs';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { createActivities } from '../activities/runtime';
+import { ArtifactStore } from '../activities/store';
+import { QUEUES } from '../schemas/common';
+import { workflowBundle } from './bundle';
+import { workflowQueue, type DaptConfig } from './config';
+import { connectionError } from './errors';
+
+export interface WorkerOptions {
+  config: DaptConfig;
+  /** Logical resource queues to serve; the workflow queue is always served unless `workflows` is false. */
+  queues: string[];
+  /** Activity slots per queue; gpu defaults to the number of visible GPUs (1 when running on CPU). */
+  concurrency?: number;
+  workflows?: boolean;
+  log?: (msg: string) => void;
+}
+
+export interface RunningWorkers {
+  queues: string[];
+  /** Resolves when every worker has stopped (after shutdown()). */
+  done: Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+let runtimeInstalled = false;
+
+export async function startWorkers(opts: WorkerOptions): Promise<RunningWorkers> {
+  const { config } = opts;
+  const log = opts.log ?? ((m: string) => console.error(m));
+  if (!runtimeInstalled) {
+    // Quiet the core SDK's own logging; dapt reports what matters itself.
+    Runtime.install({ logger: new DefaultLogger((process.env.DAPT_LOG_LEVEL ?? 'WARN') as 'WARN') });
+    runtimeInstalled = true;
+  }
+  const connection = await NativeConnection.connect({ address: config.temporal.address }).catch((e) => {
+    throw connectionError('Temporal', config.temporal.address, e);
+  });
+  const store = new ArtifactStore(config.store);
+  await store.ensureBucket();
+  const activities = createActivities({ store, log });
+
+  const workers: { queue: string; worker: Worker }[] = [];
+  if (opts.workflows !== false) {
+    workers.push({
+      queue: workflowQueue(config),
+      worker: await Worker.create({
+        connection,
+        namespace: config.temporal.namespace,
+        taskQueue: workflowQueue(config),
+        workflowBundle: await workflowBundle(),
+        activities,
+        maxConcurrentActivityTaskExecutions: 50,
+      }),
+    });
+  }
+  for (const q of opts.queues) {
+    const slots = opts.concurrency ?? defaultSlots(q, log);
+    workers.push({
+      queue: config.queuePrefix + q,
+      worker: await Worker.create({
+        connection,
+        namespace: config.temporal.namespace,
+        taskQueue: config.queuePrefix + q,
+        activities,
+        maxConcurrentActivityTaskExecutions: slots,
+      }),
+    });
+  }
+  const done = Promise.all(workers.map((w) => w.worker.run())).then(async () => {
+    await connection.close();
+  });
+  let stopping: Promise<void> | undefined;
+  return {
+    queues: workers.map((w) => w.queue),
+    done,
+    shutdown() {
+      stopping ??= (async () => {
+        for (const w of workers) if (w.worker.getState() === 'RUNNING') w.worker.shutdown();
+        await done;
+      })();
+      return stopping;
+    },
+  };
+}
+
+function defaultSlots(queue: string, log: (m: string) => void): number {
+  if (queue === QUEUES.gpu || queue.startsWith(`${QUEUES.gpu}-`)) {
+    const gpus = visibleGpus();
+    if (gpus === 0) log(`queue ${queue}: no GPU visible, running its stages on CPU with 1 slot`);
+    return Math.max(1, gpus);
+  }
+  return Math.max(2, os.availableParallelism());
+}
+
+/** GPUs this process may use: CUDA_VISIBLE_DEVICES if set, else the NVIDIA device nodes. */
+export function visibleGpus(): number {
+  const env = process.env.CUDA_VISIBLE_DEVICES;
+  if (env !== undefined) return env.trim() === '' || env === '-1' ? 0 : env.split(',').length;
+  try {
+    return fs.readdirSync('/dev').filter((n) => /^nvidia\d+$/.test(n)).length;
+  } catch {
+    return 0;
+  }
+}

@@ -1,0 +1,12 @@
+/** Queries and signals of the pipeline workflow, shared by the workflow and its clients. */
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { RunStatus } from '../schemas/run';
+
+export const statusQuery = defineQuery<RunStatus>('status');
+export const batchProgressQuery = defineQuery<{ done: number; total: number }>('batchProgress');
+/** Retry a parked stage with a fresh retry budget (after fixing the worker, the data, …). */
+export const retryStageSignal = defineSignal<[stage: string]>('retryStage');
+/** Give up on a parked stage; its dependents are skipped, the rest of the run goes on. */
+export const skipStageSignal = defineSignal<[stage: string]>('skipStage');
+/** End the run now: running stages are cancelled, parked ones fail. */
+export const abortSignal = defineSignal<[reason?: string]>('abort');

@@ -1,0 +1,163 @@
+/**
+ * The DAG interpreter: runs a compiled plan. Each stage starts as soon as all its needs have produced their
+ * artifacts; independent stages run concurrently. A stage looks up the cache, then runs as one activity or
+ * as a fan-out (plan → batches of tasks in child workflows → reduce) on its own task queue with its own retry
+ * policy. A stage that exhausts its retries fails (its dependents are skipped, other branches finish) or
+ * parks until someone signals retry, skip or abort.
+ */
+import {
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  executeChild,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { DaptActivities } from '../activities/runtime';
+import type { ArtifactRef } from '../schemas/manifest';
+import type { PlanStage } from '../schemas/plan';
+import type { FanoutCall, ParkDecision, RunInput, RunStatus, StageCall, StageDone, StageState } from '../schemas/run';
+import { CONTROL_OPTIONS, stageActivityOptions } from './activity-options';
+import { abortSignal, retryStageSignal, skipStageSignal, statusQuery } from './definitions';
+import { describeFailure, failureAttempt } from './failures';
+import { fanoutBatchWorkflow } from './fanout';
+
+type Outcome = { ok: true; ref: ArtifactRef } | { ok: false };
+
+const DEFAULT_BATCH = 200;
+
+export async function pipelineWorkflow(input: RunInput): Promise<RunStatus> {
+  const { plan } = input;
+  const info = workflowInfo();
+  // Scheduled runs carry no run id: Temporal suffixes the schedule's workflow id with the start time.
+  const runId = input.runId || info.workflowId.slice(plan.name.length + 1);
+  const now = () => new Date().toISOString();
+  const status: RunStatus = { pipeline: plan.name, runId, planHash: plan.hash, state: 'running', startedAt: now(), stages: {} };
+  for (const name of Object.keys(plan.stages)) status.stages[name] = { state: 'pending', attempt: 0 };
+
+  const decisions = new Map<string, ParkDecision>();
+  let aborted: string | undefined;
+  let main: CancellationScope | undefined;
+  setHandler(statusQuery, () => status);
+  const decide = (d: ParkDecision) => (stage: string) => {
+    if (status.stages[stage]?.state === 'parked') decisions.set(stage, d);
+  };
+  setHandler(retryStageSignal, decide('retry'));
+  setHandler(skipStageSignal, decide('skip'));
+  setHandler(abortSignal, (reason) => {
+    aborted = reason || 'aborted by user';
+    main?.cancel();
+  });
+
+  const control = proxyActivities<DaptActivities>({ ...CONTROL_OPTIONS, taskQueue: info.taskQueue });
+  const queueOf = (st: PlanStage) => (input.queuePrefix ?? '') + st.queue;
+
+  async function fanout(st: PlanStage, s: StageState, call: FanoutCall, round: number): Promise<StageDone> {
+    const acts = (what: string) => proxyActivities<DaptActivities>(stageActivityOptions(st, queueOf(st), `${st.name}:${what}:${round}`));
+    const { count } = await acts('plan').planFanout(call);
+    s.fanout = { total: count, done: 0 };
+    const size = input.fanoutBatchSize ?? DEFAULT_BATCH;
+    for (let from = 0, b = 0; from < count; from += size, b++) {
+      const to = Math.min(count, from + size);
+      await executeChild(fanoutBatchWorkflow, {
+        workflowId: `${info.workflowId}--${st.name}--r${round}-b${b}`,
+        taskQueue: info.taskQueue,
+        args: [{ call, from, to, concurrency: st.concurrency, activityQueue: queueOf(st), retry: st.retry, timeouts: st.timeouts }],
+      });
+      s.fanout.done = to;
+    }
+    return acts('reduce').reduceFanout(call, count);
+  }
+
+  async function execute(name: string, inputs: ArtifactRef[]): Promise<Outcome> {
+    const st = plan.stages[name];
+    const s = status.stages[name];
+    const call: StageCall = { pipeline: plan.name, runId, stage: st, inputs, noCache: !!input.noCache };
+    for (let round = 0; ; round++) {
+      Object.assign(s, { state: 'running', startedAt: now(), endedAt: undefined, error: undefined });
+      try {
+        const prep = await control.prepareStage(call);
+        s.cacheKey = prep.cacheKey;
+        if (prep.hit) {
+          Object.assign(s, { state: 'cached', digest: prep.hit.digest, endedAt: now() });
+          return { ok: true, ref: prep.hit };
+        }
+        const fcall: FanoutCall = { ...call, cacheKey: prep.cacheKey };
+        const done =
+          st.mode === 'fanout'
+            ? await fanout(st, s, fcall, round)
+            : await proxyActivities<DaptActivities>(stageActivityOptions(st, queueOf(st), `${name}:run:${round}`)).runStage(fcall);
+        Object.assign(s, { state: 'succeeded', attempt: done.attempt, digest: done.ref.digest, metrics: done.metrics, endedAt: now() });
+        return { ok: true, ref: done.ref };
+      } catch (err) {
+        if (isCancellation(err)) {
+          Object.assign(s, { state: 'cancelled', endedAt: now() });
+          throw err;
+        }
+        Object.assign(s, { attempt: failureAttempt(err) ?? s.attempt, error: describeFailure(err), endedAt: now() });
+        if (st.onFailure !== 'park') {
+          s.state = 'failed';
+          return { ok: false };
+        }
+        s.state = 'parked';
+        await condition(() => decisions.has(name));
+        const d = decisions.get(name);
+        decisions.delete(name);
+        if (d === 'skip') {
+          Object.assign(s, { state: 'skipped', reason: 'skipped by signal', endedAt: now() });
+          return { ok: false };
+        }
+      }
+    }
+  }
+
+  const outcomes = new Map<string, Promise<Outcome>>();
+  const outcome = (name: string): Promise<Outcome> => {
+    let p = outcomes.get(name);
+    if (!p) {
+      p = (async () => {
+        const ups = await Promise.all(plan.stages[name].needs.map(outcome));
+        const failedNeeds = plan.stages[name].needs.filter((_, i) => !ups[i].ok);
+        if (failedNeeds.length) {
+          Object.assign(status.stages[name], { state: 'skipped', reason: `needs did not succeed: ${failedNeeds.join(', ')}` });
+          return { ok: false };
+        }
+        const inputs = ups.flatMap((u) => (u.ok && u.ref.kind !== 'none' ? [u.ref] : []));
+        return execute(name, inputs);
+      })();
+      outcomes.set(name, p);
+    }
+    return p;
+  };
+
+  try {
+    await CancellationScope.cancellable(async () => {
+      main = CancellationScope.current();
+      await Promise.all(Object.keys(plan.stages).map(outcome));
+    });
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+    status.endedAt = now();
+    for (const s of Object.values(status.stages)) {
+      if (s.state === 'pending' || s.state === 'running' || s.state === 'parked') s.state = 'cancelled';
+    }
+    if (!aborted) {
+      status.state = 'cancelled';
+      throw err;
+    }
+    status.state = 'failed';
+    throw ApplicationFailure.nonRetryable(`run ${runId} aborted: ${aborted}`, 'RunAborted');
+  }
+
+  status.endedAt = now();
+  const failed = Object.entries(status.stages).filter(([, s]) => s.state === 'failed');
+  if (failed.length) {
+    status.state = 'failed';
+    const summary = failed.map(([n, s]) => `stage "${n}" failed after ${s.attempt} attempt(s): ${s.error}`).join('; ');
+    throw ApplicationFailure.nonRetryable(summary, 'PipelineFailed', status);
+  }
+  status.state = 'succeeded';
+  return status;
+}
