@@ -59,7 +59,7 @@ export interface StageState {
   error?: string;
   /** Why a stage was skipped, e.g. "needs failed: crawl". */
   reason?: string;
-  fanout?: { total: number; done: number };
+  fanout?: { total: number; done: number; reused?: number };
   /** Live from the running attempt's heartbeat (filled in by the client). */
   progress?: number;
   message?: string;

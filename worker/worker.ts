@@ -4,7 +4,7 @@
  */
 import os from 'node:os';
 import fs from 'node:fs';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/runtime';
 import { ArtifactStore } from '../activities/store';
 import { QUEUES } from '../schemas/common';
@@ -36,7 +36,12 @@ export async function startWorkers(opts: WorkerOptions): Promise<RunningWorkers>
   const log = opts.log ?? ((m: string) => console.error(m));
   if (!runtimeInstalled) {
     // Quiet the core SDK's own logging; dapt reports what matters itself.
-    Runtime.install({ logger: new DefaultLogger((process.env.DAPT_LOG_LEVEL ?? 'WARN') as 'WARN') });
+    const level = (process.env.DAPT_LOG_LEVEL ?? 'WARN') as 'WARN';
+    Runtime.install({
+      logger: new DefaultLogger(level),
+      // Core's benign "task not found" races after a shutdown or cancellation are not worth a user's attention.
+      telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR', other: 'ERROR' }) } },
+    });
     runtimeInstalled = true;
   }
   const connection = await NativeConnection.connect({ address: config.temporal.address }).catch((e) => {

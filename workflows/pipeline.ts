@@ -57,16 +57,17 @@ export async function pipelineWorkflow(input: RunInput): Promise<RunStatus> {
   async function fanout(st: PlanStage, s: StageState, call: FanoutCall, round: number): Promise<StageDone> {
     const acts = (what: string) => proxyActivities<DaptActivities>(stageActivityOptions(st, queueOf(st), `${st.name}:${what}:${round}`));
     const { count } = await acts('plan').planFanout(call);
-    s.fanout = { total: count, done: 0 };
+    s.fanout = { total: count, done: 0, reused: 0 };
     const size = input.fanoutBatchSize ?? DEFAULT_BATCH;
     for (let from = 0, b = 0; from < count; from += size, b++) {
       const to = Math.min(count, from + size);
-      await executeChild(fanoutBatchWorkflow, {
+      const batch = await executeChild(fanoutBatchWorkflow, {
         workflowId: `${info.workflowId}--${st.name}--r${round}-b${b}`,
         taskQueue: info.taskQueue,
         args: [{ call, from, to, concurrency: st.concurrency, activityQueue: queueOf(st), retry: st.retry, timeouts: st.timeouts }],
       });
       s.fanout.done = to;
+      s.fanout.reused = (s.fanout.reused ?? 0) + batch.reused;
     }
     return acts('reduce').reduceFanout(call, count);
   }

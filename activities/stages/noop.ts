@@ -10,9 +10,9 @@ import type { StageContext, StageImpl, StageOutput } from './types';
 
 type P = StageParams<'noop'>;
 
-async function act(ctx: StageContext<P>, label: string): Promise<void> {
+async function act(ctx: StageContext<P>, label: string, index = 0): Promise<void> {
   const p = ctx.params;
-  if (p.failWhenFileExists && fs.existsSync(p.failWhenFileExists)) {
+  if (p.failWhenFileExists && index >= p.failTasksFrom && fs.existsSync(p.failWhenFileExists)) {
     throw new Error(`${label}: failing while ${p.failWhenFileExists} exists`);
   }
   if (ctx.attempt <= p.failAttempts) {
@@ -42,7 +42,7 @@ export const noopStage: StageImpl<P> = {
       return Array.from({ length: ctx.params.tasks }, (_, i) => ({ i }));
     },
     async map(ctx, _task, index) {
-      await act(ctx, `${ctx.stage}[${index}]`);
+      await act(ctx, `${ctx.stage}[${index}]`, index);
       return { index, value: 1 };
     },
     async reduce(_ctx, results) {

@@ -14,5 +14,6 @@ export const NoopParams = z
     produces: z.enum(ARTIFACT_TYPES).default('none'),
     touchOnCancel: z.string().optional().describe('file written when the stage sees a cancellation'),
     failWhenFileExists: z.string().optional().describe('fail (retryably) while this file exists'),
+    failTasksFrom: z.number().int().nonnegative().default(0).describe('with failWhenFileExists: only tasks from this index fail'),
   })
   .strict();

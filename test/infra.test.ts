@@ -1,0 +1,171 @@
+// Real Temporal and MinIO servers on free ports (never the default dev ports), started and stopped per test.
+// Run: node --import tsx --test test/infra.test.ts
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Client as TemporalClient, Connection } from '@temporalio/client';
+import { Client as MinioClient } from 'minio';
+import { ensureBinaries, freePort, PortInUseError, startMinio, startTemporal, type MinioServer } from '../infra/servers';
+import { DEV_ACCESS_KEY, DEV_SECRET_KEY, devDown, devStatus, devUp } from '../infra/dev';
+import { isAlive } from '../infra/process';
+
+let tmp: string;
+before(
+  async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dapt-infra-'));
+    await ensureBinaries(); // a first install builds MinIO from source: minutes, hence the long timeout
+  },
+  { timeout: 20 * 60_000 },
+);
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function s3(m: { port: number; accessKey: string; secretKey: string }): MinioClient {
+  return new MinioClient({ endPoint: '127.0.0.1', port: m.port, useSSL: false, accessKey: m.accessKey, secretKey: m.secretKey });
+}
+
+async function putGet(m: MinioServer | { port: number; accessKey: string; secretKey: string }, bucket: string) {
+  const client = s3(m);
+  if (!(await client.bucketExists(bucket))) await client.makeBucket(bucket);
+  await client.putObject(bucket, 'hello.txt', Buffer.from('hello dapt'));
+  const chunks: Buffer[] = [];
+  for await (const c of await client.getObject(bucket, 'hello.txt')) chunks.push(c as Buffer);
+  assert.equal(Buffer.concat(chunks).toString(), 'hello dapt');
+}
+
+async function readObject(m: { port: number; accessKey: string; secretKey: string }, bucket: string, key: string) {
+  const chunks: Buffer[] = [];
+  for await (const c of await s3(m).getObject(bucket, key)) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString();
+}
+
+test('Temporal: starts on free ports, answers with the search attributes, stops', { timeout: 120_000 }, async () => {
+  const t = await startTemporal({ logFile: path.join(tmp, 'temporal.log'), namespace: 'dapt-test' });
+  try {
+    assert.match(t.address, /^127\.0\.0\.1:\d+$/);
+    const connection = await Connection.connect({ address: t.address });
+    try {
+      const info = await connection.workflowService.getSystemInfo({});
+      assert.ok(info.serverVersion, 'server reports a version');
+      const attrs = await connection.operatorService.listSearchAttributes({ namespace: t.namespace });
+      assert.equal(attrs.customAttributes?.DaptPipeline, 2 /* INDEXED_VALUE_TYPE_KEYWORD */);
+      assert.equal(attrs.customAttributes?.DaptRun, 2);
+    } finally {
+      await connection.close();
+    }
+    assert.ok(t.uiUrl);
+    assert.equal((await fetch(t.uiUrl)).status, 200, 'web UI answers');
+
+    // A busy port is reported with the port and the process holding it.
+    await assert.rejects(startTemporal({ port: Number(t.address.split(':')[1]), uiPort: false, logFile: path.join(tmp, 'busy.log') }), (e) => {
+      assert.ok(e instanceof PortInUseError);
+      assert.match(e.message, new RegExp(`port ${t.address.split(':')[1]} .*temporal \\(pid ${t.pid}\\)`));
+      return true;
+    });
+  } finally {
+    await t.stop();
+  }
+  assert.equal(isAlive(t.pid), false);
+});
+
+test('MinIO: starts, stores objects, survives a restart, refuses a busy port, stops', { timeout: 120_000 }, async () => {
+  const m = await startMinio({ dataDir: path.join(tmp, 'minio'), logFile: path.join(tmp, 'minio.log') });
+  try {
+    assert.equal(m.endpoint, `http://127.0.0.1:${m.port}`);
+    await putGet(m, 'artifacts');
+
+    const busyLog = path.join(tmp, 'minio-busy.log');
+    await assert.rejects(startMinio({ port: m.port, dataDir: path.join(tmp, 'minio2'), logFile: busyLog }), (e) => {
+      assert.ok(e instanceof PortInUseError);
+      assert.equal(e.port, m.port);
+      assert.match(e.message, new RegExp(`port ${m.port} .*minio \\(pid ${m.pid}\\)`));
+      return true;
+    });
+
+    const oldPid = m.pid;
+    await m.restart!();
+    assert.notEqual(m.pid, oldPid);
+    assert.equal(isAlive(oldPid), false);
+    assert.equal(await readObject(m, 'artifacts', 'hello.txt'), 'hello dapt', 'data survives a restart');
+  } finally {
+    await m.stop();
+  }
+  assert.equal(isAlive(m.pid), false);
+});
+
+test('MinIO: erasure coding over four drives', { timeout: 120_000 }, async () => {
+  const drives = [1, 2, 3, 4].map((i) => path.join(tmp, `ec${i}`));
+  const m = await startMinio({ dataDir: drives, logFile: path.join(tmp, 'minio-ec.log') });
+  try {
+    await putGet(m, 'erasure');
+    for (const d of drives) assert.ok(fs.existsSync(path.join(d, '.minio.sys')), `${d} is formatted`);
+  } finally {
+    await m.stop();
+  }
+});
+
+test('dev stack: up is idempotent, state survives down/up, down stops only what up started', { timeout: 180_000 }, async () => {
+  const stateDir = path.join(tmp, 'state');
+  const envKeys = ['DAPT_DEV_TEMPORAL_PORT', 'DAPT_DEV_UI_PORT', 'DAPT_DEV_MINIO_PORT', 'DAPT_DEV_CONSOLE_PORT'];
+  const saved = envKeys.map((k) => process.env[k]);
+  for (const k of envKeys) process.env[k] = String(await freePort());
+  try {
+    const before = await devStatus({ stateDir });
+    assert.equal(before.temporal.running, false);
+    assert.equal(before.minio.running, false);
+
+    const up = await devUp({ stateDir });
+    assert.equal(up.stateDir, stateDir);
+    assert.equal(up.temporal.running, true);
+    assert.equal(up.minio.running, true);
+    assert.equal(up.temporal.address, `127.0.0.1:${process.env.DAPT_DEV_TEMPORAL_PORT}`);
+    assert.equal(up.minio.endpoint, `http://127.0.0.1:${process.env.DAPT_DEV_MINIO_PORT}`);
+    for (const f of ['temporal.db', 'minio-data', 'logs/temporal.log', 'logs/minio.log', 'pids/temporal.pid', 'pids/minio.pid']) {
+      assert.ok(fs.existsSync(path.join(stateDir, f)), `${f} exists`);
+    }
+    assert.equal((await fetch(up.minio.consoleUrl)).ok, true, 'console answers');
+
+    const again = await devUp({ stateDir });
+    assert.equal(again.temporal.pid, up.temporal.pid, 'second up keeps the running Temporal');
+    assert.equal(again.minio.pid, up.minio.pid, 'second up keeps the running MinIO');
+
+    // Leave state in both servers, restart the stack, and find it again.
+    const minioAddr = { port: Number(process.env.DAPT_DEV_MINIO_PORT), accessKey: DEV_ACCESS_KEY, secretKey: DEV_SECRET_KEY };
+    await putGet(minioAddr, 'persist');
+    let connection = await Connection.connect({ address: up.temporal.address });
+    await new TemporalClient({ connection }).workflow.start('noSuchWorkflow', { taskQueue: 'nobody', workflowId: 'persist-check' });
+    await connection.close();
+
+    const down = await devDown({ stateDir });
+    assert.deepEqual(down.stopped.sort(), ['minio', 'temporal']);
+    assert.equal(isAlive(up.temporal.pid!), false);
+    assert.equal(isAlive(up.minio.pid!), false);
+    const stopped = await devStatus({ stateDir });
+    assert.equal(stopped.temporal.running, false);
+    assert.equal(stopped.minio.running, false);
+
+    const up2 = await devUp({ stateDir });
+    connection = await Connection.connect({ address: up2.temporal.address });
+    try {
+      const desc = await new TemporalClient({ connection }).workflow.getHandle('persist-check').describe();
+      assert.equal(desc.status.name, 'RUNNING', 'workflow survives a Temporal restart (temporal.db)');
+    } finally {
+      await connection.close();
+    }
+    assert.equal(await readObject(minioAddr, 'persist', 'hello.txt'), 'hello dapt', 'objects survive a MinIO restart');
+    await devDown({ stateDir });
+
+    // A pid file whose pid now belongs to someone else (here: this test process) must not get it killed.
+    fs.writeFileSync(
+      path.join(stateDir, 'pids', 'temporal.pid'),
+      JSON.stringify({ pid: process.pid, startTime: '1', port: 1, extraPort: 2, startedAt: new Date().toISOString() }),
+    );
+    assert.equal((await devStatus({ stateDir })).temporal.running, false);
+    assert.deepEqual((await devDown({ stateDir })).stopped, []);
+    assert.equal(fs.existsSync(path.join(stateDir, 'pids', 'temporal.pid')), false, 'stale pid file removed');
+  } finally {
+    await devDown({ stateDir }).catch(() => {});
+    envKeys.forEach((k, i) => (saved[i] === undefined ? delete process.env[k] : (process.env[k] = saved[i])));
+  }
+});
