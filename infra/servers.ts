@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { assertPortFree, freePort, PortInUseError, spawnServer, stopPid, tailFile } from './process';
+import { assertPortFree, freePort, spawnServer, stopPid, tailFile } from './process';
 
 export { freePort, PortInUseError } from './process';
 

@@ -56,7 +56,12 @@ const ENGINE_DEFAULTS = {
 };
 
 function zodIssues(err: z.ZodError, prefix: PropertyKey[], code: SpecIssue['code']): SpecIssue[] {
-  return err.issues.map((i) => ({ code, path: formatPath([...prefix, ...i.path]), message: i.message }));
+  return err.issues.flatMap((i) =>
+    // One issue per unknown key, pointing at the key itself (and so at its line).
+    i.code === 'unrecognized_keys'
+      ? i.keys.map((k) => ({ code, path: formatPath([...prefix, ...i.path, k]), message: `unknown field "${k}"` }))
+      : [{ code, path: formatPath([...prefix, ...i.path]), message: i.message }],
+  );
 }
 
 export interface CompileOptions {

@@ -7,13 +7,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import workflowPackage from '@temporalio/workflow/package.json';
 
 const ROOT = path.resolve(__dirname, '..');
 const SOURCES = ['workflows', 'schemas'];
 
 function sourceHash(): string {
   const h = createHash('sha256');
-  h.update(require('@temporalio/workflow/package.json').version as string);
+  h.update(workflowPackage.version);
   const walk = (dir: string) => {
     for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
       const p = path.join(dir, e.name);

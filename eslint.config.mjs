@@ -1,0 +1,43 @@
+// Lint: typed rules everywhere, and workflow determinism enforced in workflows/** (no Node built-ins, no I/O libs).
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import { builtinModules } from 'node:module';
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'trainer/**', '**/*.js', '**/*.mjs'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+    },
+  },
+  {
+    files: ['workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [...builtinModules, ...builtinModules.map((m) => `node:${m}`), 'minio', '@temporalio/activity', '@temporalio/worker', '@temporalio/client', 'yaml', 'cron-parser'].map((name) => ({
+            name,
+            message: 'workflow code must be deterministic: no Node built-ins, I/O clients or worker/client SDK modules',
+          })),
+          patterns: [
+            { group: ['../activities/*', '!../activities/runtime'], message: 'import activities with `import type` only' },
+            { group: ['../worker/*', '../client/*', '../cli/*', '../infra/*'], message: 'workflow code must be deterministic' },
+          ],
+        },
+      ],
+      'no-restricted-globals': ['error', { name: 'setTimeout', message: 'use sleep() from @temporalio/workflow' }, { name: 'setInterval', message: 'not deterministic' }],
+    },
+  },
+  {
+    // node:test's test() and describe() return promises the runner itself awaits.
+    files: ['test/**/*.ts'],
+    rules: { '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafeCalls: [{ from: 'package', name: ['test', 'describe', 'it', 'suite'], package: 'node:test' }] }] },
+  },
+);
