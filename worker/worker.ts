@@ -38,7 +38,12 @@ export async function startWorkers(opts: WorkerOptions): Promise<RunningWorkers>
     // Quiet the core SDK's own logging; dapt reports what matters itself.
     const level = (process.env.DAPT_LOG_LEVEL ?? 'WARN') as 'WARN';
     Runtime.install({
-      logger: new DefaultLogger(level),
+      logger: new DefaultLogger(level, (entry) => {
+        // Activity-only workers are normal here (they serve resource queues), not worth a warning.
+        if (entry.message.startsWith('No workflows registered')) return;
+        const meta = entry.meta && Object.keys(entry.meta).length ? ` ${JSON.stringify(entry.meta)}` : '';
+        console.error(`${new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString()} [${entry.level}] ${entry.message}${meta}`);
+      }),
       // Core's benign "task not found" races after a shutdown or cancellation are not worth a user's attention.
       telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR', other: 'ERROR' }) } },
     });

@@ -1,0 +1,42 @@
+/**
+ * Runs the crawl stage in a separate process, so a test can SIGKILL it mid-crawl like a dying worker.
+ * Input: one JSON argument {store, params, run, stage}. Output: one JSON line per progress report on stdout,
+ * the way the activity runtime would heartbeat them.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { crawlStage } from '../../activities/stages/crawl';
+import { ArtifactStore, type StoreConfig } from '../../activities/store';
+import type { StageParams } from '../../schemas/stages';
+
+interface ChildInput {
+  store: StoreConfig;
+  params: StageParams<'crawl'>;
+  run: string;
+  stage: string;
+}
+
+async function main(): Promise<void> {
+  const input = JSON.parse(process.argv[2]) as ChildInput;
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dapt-crawl-child-'));
+  await crawlStage.run!({
+    pipeline: 'test',
+    run: input.run,
+    stage: input.stage,
+    attempt: 1,
+    params: input.params,
+    inputs: [],
+    store: new ArtifactStore(input.store),
+    workDir,
+    signal: new AbortController().signal,
+    progress: (p) => process.stdout.write(`${JSON.stringify(p)}\n`),
+    resumeFrom: () => undefined,
+    log: () => {},
+  });
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${String(e)}\n`);
+  process.exit(1);
+});
