@@ -166,3 +166,8 @@ test('the JSON Schema is generated from zod and types each stage kind\'s `with`'
   assert.ok('maxPages' in byKind.crawl.properties.with.properties);
   assert.ok('normalize' in byKind.dedupe.properties.with.properties);
 });
+
+test('docs/pipeline.schema.json is the generated schema (regenerate with `npx dapt schema > docs/pipeline.schema.json`)', () => {
+  const committed = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'docs', 'pipeline.schema.json'), 'utf8'));
+  assert.deepEqual(committed, pipelineJsonSchema());
+});
