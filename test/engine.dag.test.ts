@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { cancelRun, getRunStatus, signalStage, startRun, waitForRun } from '../client/runs';
+import { abortRun, cancelRun, getRunStatus, signalStage, startRun, waitForRun } from '../client/runs';
 import { plan, waitFor } from './helpers/plans';
 import { startStack, type Stack } from './helpers/stack';
 
@@ -108,12 +108,54 @@ test('cancel reaches the running activity', async () => {
     stages: { long: { uses: 'noop', with: { sleepMs: 120_000, touchOnCancel: marker } }, next: { uses: 'noop', needs: ['long'] } },
   });
   const run = await startRun(stack.client, cfg, p);
-  await waitFor('stage running', async () => (await getRunStatus(stack.client, run.workflowId)).stages.long.state === 'running');
-  await new Promise((r) => setTimeout(r, 1000)); // let the attempt start sleeping
+  // The live status carries the running attempt's heartbeat.
+  const live = await waitFor('stage heartbeating', async () => {
+    const st = await getRunStatus(stack.client, run.workflowId);
+    return st.stages.long.message === 'started' ? st : undefined;
+  });
+  assert.equal(live.stages.long.state, 'running');
+  assert.equal(live.stages.long.progress, 0);
+  assert.equal(live.stages.long.attempt, 1);
   await cancelRun(stack.client, run.workflowId);
   const res = await waitForRun(stack.client, run.workflowId);
   assert.equal(res.ok, false);
   assert.equal(res.status.state, 'cancelled');
   assert.equal(res.status.stages.long.state, 'cancelled');
   assert.ok(fs.existsSync(marker), 'the activity saw the cancellation');
+});
+
+test('a parked stage can be skipped (dependents skipped, the rest finishes) and a run can be aborted', async () => {
+  const cfg = stack.config('skipabort');
+  await stack.workers(cfg);
+  const flag = path.join(stack.dir, 'always-broken');
+  fs.writeFileSync(flag, 'x');
+  const spec = (name: string) =>
+    plan({
+      name,
+      defaults: { retry: { ...fast.retry, maxAttempts: 1 } },
+      stages: {
+        s: { uses: 'noop', onFailure: 'park', with: { failWhenFileExists: flag } },
+        t: { uses: 'noop', needs: ['s'] },
+        u: { uses: 'noop', with: { sleepMs: 300 } },
+      },
+    });
+  const skipped = await startRun(stack.client, cfg, spec('skipper'));
+  await waitFor('parked', async () => (await getRunStatus(stack.client, skipped.workflowId)).stages.s.state === 'parked');
+  await signalStage(stack.client, skipped.workflowId, 'skip', 's');
+  const res = await waitForRun(stack.client, skipped.workflowId);
+  assert.equal(res.ok, true, res.error);
+  assert.deepEqual(
+    Object.fromEntries(Object.entries(res.status.stages).map(([n, s]) => [n, s.state])),
+    { s: 'skipped', t: 'skipped', u: 'succeeded' },
+  );
+  assert.equal(res.status.stages.t.reason, 'needs did not succeed: s');
+
+  const aborted = await startRun(stack.client, cfg, spec('aborter'));
+  await waitFor('parked', async () => (await getRunStatus(stack.client, aborted.workflowId)).stages.s.state === 'parked');
+  await abortRun(stack.client, aborted.workflowId, 'bad data upstream');
+  const ab = await waitForRun(stack.client, aborted.workflowId);
+  assert.equal(ab.ok, false);
+  assert.match(ab.error!, /aborted: bad data upstream/);
+  assert.equal(ab.status.state, 'failed');
+  assert.equal(ab.status.stages.s.state, 'cancelled');
 });

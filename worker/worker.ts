@@ -6,7 +6,7 @@ import os from 'node:os';
 import fs from 'node:fs';
 import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/runtime';
-import { ArtifactStore } from '../activities/store';
+import { ArtifactStore, StoreUnavailableError } from '../activities/store';
 import { QUEUES } from '../schemas/common';
 import { workflowBundle } from './bundle';
 import { workflowQueue, type DaptConfig } from './config';
@@ -53,7 +53,9 @@ export async function startWorkers(opts: WorkerOptions): Promise<RunningWorkers>
     throw connectionError('Temporal', config.temporal.address, e);
   });
   const store = new ArtifactStore(config.store);
-  await store.ensureBucket();
+  await store.ensureBucket().catch((e) => {
+    throw e instanceof StoreUnavailableError ? connectionError('MinIO', config.store.endpoint, e) : e;
+  });
   const activities = createActivities({ store, log });
 
   const workers: { queue: string; worker: Worker }[] = [];
@@ -80,6 +82,8 @@ export async function startWorkers(opts: WorkerOptions): Promise<RunningWorkers>
         taskQueue: config.queuePrefix + q,
         activities,
         maxConcurrentActivityTaskExecutions: slots,
+        // On SIGTERM running stages get this long to finish before they are cancelled (and checkpoint).
+        shutdownGraceTime: '10s',
       }),
     });
   }
