@@ -28,6 +28,18 @@ export function createActivities(deps: ActivityDeps) {
   const log = deps.log ?? ((m: string) => console.error(m));
   const { store } = deps;
 
+  // Fan-out task lists are immutable per cache key: each worker reads a list once, not once per task.
+  const taskLists = new Map<string, unknown[]>();
+  const tasksOf = async (cacheKey: string): Promise<unknown[] | undefined> => {
+    let tasks = taskLists.get(cacheKey);
+    if (!tasks) {
+      tasks = await store.getJson<unknown[]>(keys.ledgerTasks(cacheKey));
+      if (tasks) taskLists.set(cacheKey, tasks);
+      if (taskLists.size > 64) taskLists.delete(taskLists.keys().next().value!);
+    }
+    return tasks;
+  };
+
   const implOf = (call: StageCall): StageImpl<unknown> => stageImpls[call.stage.kind] as StageImpl<unknown>;
 
   async function prepareStage(call: StageCall): Promise<PreparedStage> {
@@ -68,7 +80,7 @@ export function createActivities(deps: ActivityDeps) {
     return withContext(call, async (ctx) => {
       const key = keys.ledgerShard(call.cacheKey, index);
       if ((await store.statSize(key)) !== undefined) return { reused: true };
-      const tasks = await store.getJson<unknown[]>(keys.ledgerTasks(call.cacheKey));
+      const tasks = await tasksOf(call.cacheKey);
       if (!tasks || index >= tasks.length) throw new Error(`ledger of ${call.stage.name} has no task ${index}`);
       const result = await fanoutOf(call).map(ctx, tasks[index], index);
       await store.putJson(key, { result });
@@ -79,12 +91,11 @@ export function createActivities(deps: ActivityDeps) {
   /** Fan-out step 3: gather every task's result in order and publish the stage output. */
   async function reduceFanout(call: FanoutCall, count: number): Promise<StageDone> {
     return withContext(call, async (ctx) => {
-      const results: unknown[] = [];
-      for (let i = 0; i < count; i++) {
+      const results = await mapLimit(count, 32, async (i) => {
         const entry = await store.getJson<{ result: unknown }>(keys.ledgerShard(call.cacheKey, i));
         if (!entry) throw new Error(`ledger of ${call.stage.name} is missing task ${i}`);
-        results.push(entry.result);
-      }
+        return entry.result;
+      });
       return publish(call, ctx.attempt, await fanoutOf(call).reduce(ctx, results));
     });
   }
@@ -184,6 +195,20 @@ async function guarded<T>(f: () => Promise<T>, attempt = 1): Promise<T> {
       details: [{ attempt }],
     });
   }
+}
+
+/** f(0..n-1) with at most `limit` calls in flight, results in index order. */
+async function mapLimit<T>(n: number, limit: number, f: (i: number) => Promise<T>): Promise<T[]> {
+  const out = new Array<T>(n);
+  let next = 0;
+  const lane = async () => {
+    while (next < n) {
+      const i = next++;
+      out[i] = await f(i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, n) }, lane));
+  return out;
 }
 
 function ensureDir(d: string): string {

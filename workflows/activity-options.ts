@@ -1,6 +1,6 @@
 /** How a plan stage's retry policy and timeouts become Temporal activity options. */
 import type { Duration } from '@temporalio/common';
-import { ActivityCancellationType, type ActivityOptions } from '@temporalio/workflow';
+import { ActivityCancellationType, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
 import type { PlanStage } from '../schemas/plan';
 
 /** Plan durations are validated `ms`-style strings (schemas/common.ts). */
@@ -32,8 +32,8 @@ export function stageActivityOptions(
   };
 }
 
-/** Engine bookkeeping activities (cache lookups): short, and patient with a store that is briefly down. */
-export const CONTROL_OPTIONS: Omit<ActivityOptions, 'taskQueue'> = {
+/** Engine bookkeeping (cache lookups): short local activities, patient with a store that is briefly down. */
+export const CONTROL_OPTIONS: LocalActivityOptions = {
   startToCloseTimeout: '2m',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '20s', maximumAttempts: 60 },
 };

@@ -12,6 +12,7 @@ import {
   executeChild,
   isCancellation,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -51,7 +52,8 @@ export async function pipelineWorkflow(input: RunInput): Promise<RunStatus> {
     main?.cancel();
   });
 
-  const control = proxyActivities<DaptActivities>({ ...CONTROL_OPTIONS, taskQueue: info.taskQueue });
+  // Cache lookups are short and run where the workflow runs: a local activity saves a task-queue round trip per stage.
+  const control = proxyLocalActivities<DaptActivities>(CONTROL_OPTIONS);
   const queueOf = (st: PlanStage) => (input.queuePrefix ?? '') + st.queue;
 
   async function fanout(st: PlanStage, s: StageState, call: FanoutCall, round: number): Promise<StageDone> {
