@@ -4,11 +4,11 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import readline from 'node:readline';
 import zlib from 'node:zlib';
 import { once } from 'node:events';
 import { DocumentRecord, type ArtifactFileT, type DocumentRecordT, type ManifestT } from '../schemas/manifest';
 import { InputError } from './errors';
+import { jsonLines } from './jsonl';
 import type { ArtifactStore } from './store';
 
 export class ShardWriter {
@@ -72,24 +72,9 @@ export async function* readDocuments(store: ArtifactStore, manifest: ManifestT):
 
 export async function* readShard(store: ArtifactStore, f: ArtifactFileT): AsyncGenerator<DocumentRecordT> {
   const stream = (await store.getStream(f.key)).pipe(zlib.createGunzip());
-  const lines = readline.createInterface({ input: stream, crlfDelay: Infinity });
-  let n = 0;
-  try {
-    for await (const line of lines) {
-      n++;
-      if (!line.trim()) continue;
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(line);
-      } catch {
-        throw new InputError(`${f.name} line ${n}: not valid JSON`);
-      }
-      const rec = DocumentRecord.safeParse(parsed);
-      if (!rec.success) throw new InputError(`${f.name} line ${n}: not a document record (${rec.error.issues[0]?.message})`);
-      yield rec.data;
-    }
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'Z_DATA_ERROR') throw new InputError(`${f.name}: corrupt gzip data`);
-    throw e;
+  for await (const { value, line } of jsonLines(stream, f.name)) {
+    const rec = DocumentRecord.safeParse(value);
+    if (!rec.success) throw new InputError(`${f.name}:${line}: not a document record (${rec.error.issues[0]?.message})`);
+    yield rec.data;
   }
 }

@@ -4,7 +4,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import type { DaptConfig } from '../worker/config';
+import { configEnv, type DaptConfig } from '../worker/config';
 import { startStack, type Stack } from './helpers/stack';
 
 let stack: Stack;
@@ -20,15 +20,7 @@ after(async () => {
 
 /** Async on purpose: this process hosts the workers, so it must not block while the CLI waits on them. */
 function dapt(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const env = {
-    ...process.env,
-    DAPT_TEMPORAL_ADDRESS: cfg.temporal.address,
-    DAPT_S3_ENDPOINT: cfg.store.endpoint,
-    DAPT_S3_ACCESS_KEY: cfg.store.accessKey,
-    DAPT_S3_SECRET_KEY: cfg.store.secretKey,
-    DAPT_BUCKET: cfg.store.bucket,
-    DAPT_QUEUE_PREFIX: cfg.queuePrefix,
-  };
+  const env = { ...process.env, ...configEnv(cfg) };
   return new Promise((resolve) => {
     execFile(process.execPath, [path.join(__dirname, '..', 'bin', 'dapt.js'), ...args], { env, timeout: 120_000 }, (e, out, err) => {
       resolve({ code: e ? (typeof e.code === 'number' ? e.code : -1) : 0, out, err });

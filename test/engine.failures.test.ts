@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { readDocuments } from '../activities/documents';
 import { getRunStatus, startRun, waitForRun } from '../client/runs';
-import type { DaptConfig } from '../worker/config';
+import { configEnv, type DaptConfig } from '../worker/config';
 import { plan, waitFor } from './helpers/plans';
 import { startStack, type Stack } from './helpers/stack';
 import { SITE_PAGES, startTestSite } from './helpers/test-site';
@@ -52,15 +52,7 @@ test('MinIO stopped mid-run and restarted: stages retry and the run completes wi
 });
 
 function spawnWorker(cfg: DaptConfig, logFile: string): ChildProcess {
-  const env = {
-    ...process.env,
-    DAPT_TEMPORAL_ADDRESS: cfg.temporal.address,
-    DAPT_S3_ENDPOINT: cfg.store.endpoint,
-    DAPT_S3_ACCESS_KEY: cfg.store.accessKey,
-    DAPT_S3_SECRET_KEY: cfg.store.secretKey,
-    DAPT_BUCKET: cfg.store.bucket,
-    DAPT_QUEUE_PREFIX: cfg.queuePrefix,
-  };
+  const env = { ...process.env, ...configEnv(cfg) };
   const out = fs.openSync(logFile, 'a');
   const bin = path.join(__dirname, '..', 'bin', 'dapt.js');
   return spawn(process.execPath, [bin, 'worker', '--queue', 'cpu', '--no-workflows'], { env, stdio: ['ignore', out, out] });

@@ -49,3 +49,19 @@ export function loadConfig(overrides: Partial<DaptConfig> = {}, env: NodeJS.Proc
 export function workflowQueue(cfg: Pick<DaptConfig, 'queuePrefix'>): string {
   return cfg.queuePrefix + WORKFLOW_QUEUE;
 }
+
+/** The environment that makes another dapt process (a worker, the CLI) use this configuration. */
+export function configEnv(cfg: DaptConfig): Record<string, string> {
+  return {
+    DAPT_TEMPORAL_ADDRESS: cfg.temporal.address,
+    DAPT_NAMESPACE: cfg.temporal.namespace,
+    DAPT_S3_ENDPOINT: cfg.store.endpoint,
+    DAPT_S3_ACCESS_KEY: cfg.store.accessKey,
+    DAPT_S3_SECRET_KEY: cfg.store.secretKey,
+    DAPT_BUCKET: cfg.store.bucket,
+    DAPT_S3_PREFIX: cfg.store.prefix ?? '',
+    DAPT_QUEUE_PREFIX: cfg.queuePrefix,
+    DAPT_SEARCH_ATTRIBUTES: cfg.searchAttributes ? '1' : '0',
+    DAPT_UI_URL: cfg.uiUrl,
+  };
+}

@@ -4,10 +4,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import readline from 'node:readline';
 import type { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { ConfigError, InputError } from '../errors';
+import { jsonLines } from '../jsonl';
 import { extractMainText, normalizeText } from './html-text';
 
 export interface InputFile {
@@ -91,17 +91,7 @@ function readWhole(f: InputFile, content: string): RawDocument {
 }
 
 async function* readJsonl(f: InputFile, textField: string): AsyncGenerator<RawDocument> {
-  const lines = readline.createInterface({ input: open(f), crlfDelay: Infinity });
-  let n = 0;
-  for await (const line of lines) {
-    n++;
-    if (!line.trim()) continue;
-    let row: unknown;
-    try {
-      row = JSON.parse(line);
-    } catch {
-      throw new InputError(`${f.path}:${n}: not valid JSON`);
-    }
+  for await (const { value: row, line: n } of jsonLines(open(f), f.path)) {
     if (typeof row !== 'object' || row === null || Array.isArray(row)) throw new InputError(`${f.path}:${n}: not a JSON object`);
     const { [textField]: text, ...rest } = row as Record<string, unknown>;
     if (typeof text !== 'string') throw new InputError(`${f.path}:${n}: field "${textField}" is missing or not a string`);
