@@ -30,11 +30,12 @@ export function createActivities(deps: ActivityDeps) {
 
   // Fan-out task lists are immutable per cache key: each worker reads a list once, not once per task.
   const taskLists = new Map<string, unknown[]>();
-  const tasksOf = async (cacheKey: string): Promise<unknown[] | undefined> => {
-    let tasks = taskLists.get(cacheKey);
+  const tasksOf = async (cacheKey: string, phase: number): Promise<unknown[] | undefined> => {
+    const key = keys.ledgerTasks(cacheKey, phase);
+    let tasks = taskLists.get(key);
     if (!tasks) {
-      tasks = await store.getJson<unknown[]>(keys.ledgerTasks(cacheKey));
-      if (tasks) taskLists.set(cacheKey, tasks);
+      tasks = await store.getJson<unknown[]>(key);
+      if (tasks) taskLists.set(key, tasks);
       if (taskLists.size > 64) taskLists.delete(taskLists.keys().next().value!);
     }
     return tasks;
@@ -64,39 +65,51 @@ export function createActivities(deps: ActivityDeps) {
     });
   }
 
-  /** Fan-out step 1: list the tasks once per cache key; a retry of the stage reuses the stored list. */
-  async function planFanout(call: FanoutCall): Promise<{ count: number }> {
+  /** Fan-out, each phase: list its tasks once per cache key; a retry of the stage reuses the stored list. */
+  async function planFanout(call: FanoutCall, phase = 0): Promise<{ count: number; name: string; phases: number }> {
     return withContext(call, async (ctx) => {
-      const stored = await store.getJson<unknown[]>(keys.ledgerTasks(call.cacheKey));
-      if (stored) return { count: stored.length };
-      const tasks = await fanoutOf(call).plan(ctx);
-      await store.putJson(keys.ledgerTasks(call.cacheKey), tasks);
-      return { count: tasks.length };
+      const { phases } = fanoutOf(call);
+      const spec = phases[phase];
+      if (!spec) throw new Error(`stage kind ${call.stage.kind} has no fan-out phase ${phase}`);
+      const stored = await store.getJson<unknown[]>(keys.ledgerTasks(call.cacheKey, phase));
+      if (stored) return { count: stored.length, name: spec.name, phases: phases.length };
+      const previous = [];
+      for (let p = 0; p < phase; p++) previous.push(await phaseResults(call, p));
+      const tasks = await spec.plan(ctx, previous);
+      await store.putJson(keys.ledgerTasks(call.cacheKey, phase), tasks);
+      return { count: tasks.length, name: spec.name, phases: phases.length };
     });
   }
 
-  /** Fan-out step 2: one task; a task whose ledger entry exists already finished in an earlier attempt or run. */
-  async function runFanoutTask(call: FanoutCall, index: number): Promise<{ reused: boolean }> {
+  /** One task; a task whose ledger entry exists already finished in an earlier attempt or run. */
+  async function runFanoutTask(call: FanoutCall, phase: number, index: number): Promise<{ reused: boolean }> {
     return withContext(call, async (ctx) => {
-      const key = keys.ledgerShard(call.cacheKey, index);
+      const key = keys.ledgerShard(call.cacheKey, phase, index);
       if ((await store.statSize(key)) !== undefined) return { reused: true };
-      const tasks = await tasksOf(call.cacheKey);
-      if (!tasks || index >= tasks.length) throw new Error(`ledger of ${call.stage.name} has no task ${index}`);
-      const result = await fanoutOf(call).map(ctx, tasks[index], index);
+      const tasks = await tasksOf(call.cacheKey, phase);
+      if (!tasks || index >= tasks.length) throw new Error(`ledger of ${call.stage.name} has no task ${index} in phase ${phase}`);
+      const result = await fanoutOf(call).phases[phase].map(ctx, tasks[index], index);
       await store.putJson(key, { result });
       return { reused: false };
     });
   }
 
-  /** Fan-out step 3: gather every task's result in order and publish the stage output. */
-  async function reduceFanout(call: FanoutCall, count: number): Promise<StageDone> {
+  /** Last step: gather every phase's results in order and publish the stage output. */
+  async function reduceFanout(call: FanoutCall): Promise<StageDone> {
     return withContext(call, async (ctx) => {
-      const results = await mapLimit(count, 32, async (i) => {
-        const entry = await store.getJson<{ result: unknown }>(keys.ledgerShard(call.cacheKey, i));
-        if (!entry) throw new Error(`ledger of ${call.stage.name} is missing task ${i}`);
-        return entry.result;
-      });
+      const results = [];
+      for (let p = 0; p < fanoutOf(call).phases.length; p++) results.push(await phaseResults(call, p));
       return publish(call, ctx.attempt, await fanoutOf(call).reduce(ctx, results));
+    });
+  }
+
+  async function phaseResults(call: FanoutCall, phase: number): Promise<unknown[]> {
+    const tasks = await tasksOf(call.cacheKey, phase);
+    if (!tasks) throw new Error(`ledger of ${call.stage.name} has no task list for phase ${phase}`);
+    return mapLimit(tasks.length, 32, async (i) => {
+      const entry = await store.getJson<{ result: unknown }>(keys.ledgerShard(call.cacheKey, phase, i));
+      if (!entry) throw new Error(`ledger of ${call.stage.name} is missing task ${i} of phase ${phase}`);
+      return entry.result;
     });
   }
 
@@ -134,7 +147,7 @@ export function createActivities(deps: ActivityDeps) {
   }
 
   /** Builds the StageContext, keeps the activity heartbeating, cleans up, and classifies errors. */
-  async function withContext<T>(call: StageCall, body: (ctx: StageContext<unknown>) => Promise<T>): Promise<T> {
+  async function withContext<T>(call: FanoutCall, body: (ctx: StageContext<unknown>) => Promise<T>): Promise<T> {
     const actx = Context.current();
     const { attempt, heartbeatDetails, heartbeatTimeoutMs } = actx.info;
     const workDir = fs.mkdtempSync(path.join(ensureDir(workRoot), `${call.stage.name}-`));
@@ -150,6 +163,7 @@ export function createActivities(deps: ActivityDeps) {
         run: call.runId,
         stage: call.stage.name,
         attempt,
+        cacheKey: call.cacheKey,
         params: call.stage.params,
         inputs,
         store,

@@ -81,14 +81,14 @@ export async function baselineFanoutWorkflow(input: BaselineFanoutInput): Promis
   const fcall: FanoutCall = { ...call, cacheKey: prep.cacheKey };
   const acts = (what: string) => proxyActivities<DaptActivities>(stageActivityOptions(stage, input.queues.stage, `${stage.name}:${what}`));
 
-  const { count } = await acts('plan:0').planFanout(fcall);
+  const { count } = await acts('plan:0').planFanout(fcall, 0);
   let reused = 0;
   const inflight = new Set<Promise<void>>();
   for (let next = 0; next < count || inflight.size; ) {
     while (inflight.size < stage.concurrency && next < count) {
       const i = next++;
       const p: Promise<void> = acts(`task:${i}`)
-        .runFanoutTask(fcall, i)
+        .runFanoutTask(fcall, 0, i)
         .then((r) => {
           if (r.reused) reused++;
         })
@@ -97,6 +97,6 @@ export async function baselineFanoutWorkflow(input: BaselineFanoutInput): Promis
     }
     await Promise.race(inflight);
   }
-  const done = await acts('reduce:0').reduceFanout(fcall, count);
+  const done = await acts('reduce:0').reduceFanout(fcall);
   return { count, reused, metrics: done.metrics };
 }

@@ -71,7 +71,7 @@ async function assertFreshLedger(store: ArtifactStore, plan: Plan, runId: string
   for (const stage of Object.values(plan.stages)) {
     if (stage.mode !== 'fanout') continue;
     const key = stageCacheKey({ pipeline: plan.name, runId, stage, inputs: [], noCache: false }, undefined);
-    if ((await store.statSize(keys.ledgerTasks(key))) !== undefined) throw new Error(`ledger of ${stage.name} (${key}) is not empty`);
+    if ((await store.statSize(keys.ledgerTasks(key, 0))) !== undefined) throw new Error(`ledger of ${stage.name} (${key}) is not empty`);
   }
 }
 

@@ -207,8 +207,14 @@ function applyOverrides(params: Record<string, unknown>, overrides: Record<strin
 }
 
 function resolvePaths(kind: StageKindName, params: Record<string, unknown>, baseDir?: string): Record<string, unknown> {
-  if (kind !== 'source' || !baseDir) return params;
-  return { ...params, paths: (params.paths as string[]).map((p) => path.resolve(baseDir, p)) };
+  if (!baseDir) return params;
+  if (kind === 'source') return { ...params, paths: (params.paths as string[]).map((p) => path.resolve(baseDir, p)) };
+  // A local base model directory; s3:// references name the store and stay as they are.
+  const model = params.baseModel;
+  if ((kind === 'pretrain' || kind === 'perplexity') && typeof model === 'string' && !model.startsWith('s3://')) {
+    return { ...params, baseModel: path.resolve(baseDir, model) };
+  }
+  return params;
 }
 
 function mergeRetry(...layers: (RetrySpecT | undefined)[]): PlanRetry {

@@ -39,6 +39,7 @@ export interface FanoutCall extends StageCall {
 
 export interface FanoutBatchInput {
   call: FanoutCall;
+  phase: number;
   from: number;
   to: number;
   concurrency: number;
@@ -59,7 +60,8 @@ export interface StageState {
   error?: string;
   /** Why a stage was skipped, e.g. "needs failed: crawl". */
   reason?: string;
-  fanout?: { total: number; done: number; reused?: number };
+  /** Tasks over all phases planned so far; `phase` is the running phase's name. */
+  fanout?: { total: number; done: number; reused?: number; phase?: string };
   /** Live from the running attempt's heartbeat (filled in by the client). */
   progress?: number;
   message?: string;

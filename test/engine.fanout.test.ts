@@ -29,7 +29,7 @@ test('a 2,000-task fan-out completes and every history stays far below the limit
   const run = await startRun(stack.client, cfg, p);
   const res = await waitForRun(stack.client, run.workflowId);
   assert.equal(res.ok, true, res.error);
-  assert.deepEqual(res.status.stages.wide.fanout, { total: 2000, done: 2000, reused: 0 });
+  assert.deepEqual(res.status.stages.wide.fanout, { total: 2000, done: 2000, reused: 0, phase: 'tasks' });
   assert.deepEqual(res.status.stages.wide.metrics, { tasks: 2000, sum: 2000 });
   assert.equal(res.status.stages.after.state, 'succeeded');
 
@@ -60,6 +60,16 @@ test('the per-task ledger: a retried fan-out reruns only the unfinished tasks', 
   await signalStage(stack.client, run.workflowId, 'retry', 'fan');
   const res = await waitForRun(stack.client, run.workflowId);
   assert.equal(res.ok, true, res.error);
-  assert.deepEqual(res.status.stages.fan.fanout, { total: 12, done: 12, reused: 5 });
+  assert.deepEqual(res.status.stages.fan.fanout, { total: 12, done: 12, reused: 5, phase: 'tasks' });
   assert.deepEqual(res.status.stages.fan.metrics, { tasks: 12, sum: 12 });
+});
+
+test('a multi-phase fan-out plans each phase from the results of the previous one', async () => {
+  const cfg = stack.config('phases');
+  await stack.workers(cfg, ['cpu']);
+  const p = plan({ name: 'phases', stages: { two: { uses: 'noop', concurrency: 8, with: { tasks: 30, moreTasks: 7 } } } });
+  const res = await waitForRun(stack.client, (await startRun(stack.client, cfg, p, { fanoutBatchSize: 16 })).workflowId);
+  assert.equal(res.ok, true, res.error);
+  assert.deepEqual(res.status.stages.two.fanout, { total: 37, done: 37, reused: 0, phase: 'more' });
+  assert.deepEqual(res.status.stages.two.metrics, { tasks: 30, sum: 30, moreTasks: 7, moreSum: 7 * 30 });
 });

@@ -17,9 +17,9 @@ export async function fanoutBatchWorkflow(input: FanoutBatchInput): Promise<{ do
 
   const runTask = async (i: number): Promise<void> => {
     const acts = proxyActivities<DaptActivities>(
-      stageActivityOptions(input, input.activityQueue, `${call.stage.name}:task:${i}`),
+      stageActivityOptions(input, input.activityQueue, `${call.stage.name}:task:${input.phase}:${i}`),
     );
-    const r = await acts.runFanoutTask(call, i);
+    const r = await acts.runFanoutTask(call, input.phase, i);
     done++;
     if (r.reused) reused++;
   };

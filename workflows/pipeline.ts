@@ -58,20 +58,26 @@ export async function pipelineWorkflow(input: RunInput): Promise<RunStatus> {
 
   async function fanout(st: PlanStage, s: StageState, call: FanoutCall, round: number): Promise<StageDone> {
     const acts = (what: string) => proxyActivities<DaptActivities>(stageActivityOptions(st, queueOf(st), `${st.name}:${what}:${round}`));
-    const { count } = await acts('plan').planFanout(call);
-    s.fanout = { total: count, done: 0, reused: 0 };
     const size = input.fanoutBatchSize ?? DEFAULT_BATCH;
-    for (let from = 0, b = 0; from < count; from += size, b++) {
-      const to = Math.min(count, from + size);
-      const batch = await executeChild(fanoutBatchWorkflow, {
-        workflowId: `${info.workflowId}--${st.name}--r${round}-b${b}`,
-        taskQueue: info.taskQueue,
-        args: [{ call, from, to, concurrency: st.concurrency, activityQueue: queueOf(st), retry: st.retry, timeouts: st.timeouts }],
-      });
-      s.fanout.done = to;
-      s.fanout.reused = (s.fanout.reused ?? 0) + batch.reused;
+    s.fanout = { total: 0, done: 0, reused: 0 };
+    // The implementation knows its phases; each planFanout answers how many there are.
+    for (let phase = 0, phases = 1; phase < phases; phase++) {
+      const planned = await acts(`plan${phase}`).planFanout(call, phase);
+      const { count, name } = planned;
+      phases = planned.phases;
+      Object.assign(s.fanout, { total: s.fanout.total + count, phase: name });
+      for (let from = 0, b = 0; from < count; from += size, b++) {
+        const to = Math.min(count, from + size);
+        const batch = await executeChild(fanoutBatchWorkflow, {
+          workflowId: `${info.workflowId}--${st.name}--r${round}-p${phase}-b${b}`,
+          taskQueue: info.taskQueue,
+          args: [{ call, phase, from, to, concurrency: st.concurrency, activityQueue: queueOf(st), retry: st.retry, timeouts: st.timeouts }],
+        });
+        s.fanout.done += to - from;
+        s.fanout.reused = (s.fanout.reused ?? 0) + batch.reused;
+      }
     }
-    return acts('reduce').reduceFanout(call, count);
+    return acts('reduce').reduceFanout(call);
   }
 
   async function execute(name: string, inputs: ArtifactRef[]): Promise<Outcome> {

@@ -38,16 +38,34 @@ export const noopStage: StageImpl<P> = {
     return empty({ attempt: ctx.attempt });
   },
   fanout: {
-    async plan(ctx) {
-      return Array.from({ length: ctx.params.tasks }, (_, i) => ({ i }));
-    },
-    async map(ctx, _task, index) {
-      await act(ctx, `${ctx.stage}[${index}]`, index);
-      return { index, value: 1 };
-    },
-    async reduce(_ctx, results) {
+    phases: [
+      {
+        name: 'tasks',
+        async plan(ctx) {
+          return Array.from({ length: ctx.params.tasks }, (_, i) => ({ i }));
+        },
+        async map(ctx, _task, index) {
+          await act(ctx, `${ctx.stage}[${index}]`, index);
+          return { index, value: 1 };
+        },
+      },
+      {
+        name: 'more',
+        async plan(ctx, [first]) {
+          // Planned from the first phase's results, as a real multi-phase stage (signatures → buckets) would be.
+          const base = (first as { value: number }[]).reduce((a, r) => a + r.value, 0);
+          return Array.from({ length: ctx.params.moreTasks }, (_, i) => ({ i, base }));
+        },
+        async map(ctx, task, index) {
+          await act(ctx, `${ctx.stage}[more ${index}]`, index);
+          return { index, value: (task as { base: number }).base };
+        },
+      },
+    ],
+    async reduce(_ctx, [results, more]) {
       const sum = (results as { value: number }[]).reduce((a, r) => a + r.value, 0);
-      return empty({ tasks: results.length, sum });
+      const moreSum = (more as { value: number }[]).reduce((a, r) => a + r.value, 0);
+      return empty({ tasks: results.length, sum, ...(more.length ? { moreTasks: more.length, moreSum } : {}) });
     },
   },
 };

@@ -25,6 +25,8 @@ export interface StageContext<P = Record<string, unknown>> {
   run: string;
   stage: string;
   attempt: number;
+  /** The stage's cache key: stable across attempts and reruns of the same work (ledger keys). */
+  cacheKey?: string;
   params: P;
   inputs: StageInputArtifact[];
   store: ArtifactStore;
@@ -46,17 +48,25 @@ export interface StageOutput {
   metrics?: Record<string, unknown>;
 }
 
+/** One step of a fan-out: plan small JSON task descriptors, then map each (in parallel, possibly on many workers). */
+export interface FanoutPhase<P> {
+  name: string;
+  /** `previous[k][i]` is the result of task i of phase k (earlier phases only). */
+  plan(ctx: StageContext<P>, previous: unknown[][]): Promise<unknown[]>;
+  map(ctx: StageContext<P>, task: unknown, index: number): Promise<unknown>;
+}
+
 /**
  * A stage implementation: `run` for single-activity stages, `fanout` for stages the plan splits into tasks
- * (the kind's `fanout(params)` in schemas/stages decides which one a given stage uses).
+ * (the kind's `fanout(params)` in schemas/stages decides which one a given stage uses). A fan-out runs its
+ * phases in order (each phase's tasks in parallel, each task's result kept in the ledger), then `reduce`.
  */
 export interface StageImpl<P> {
   run?(ctx: StageContext<P>): Promise<StageOutput>;
   fanout?: {
-    /** Small JSON task descriptors (shard keys, index ranges), stored in the ledger. */
-    plan(ctx: StageContext<P>): Promise<unknown[]>;
-    map(ctx: StageContext<P>, task: unknown, index: number): Promise<unknown>;
-    reduce(ctx: StageContext<P>, results: unknown[]): Promise<StageOutput>;
+    phases: FanoutPhase<P>[];
+    /** `results[k][i]`: task i of phase k. */
+    reduce(ctx: StageContext<P>, results: unknown[][]): Promise<StageOutput>;
   };
   /** Extra cache-key material, e.g. the sizes and mtimes of local input files. */
   fingerprint?(params: P): Promise<unknown>;

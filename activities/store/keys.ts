@@ -5,7 +5,8 @@ export const keys = {
   cache: (cacheKey: string) => `cache/${cacheKey}.json`,
   runStage: (pipeline: string, run: string, stage: string) => `runs/${pipeline}/${run}/${stage}.json`,
   runPrefix: (pipeline: string, run: string) => `runs/${pipeline}/${run}/`,
-  ledgerTasks: (cacheKey: string) => `ledger/${cacheKey}/tasks.json`,
-  ledgerShard: (cacheKey: string, index: number) => `ledger/${cacheKey}/shard-${String(index).padStart(6, '0')}.json`,
+  ledgerTasks: (cacheKey: string, phase: number) => `ledger/${cacheKey}/phase-${phase}/tasks.json`,
+  ledgerShard: (cacheKey: string, phase: number, index: number) =>
+    `ledger/${cacheKey}/phase-${phase}/shard-${String(index).padStart(6, '0')}.json`,
   ledgerPrefix: (cacheKey: string) => `ledger/${cacheKey}/`,
 };

@@ -11,6 +11,7 @@ export const NoopParams = z
     failAttempts: z.number().int().nonnegative().default(0).describe('fail this many attempts, then succeed'),
     failMode: z.enum(['retryable', 'config']).default('retryable'),
     tasks: z.number().int().nonnegative().default(0).describe('> 0: fan out into this many tasks, then reduce'),
+    moreTasks: z.number().int().nonnegative().default(0).describe('tasks of a second fan-out phase, planned from the first'),
     produces: z.enum(ARTIFACT_TYPES).default('none'),
     touchOnCancel: z.string().optional().describe('file written when the stage sees a cancellation'),
     failWhenFileExists: z.string().optional().describe('fail (retryably) while this file exists'),
