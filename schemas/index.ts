@@ -10,3 +10,4 @@ export * from './builder';
 export { canonicalJson } from './canonical';
 export { pipelineJsonSchema } from './json-schema';
 export * from './run';
+export * from './trainer';

@@ -10,7 +10,9 @@ import {
   loadPlan,
   pipelineJsonSchema,
   SpecError,
+  stageKinds,
   type SpecIssue,
+  type StageKindName,
   type StageParamsInput,
 } from '../schemas';
 
@@ -59,7 +61,7 @@ stages:
     'unknown-kind stages.b.uses @5:8',
   ]);
   const byCode = Object.fromEntries(issues.map((i) => [i.code, i.message]));
-  assert.match(byCode['unknown-kind'], /unknown stage kind "nope"; known kinds: source, crawl, dedupe, noop/);
+  assert.equal(byCode['unknown-kind'], `unknown stage kind "nope"; known kinds: ${Object.keys(stageKinds).join(', ')}`);
   assert.equal(byCode.cycle, 'cycle: a → c → a');
   assert.match(byCode['missing-need'], /needs "ghost", which is not a stage of this pipeline/);
   assert.match(byCode['invalid-cron'], /invalid cron expression "0 25 \* \* \*"/);
@@ -144,7 +146,7 @@ test('TypeScript builder: loads like YAML, and its types come from the zod schem
   expectTypeOf<StageParamsInput<'dedupe'>>().toHaveProperty('normalize');
   expectTypeOf<StageParamsInput<'crawl'>['maxPages']>().toEqualTypeOf<number | undefined>();
   const p = definePipeline({ name: 'x', stages: { a: { uses: 'noop', with: { sleepMs: 1 } }, b: { uses: 'dedupe', needs: ['a'] } } });
-  expectTypeOf(p.stages.a.uses).toEqualTypeOf<'source' | 'crawl' | 'dedupe' | 'noop'>();
+  expectTypeOf(p.stages.a.uses).toEqualTypeOf<StageKindName>();
   // The lines below must not compile; `npm test` typechecks this file.
   // @ts-expect-error unknown parameter of the noop kind
   definePipeline({ name: 'x', stages: { a: { uses: 'noop', with: { sleepMS: 1 } } } });
@@ -162,7 +164,7 @@ test('the JSON Schema is generated from zod and types each stage kind\'s `with`'
     properties: { uses: { const: string }; with: { properties: Record<string, unknown> } };
   }[];
   const byKind = Object.fromEntries(variants.map((v) => [v.properties.uses.const, v]));
-  assert.deepEqual(Object.keys(byKind).sort(), ['crawl', 'dedupe', 'noop', 'source']);
+  assert.deepEqual(Object.keys(byKind).sort(), Object.keys(stageKinds).sort());
   assert.ok('maxPages' in byKind.crawl.properties.with.properties);
   assert.ok('normalize' in byKind.dedupe.properties.with.properties);
 });

@@ -30,15 +30,17 @@ interface DomNode {
 }
 
 export function extractMainText(html: string): ExtractedText {
-  const title = parseDocument(html).title?.trim() || undefined;
-  const article = readabilityHtml(html);
+  // One parse serves the title and Readability; only the fallback parses again (Readability mutates the DOM).
+  const doc = parseDocument(html);
+  const title = doc.title?.trim() || undefined;
+  const article = readabilityRoot(doc);
   if (article) {
-    const text = normalizeText(blockText(parseDocument(article).body as unknown as DomNode));
+    const text = normalizeText(blockText(article));
     if (text) return { title, text, extractor: 'readability' };
   }
-  const doc = parseDocument(html);
-  for (const el of Array.from(doc.querySelectorAll(NOISE)) as { remove(): void }[]) el.remove();
-  const body = (doc.body ?? doc.documentElement) as unknown as DomNode | null;
+  const fresh = parseDocument(html);
+  for (const el of Array.from(fresh.querySelectorAll(NOISE)) as { remove(): void }[]) el.remove();
+  const body = (fresh.body ?? fresh.documentElement) as unknown as DomNode | null;
   return { title, text: body ? normalizeText(blockText(body)) : '', extractor: 'body' };
 }
 
@@ -55,11 +57,11 @@ export function normalizeText(text: string): string {
     .trim();
 }
 
-function readabilityHtml(html: string): string | undefined {
+/** The article element Readability picks, used as is (no HTML serialization and re-parse). */
+function readabilityRoot(doc: ReturnType<typeof parseDocument>): DomNode | undefined {
   try {
-    // Readability mutates the document it reads, hence a private copy.
-    const parsed = new Readability(parseDocument(html) as unknown as ConstructorParameters<typeof Readability>[0]).parse();
-    return parsed?.content ?? undefined;
+    const reader = new Readability(doc as unknown as ConstructorParameters<typeof Readability>[0], { serializer: (node: unknown) => node as DomNode });
+    return reader.parse()?.content ?? undefined;
   } catch {
     // Malformed markup can trip Readability; the body fallback still gives usable text.
     return undefined;

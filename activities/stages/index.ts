@@ -4,10 +4,24 @@ import { noopStage } from './noop';
 import { sourceStage } from './source';
 import { crawlStage } from './crawl';
 import { dedupeStage } from './dedupe';
+import { newwordsStage } from './newwords';
+import { warcStage } from './warc';
+import { extractStage } from './extract';
+import { filterStage } from './filter';
+import { selectStage } from './select';
+import { pretrainStage } from './pretrain';
+import { perplexityStage } from './perplexity';
 
 export const stageImpls: StageImpls = {
   source: sourceStage,
   crawl: crawlStage,
   dedupe: dedupeStage,
+  newwords: newwordsStage,
+  warc: warcStage,
+  extract: extractStage,
+  filter: filterStage,
+  select: selectStage,
+  pretrain: pretrainStage,
+  perplexity: perplexityStage,
   noop: noopStage,
 };

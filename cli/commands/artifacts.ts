@@ -32,7 +32,9 @@ export async function artifactsCommand(
       const dir = path.join(opts.download, r.stage);
       fs.mkdirSync(dir, { recursive: true });
       for (const f of manifest.files) {
-        const local = path.join(dir, f.name);
+        const local = path.resolve(dir, f.name);
+        if (path.relative(dir, local).startsWith('..')) throw new Error(`${f.name}: file name points outside ${dir}`);
+        fs.mkdirSync(path.dirname(local), { recursive: true }); // names may have folders (a model's eval/, tokenizer files)
         await store.downloadFile(f.key, local);
         if ((await sha256File(local)) !== f.sha256) throw new Error(`${f.key}: downloaded bytes do not match the recorded sha256`);
       }

@@ -7,8 +7,15 @@ import type { z } from 'zod';
 import type { ArtifactType } from '../common';
 import { CrawlParams } from './crawl';
 import { DedupeParams } from './dedupe';
+import { NewwordsParams } from './newwords';
 import { NoopParams } from './noop';
+import { PerplexityParams } from './perplexity';
+import { PretrainParams } from './pretrain';
 import { SourceParams } from './source';
+import { WarcParams } from './warc';
+import { ExtractParams } from './extract';
+import { FilterParams } from './filter';
+import { SelectParams } from './select';
 
 export interface StageKind<P extends z.ZodType = z.ZodType> {
   description: string;
@@ -47,10 +54,73 @@ export const stageKinds = {
     fanout: () => false,
   }),
   dedupe: kind({
-    description: 'Drop exact duplicates (normalized text hash); the first occurrence is kept',
+    description: 'Drop exact duplicates (normalized text hash), then with method near MinHash LSH near-duplicates; the first occurrence is kept',
     params: DedupeParams,
     accepts: ['documents'],
     produces: 'documents',
+    version: '2',
+    defaultQueue: 'cpu',
+    fanout: (p) => p.method === 'near',
+  }),
+  pretrain: kind({
+    description: 'Continue pretraining a base model (MLM/CLM) on the domain documents; resumable from checkpoints in the store',
+    params: PretrainParams,
+    accepts: ['documents', 'lexicon', 'model'],
+    produces: 'model',
+    version: '1',
+    defaultQueue: 'gpu',
+    fanout: () => false,
+  }),
+  perplexity: kind({
+    description: 'Base vs adapted model: held-out domain and general loss, perplexity and masked-token accuracy',
+    params: PerplexityParams,
+    accepts: ['model', 'documents'],
+    produces: 'metrics',
+    version: '1',
+    defaultQueue: 'gpu',
+    fanout: () => false,
+  }),
+  warc: kind({
+    description: 'Read WARC/WET files (per-record gzip, local or s3://bucket/prefix) into documents: WET text, HTML of responses',
+    params: WarcParams,
+    accepts: [],
+    produces: 'documents',
+    version: '1',
+    defaultQueue: 'cpu',
+    fanout: () => false,
+  }),
+  extract: kind({
+    description: 'HTML documents → main text with title and language, boilerplate removed; short pages dropped',
+    params: ExtractParams,
+    accepts: ['documents'],
+    produces: 'documents',
+    version: '1',
+    defaultQueue: 'cpu',
+    fanout: () => false,
+  }),
+  filter: kind({
+    description: 'Language ID, Gopher quality/repetition, C4 and FineWeb rules, optional PII masking; drops counted per rule',
+    params: FilterParams,
+    accepts: ['documents'],
+    produces: 'documents',
+    version: '1',
+    defaultQueue: 'cpu',
+    fanout: () => false,
+  }),
+  select: kind({
+    description: 'DSIR-style selection: score a general corpus against a seed domain corpus (hashed n-gram log-ratios), keep the best',
+    params: SelectParams,
+    accepts: ['documents'],
+    produces: 'documents',
+    version: '1',
+    defaultQueue: 'cpu',
+    fanout: () => false,
+  }),
+  newwords: kind({
+    description: 'Mine a ranked domain lexicon (frequency, PMI, neighbour entropy) not covered by the base vocabulary',
+    params: NewwordsParams,
+    accepts: ['documents'],
+    produces: 'lexicon',
     version: '1',
     defaultQueue: 'cpu',
     fanout: () => false,

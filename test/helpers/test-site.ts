@@ -6,7 +6,7 @@
  *   /p/i            (i < 30) links to /p/(i+5) and back to /; so /p/i is at depth 1 + floor(i/5), by one path only
  *   /flaky          500 twice, then 200;  /slow  answers after 1.5 s the first time, at once afterwards (not linked)
  *   /short          too little text to keep;  /missing  404;  /redirect-out  302 to /outside/x
- *   /robots.txt     disallows /private/
+ *   /robots.txt     disallows /private/;  /sitemap.xml  404 (neither counts as a page in `starts` or `served`)
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -52,6 +52,12 @@ export async function startTestSite(opts: { latencyMs?: number } = {}): Promise<
     if (path === '/robots.txt') {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end('User-agent: *\nDisallow: /private/\n');
+      return;
+    }
+    // Not a page: the crawler looks for it when robots.txt names no sitemap.
+    if (path === '/sitemap.xml') {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('no sitemap');
       return;
     }
     site.starts.push(Date.now());

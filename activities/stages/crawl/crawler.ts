@@ -1,124 +1,136 @@
 /**
- * The Crawlee side of the crawl: a CheerioCrawler with in-memory storage (nothing under ./storage; the ledger
- * in the artifact store is what survives a crash), robots.txt, retries on 5xx/429/timeouts, the per-host gate
- * and the private-network guard on every request and redirect. It reports each finished page to `onPage`;
- * what is enqueued next is the session's business.
+ * The fetch loop: a FIFO frontier (so pages are taken breadth-first), a global concurrency limit on top of the
+ * per-host gate, robots.txt before every page, conditional requests and sitemap lastmod in incremental crawls,
+ * and the page and byte budgets. What is queued next is the session's business: `onPage` makes an entry durable
+ * and answers with the outlinks to fetch.
  */
-import { CheerioCrawler, Configuration, Log, LogLevel, Logger, type CheerioCrawlingContext } from '@crawlee/cheerio';
 import type { StageParams } from '../../../schemas/stages';
-import { BlockedTargetError, isBlockedTarget, type NetworkGuard } from './network-guard';
-import type { HostGate } from './host-gate';
-import { failedEntry, pageEntry } from './extract';
+import { failedEntry, notModifiedEntry, pageEntry } from './extract';
 import type { PageEntry } from './ledger';
+import type { PoliteClient } from './polite-client';
+import type { RobotsCache } from './robots';
+import type { QueuedRequest } from './session';
+import type { SnapshotPages } from './snapshot';
 import type { UrlPolicy } from './url-policy';
-
-export const USER_AGENT = 'dapt-crawler/0.1 (+https://github.com/dapt)';
-/** The robots.txt group that applies to us (`User-agent: dapt`), falling back to `*`. */
-const ROBOTS_AGENT = 'dapt';
+import { BlockedTargetError, type NetworkGuard } from './network-guard';
 
 export interface CrawlerDeps {
   params: StageParams<'crawl'>;
   policy: UrlPolicy;
   guard: NetworkGuard;
-  gate: HostGate;
-  /** Pages (and requests) this crawler may still handle: maxPages minus those already in the ledger. */
-  budget: number;
-  /** How many hosts the frontier spans: global concurrency is per-host concurrency times this (capped). */
-  hosts: number;
-  log: (msg: string) => void;
-  /** Called once per page the crawl is finished with; must make the entry durable before resolving. */
-  onPage: (entry: PageEntry) => Promise<void>;
+  client: PoliteClient;
+  robots: RobotsCache;
+  gateDelay: (host: string, ms: number) => void;
+  /** The previous snapshot (incremental crawls), and the lastmod of URLs listed in sitemaps. */
+  previous: SnapshotPages;
+  lastmods: ReadonlyMap<string, string>;
+  signal: AbortSignal;
+  /** Pages done already, and body bytes read so far (both count against the limits). */
+  done: () => { pages: number; bytes: number };
+  onPage: (entry: PageEntry) => Promise<QueuedRequest[]>;
   onSkipped: (url: string, reason: string) => void;
 }
 
-/** Crawlee's finally-hook is the one place that runs for every attempt, so the host slot is freed there. */
-class PoliteCheerioCrawler extends CheerioCrawler {
-  constructor(
-    options: ConstructorParameters<typeof CheerioCrawler>[0],
-    config: Configuration,
-    private readonly gate: HostGate,
-  ) {
-    super(options, config);
+export class Crawler {
+  private readonly queue: QueuedRequest[] = [];
+  private head = 0;
+  private readonly hosts = new Set<string>();
+  private running = 0;
+  private finish: (() => void) | undefined;
+  private failure: unknown;
+
+  constructor(private readonly d: CrawlerDeps) {}
+
+  /** Resolves when the frontier is empty (or a limit is reached, or the crawl is cancelled) and nothing runs. */
+  run(initial: QueuedRequest[]): Promise<void> {
+    this.enqueue(initial);
+    return new Promise<void>((resolve, reject) => {
+      this.finish = () => (this.failure ? reject(this.failure as Error) : resolve());
+      this.d.signal.addEventListener('abort', () => this.pump(), { once: true });
+      this.pump();
+    });
   }
 
-  protected override async _cleanupContext(ctx: CheerioCrawlingContext): Promise<void> {
-    this.gate.leave(ctx);
-    await super._cleanupContext(ctx);
-  }
-}
-
-export function createCrawler(d: CrawlerDeps): CheerioCrawler {
-  const p = d.params;
-  const depthOf = (ctx: { request: { userData: { depth?: number } } }): number => ctx.request.userData.depth ?? 0;
-  const concurrency = Math.min(64, p.perHostConcurrency * Math.max(1, d.hosts));
-  return new PoliteCheerioCrawler(
-    {
-      maxRequestsPerCrawl: d.budget,
-      maxRequestRetries: p.maxRetries,
-      navigationTimeoutSecs: p.requestTimeoutSecs,
-      // Covers the wait for a host slot and the ledger write, not only the fetch.
-      requestHandlerTimeoutSecs: p.requestTimeoutSecs * 2 + p.delayMs / 1000 + 30,
-      minConcurrency: Math.min(concurrency, p.perHostConcurrency),
-      maxConcurrency: concurrency,
-      respectRobotsTxtFile: p.respectRobotsTxt ? { userAgent: ROBOTS_AGENT } : false,
-      // Sessions rotate fingerprints to get past blocking; a polite crawler takes a 403 as an answer.
-      useSessionPool: false,
-      additionalHttpErrorStatusCodes: [429],
-      log: new Log({ level: LogLevel.WARNING, prefix: 'crawl', logger: new ForwardingLogger(d.log) }),
-      onSkippedRequest: ({ url, reason }) => d.onSkipped(url, reason),
-      preNavigationHooks: [
-        async (ctx, gotOptions) => {
-          await d.guard.assert(ctx.request.url);
-          await d.gate.enter(ctx, new URL(ctx.request.url).host);
-          gotOptions.headers = { ...gotOptions.headers, 'user-agent': USER_AGENT };
-          gotOptions.useHeaderGenerator = false;
-          // A redirect is a new target: it must pass the same checks as a link would.
-          gotOptions.hooks = {
-            beforeRedirect: [
-              async (next: { url?: URL | string }) => {
-                const to = String(next.url);
-                if (!d.policy.allows(to)) throw new BlockedTargetError(`redirect to ${to} leaves the allowed URLs`);
-                await d.guard.assert(to);
-              },
-            ],
-          };
-        },
-      ],
-      postNavigationHooks: [
-        (ctx) => {
-          d.gate.leave(ctx);
-        },
-      ],
-      requestHandler: async (ctx) => {
-        const { request, $, body, response } = ctx;
-        const hrefs = $('a[href]').map((_, el) => $(el).attr('href') ?? '').get();
-        const finalUrl = request.loadedUrl && request.loadedUrl !== request.url ? request.loadedUrl : undefined;
-        const page = { url: request.url, depth: depthOf(ctx), status: response.statusCode ?? 200, finalUrl, hrefs };
-        const html = typeof body === 'string' ? body : body.toString('utf8');
-        await d.onPage(pageEntry({ ...page, html, baseHref: $('base[href]').attr('href') }, d.policy, p.minChars));
-      },
-      errorHandler: (ctx, error) => {
-        // Crawlee only sees got's wrapper of a refused redirect, which it would retry.
-        if (isBlockedTarget(error)) ctx.request.noRetry = true;
-      },
-      failedRequestHandler: async (ctx, error) => {
-        await d.onPage(failedEntry(ctx.request.url, depthOf(ctx), error, ctx.response?.statusCode));
-      },
-    },
-    // In-memory request queue and stats, one set per crawl: stages sharing a worker must not share a queue.
-    new Configuration({ persistStorage: false, purgeOnStart: true }),
-    d.gate,
-  );
-}
-
-/** Crawlee's log lines go to the stage log, so they reach the activity log and not only stdout. */
-class ForwardingLogger extends Logger {
-  constructor(private readonly sink: (msg: string) => void) {
-    super({});
+  /** Per-host concurrency times the hosts seen so far, capped: the gate keeps each host to its share. */
+  private get concurrency(): number {
+    return Math.min(64, this.d.params.perHostConcurrency * Math.max(1, this.hosts.size));
   }
 
-  override _log(level: LogLevel, message: string): void {
-    // Failure messages carry got's stack trace; the first line says what happened.
-    this.sink(`crawlee ${LogLevel[level]}: ${message.split('\n')[0]}`);
+  private canStart(): boolean {
+    const { pages, bytes } = this.d.done();
+    const { maxPages, maxBytes } = this.d.params;
+    return !this.d.signal.aborted && !this.failure && pages + this.running < maxPages && (maxBytes === undefined || bytes < maxBytes);
+  }
+
+  private pump(): void {
+    const limit = this.concurrency;
+    while (this.head < this.queue.length && this.running < limit && this.canStart()) {
+      const req = this.queue[this.head++];
+      this.running++;
+      this.process(req)
+        .catch((e: unknown) => (this.failure ??= e))
+        .finally(() => {
+          this.running--;
+          this.pump();
+        });
+    }
+    if (this.head > 4096 && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
+    if (this.running === 0 && (this.head >= this.queue.length || !this.canStart())) this.finish?.();
+  }
+
+  /** Unfetched requests, for the checkpoint. */
+  pending(): QueuedRequest[] {
+    return this.queue.slice(this.head);
+  }
+
+  private async process(req: QueuedRequest): Promise<void> {
+    const { url, userData: { depth } } = req;
+    const robots = await this.d.robots.forUrl(url);
+    if (robots.crawlDelaySecs) this.d.gateDelay(new URL(url).host, Math.min(robots.crawlDelaySecs, this.d.params.maxCrawlDelaySecs) * 1000);
+    if (!robots.allows(url)) return this.d.onSkipped(url, robots.unavailable ? 'robotsUnavailable' : 'robotsTxt');
+    const prev = this.d.params.incremental ? this.d.previous[url] : undefined;
+    const lastmod = Date.parse(this.d.lastmods.get(url) ?? '');
+    if (prev && lastmod <= Date.parse(prev.fetchedAt)) {
+      // The sitemap says the page has not changed since the last crawl fetched it: no request at all.
+      return this.enqueue(await this.d.onPage(notModifiedEntry(url, depth, prev, 'sitemap_lastmod')));
+    }
+    const headers: Record<string, string> = {
+      ...(prev?.etag ? { 'if-none-match': prev.etag } : {}),
+      ...(prev?.lastModified ? { 'if-modified-since': prev.lastModified } : {}),
+    };
+    let entry: PageEntry;
+    try {
+      const res = await this.d.client.get(url, {
+        headers,
+        timeoutMs: this.d.params.requestTimeoutSecs * 1000,
+        maxBytes: this.d.params.maxPageBytes,
+        accept: this.d.params.contentTypes,
+        onRedirect: (to) => this.checkRedirect(to),
+      });
+      if (!res) return; // cancelled while waiting to retry: the URL stays in the frontier
+      const header = (name: string) => [res.headers[name]].flat()[0];
+      const page = { url, depth, status: res.status, body: res.body, contentType: header('content-type'), etag: header('etag'), lastModified: header('last-modified') };
+      entry = await pageEntry({ ...page, ...(res.url !== url ? { finalUrl: res.url } : {}) }, this.d.policy, this.d.params.minChars, prev);
+    } catch (e) {
+      entry = failedEntry(url, depth, e as Error);
+    }
+    this.enqueue(await this.d.onPage(entry));
+  }
+
+  private enqueue(next: QueuedRequest[]): void {
+    for (const r of next) {
+      this.queue.push(r);
+      this.hosts.add(new URL(r.url).host);
+    }
+  }
+
+  /** A redirect is a new target: it must pass the same checks as a link would. */
+  private async checkRedirect(to: string): Promise<void> {
+    if (!this.d.policy.allows(to)) throw new BlockedTargetError(`redirect to ${to} leaves the allowed URLs`);
+    await this.d.guard.assert(to);
+    if (!(await this.d.robots.forUrl(to)).allows(to)) throw new BlockedTargetError(`redirect to ${to} is disallowed by robots.txt`);
   }
 }

@@ -3,6 +3,7 @@
  * not the default one): `*` stays inside one path segment, `**` crosses segments. An empty allow list means
  * "the seeds' hosts", so a crawl never wanders off-site unless the spec says so.
  */
+export { normalizeUrl } from './normalize';
 
 export interface UrlPolicyOptions {
   seeds: readonly string[];
@@ -25,22 +26,6 @@ export class UrlPolicy {
     if (target === undefined) return false;
     return this.allow.some((r) => r.test(target)) && !this.deny.some((r) => r.test(target));
   }
-}
-
-/**
- * The one spelling of a URL used for visited sets, ledger keys and record ids: absolute, http(s) only, no
- * fragment (it names a place in the same page). Returns undefined for links a crawler cannot follow.
- */
-export function normalizeUrl(href: string, base?: string): string | undefined {
-  let u: URL;
-  try {
-    u = new URL(href.trim(), base);
-  } catch {
-    return undefined;
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') return undefined;
-  u.hash = '';
-  return u.toString();
 }
 
 function matchTarget(url: string): string | undefined {

@@ -1,0 +1,173 @@
+/**
+ * Running `python -m trainer <command> --config cfg.json [--resume dir]` (DESIGN.md, Trainer contract):
+ * the trainer's Python comes from infra/trainer-env.sh (once per process) unless DAPT_TRAINER_PYTHON names one;
+ * it runs detached in its own process group, so a cancellation can SIGTERM the whole group (the trainer
+ * checkpoints and exits 143), and it dies with the worker process (PR_SET_PDEATHSIG) instead of training on
+ * as an orphan when the worker is killed. Stdout carries one JSON event per line; stderr is the log.
+ */
+import { execFile, spawn } from 'node:child_process';
+import path from 'node:path';
+import readline from 'node:readline';
+import { promisify } from 'node:util';
+import { TRAINER_EXIT, type TrainerEvent } from '../../../schemas/trainer';
+import { ConfigError } from '../../errors';
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+const TRAINER_ENV_SCRIPT = path.join(REPO_ROOT, 'infra', 'trainer-env.sh');
+const STDERR_TAIL = 50;
+
+let pythonPromise: Promise<string> | undefined;
+
+/** The trainer environment's python: DAPT_TRAINER_PYTHON, else what infra/trainer-env.sh prints (installing once). */
+export function trainerPython(): Promise<string> {
+  const fromEnv = process.env.DAPT_TRAINER_PYTHON;
+  if (fromEnv) return Promise.resolve(fromEnv);
+  pythonPromise ??= promisify(execFile)('bash', [TRAINER_ENV_SCRIPT], { maxBuffer: 16 << 20 }).then(
+    ({ stdout }) => {
+      const py = stdout.trim().split('\n').pop() ?? '';
+      if (!py) throw new Error(`${TRAINER_ENV_SCRIPT} printed no python path`);
+      return py;
+    },
+    (e: Error & { stderr?: string }) => {
+      pythonPromise = undefined; // a later attempt may try again (the install may have been interrupted)
+      throw new Error(`could not set up the trainer environment (${TRAINER_ENV_SCRIPT}): ${(e.stderr || e.message).trim().slice(-2000)}`);
+    },
+  );
+  return pythonPromise;
+}
+
+/**
+ * Runs the trainer module like `python -m trainer`, after asking the kernel to SIGKILL it when its parent (this
+ * worker) dies: a SIGKILLed worker must not leave a training process behind, holding the GPU.
+ */
+const LAUNCHER = [
+  'import ctypes, os, runpy, signal, sys',
+  'try:',
+  '    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG',
+  'except Exception:',
+  '    pass',
+  "if os.getppid() != int(os.environ.get('DAPT_PARENT_PID', os.getppid())):",
+  '    sys.exit(143)  # the worker died before the death signal was armed',
+  "runpy.run_module('trainer', run_name='__main__', alter_sys=True)",
+].join('\n');
+
+export interface TrainerRunOptions {
+  command: 'pretrain' | 'evaluate';
+  configPath: string;
+  resumeDir?: string;
+  cwd: string;
+  signal: AbortSignal;
+  /** Called for each stdout event, in order, synchronously. */
+  onEvent(e: TrainerEvent): void;
+  log(line: string): void;
+  /** How long a SIGTERMed trainer may take to checkpoint and exit before it is SIGKILLed. */
+  termGraceMs?: number;
+}
+
+export interface TrainerResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** The last stderr lines, for error messages. */
+  stderrTail: string[];
+  /** Whether the run was cancelled (the trainer got SIGTERM). */
+  cancelled: boolean;
+}
+
+export async function runTrainer(opts: TrainerRunOptions): Promise<TrainerResult> {
+  opts.signal.throwIfAborted();
+  const python = await trainerPython();
+  const args = ['-c', LAUNCHER, opts.command, '--config', opts.configPath, ...(opts.resumeDir ? ['--resume', opts.resumeDir] : [])];
+  const env = {
+    ...process.env,
+    PYTHONPATH: [REPO_ROOT, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
+    PYTHONUNBUFFERED: '1',
+    DAPT_PARENT_PID: String(process.pid),
+  };
+  const child = spawn(python, args, { cwd: opts.cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const stderrTail: string[] = [];
+  let cancelled = false;
+  let killTimer: NodeJS.Timeout | undefined;
+  const group = (sig: NodeJS.Signals) => {
+    try {
+      if (child.pid) process.kill(-child.pid, sig);
+    } catch {
+      /* already gone */
+    }
+  };
+  const onAbort = () => {
+    cancelled = true;
+    opts.log('cancelled: SIGTERM to the trainer (it checkpoints and exits)');
+    group('SIGTERM');
+    killTimer = setTimeout(() => {
+      opts.log('the trainer did not exit after SIGTERM: SIGKILL');
+      group('SIGKILL');
+    }, opts.termGraceMs ?? 120_000);
+  };
+  opts.signal.addEventListener('abort', onAbort, { once: true });
+
+  const stdoutDone = (async () => {
+    for await (const line of readline.createInterface({ input: child.stdout!, crlfDelay: Infinity })) {
+      const ev = parseEvent(line);
+      if (ev) opts.onEvent(ev);
+      else if (line.trim()) opts.log(`trainer stdout: ${line}`);
+    }
+  })();
+  const stderrDone = (async () => {
+    for await (const line of readline.createInterface({ input: child.stderr!, crlfDelay: Infinity })) {
+      if (!line.trim()) continue;
+      stderrTail.push(line);
+      if (stderrTail.length > STDERR_TAIL) stderrTail.shift();
+      opts.log(line);
+    }
+  })();
+  try {
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (c, s) => resolve([c, s]));
+    });
+    await Promise.all([stdoutDone, stderrDone]);
+    return { code, signal, stderrTail, cancelled };
+  } finally {
+    opts.signal.removeEventListener('abort', onAbort);
+    if (killTimer) clearTimeout(killTimer);
+    group('SIGKILL'); // nothing of the trainer's group outlives the attempt (e.g. dataloader workers)
+  }
+}
+
+function parseEvent(line: string): TrainerEvent | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    const v = JSON.parse(line) as { event?: unknown };
+    return typeof v.event === 'string' ? (v as TrainerEvent) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The trainer ran out of memory: retrying the same configuration will run out again. */
+export class TrainerOutOfMemoryError extends Error {
+  override name = 'TrainerOutOfMemoryError';
+  readonly retryable = false;
+}
+
+/** The error for a trainer exit other than 0 (DESIGN.md exit codes); undefined when it succeeded. */
+export function trainerFailure(what: string, r: TrainerResult): Error | undefined {
+  if (r.code === TRAINER_EXIT.ok) return undefined;
+  const tail = r.stderrTail.slice(-15).join('\n');
+  if (r.code === TRAINER_EXIT.badConfig) return new ConfigError(`${what}: the trainer rejected its config: ${configMessage(r.stderrTail)}`);
+  if (r.code === TRAINER_EXIT.oom) return new TrainerOutOfMemoryError(`${what}: out of memory (lower train.batchSize or seqLen, or enable train.oomBatchHalving)\n${tail}`);
+  const how = r.code === null ? `was killed by ${r.signal}` : r.code === TRAINER_EXIT.terminated ? 'was terminated (exit 143)' : `exited with code ${r.code}`;
+  return new Error(`${what}: the trainer ${how}\n${tail}`);
+}
+
+/**
+ * The trainer's own explanation of a bad config: its last ERROR log record (`... ERROR trainer: data.train: ...`),
+ * continuation lines included (`invalid config:` lists one field per line), else the last stderr lines.
+ */
+export function configMessage(tail: string[]): string {
+  let i = tail.length - 1;
+  while (i >= 0 && !/\bERROR\b/.test(tail[i])) i--;
+  if (i < 0) return tail.slice(-3).join('; ').trim() || 'no message on stderr';
+  const first = tail[i].replace(/^.*?\bERROR\b\s*(?:[\w.]+:\s)?/, '');
+  return [first, ...tail.slice(i + 1).map((l) => l.trim())].filter(Boolean).join(' ');
+}

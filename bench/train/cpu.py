@@ -1,0 +1,52 @@
+"""CPU benchmark: tokens/s of our trainer vs transformers.Trainer + BertForMaskedLM + DataCollatorForLanguageModeling
+on the same small BERT (4 layers × 256, BERT's 30,522-token vocabulary size: the shape of google's BERT-mini),
+the same generated data, batch, sequence length and number of timed steps, in the same process. Target: ≥ 1.3×.
+
+    ~/.cache/dapt/venv/bin/python bench/train/cpu.py [--steps 12 --batch 16 --seq 128 --rounds 2 --threads N]
+
+Rounds alternate ours/baseline so a change in machine load hits both; the ratio uses each side's best round.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+
+import common
+import torch
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--layers", type=int, default=4)
+    p.add_argument("--hidden", type=int, default=256)
+    p.add_argument("--vocab", type=int, default=30522)
+    p.add_argument("--seq", type=int, default=128)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--steps", type=int, default=12)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--docs", type=int, default=3000)
+    p.add_argument("--threads", type=int, default=0, help="torch threads for both (0: torch's default)")
+    a = p.parse_args()
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    common.quiet()
+    shape = common.ModelShape(a.layers, a.hidden, max(1, a.hidden // 64), 4 * a.hidden, a.vocab)
+    setup = common.build(shape, a.docs)
+    print(f"CPU: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads; "
+          f"torch {torch.__version__}; model {a.layers}×{a.hidden}, vocab {a.vocab}; seq {a.seq}, batch {a.batch}, "
+          f"{a.steps} timed steps after {a.warmup}", flush=True)
+    rows = []
+    for _ in range(a.rounds):
+        rows.append(common.run_ours(setup, seq_len=a.seq, batch=a.batch, warmup=a.warmup, steps=a.steps))
+        rows.append(common.run_baseline(setup, seq_len=a.seq, batch=a.batch, warmup=a.warmup, steps=a.steps))
+        print(common.table(rows[-2:]), flush=True)
+    best = {name: max(r.tokens_per_sec for r in rows if r.name == name) for name in {r.name for r in rows}}
+    print(common.table(rows))
+    ratio = best["ours"] / best["transformers.Trainer"]
+    print(f"ratio ours / transformers.Trainer (best rounds): {ratio:.2f}x (target >= 1.3x)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,21 @@
+import { z } from 'zod';
+
+/**
+ * HTML documents → main text. Where the HTML is: `metadata.html` when it is a string, otherwise `text` when
+ * `metadata.contentType` is an HTML type (as `warc` sets it) or the text starts with markup (`<!doctype html`,
+ * `<html`, `<head`, `<body`). Documents without HTML are passed through or dropped (`nonHtml`).
+ */
+export const ExtractParams = z
+  .object({
+    minChars: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(250)
+      .describe('pages whose extracted main text is shorter are dropped (trafilatura\'s MIN_EXTRACTED_SIZE)'),
+    nonHtml: z.enum(['keep', 'drop']).default('keep').describe('documents with no HTML: passed through unchanged, or dropped'),
+    detectLanguage: z.boolean().default(true).describe('set metadata.language/languageScore with CLD3 on the extracted text'),
+    keepHtml: z.boolean().default(false).describe('keep the source HTML in metadata.html of the output'),
+    shardSize: z.number().int().positive().default(10_000),
+  })
+  .strict();

@@ -1,0 +1,23 @@
+import { z } from 'zod';
+
+/**
+ * Domain vocabulary mining: candidate words (Chinese character n-grams, English word n-grams) scored by
+ * frequency, cohesion (PMI) and freedom (left/right neighbour entropy), minus what the base tokenizer or a
+ * general dictionary already knows, and over-represented versus a general corpus when one is given.
+ */
+export const NewwordsParams = z
+  .object({
+    language: z.enum(['auto', 'zh', 'en']).default('auto').describe('auto: Chinese candidates from Han runs, English from Latin words'),
+    maxChars: z.number().int().min(2).max(8).default(5).describe('longest Chinese candidate, in characters'),
+    maxWords: z.number().int().min(1).max(5).default(3).describe('longest English candidate, in words'),
+    minFreq: z.number().int().positive().default(5),
+    minPmi: z.number().default(2).describe('cohesion: least pointwise mutual information over any split of the candidate'),
+    minEntropy: z.number().nonnegative().default(1).describe('freedom: least of left and right neighbour entropy (nats)'),
+    baseVocab: z.string().optional().describe('vocab.txt (WordPiece) or tokenizer.json: words it keeps whole are not new'),
+    dictionary: z.string().optional().describe('general dictionary (a word or term per line; jieba’s "word freq tag" layout accepted), or "jieba" for its built-in dictionary'),
+    general: z.string().optional().describe('name of the needs-stage whose documents are the general (background) corpus'),
+    minRatio: z.number().positive().default(2).describe('with general: least over-representation (domain rate / general rate)'),
+    topK: z.number().int().positive().default(2000).describe('lexicon size'),
+    sampleChars: z.number().int().positive().default(50_000_000).describe('text read per corpus, in characters (bounds memory)'),
+  })
+  .strict();

@@ -1,0 +1,84 @@
+"""Command line: `python -m trainer <pretrain|evaluate|tiny-model> ...` (see trainer/__init__.py).
+
+Exit codes (schemas/trainer.ts TRAINER_EXIT): 0 done, 2 bad config, 3 CUDA out of memory, 143 terminated after a
+checkpoint; anything else is a crash the activity may retry.
+"""
+
+from __future__ import annotations
+
+import os
+
+# No network at run time: models and tokenizers load from local directories only. Set before transformers loads.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+
+from .errors import EXIT_BAD_CONFIG, EXIT_OOM, ConfigError, TrainerError  # noqa: E402
+from .events import Events, log, setup_logging  # noqa: E402
+
+
+def _quiet_transformers() -> None:
+    import transformers
+
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    setup_logging(os.environ.get("DAPT_LOG_LEVEL", "INFO"))
+    if argv and argv[0] == "tiny-model":
+        _quiet_transformers()
+        from .tiny import main as tiny_main
+
+        try:
+            return tiny_main(argv[1:])
+        except ConfigError as e:
+            log.error("%s", e)
+            return EXIT_BAD_CONFIG
+
+    parser = argparse.ArgumentParser(prog="python -m trainer")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("pretrain", help="continual pretraining (MLM or CLM)")
+    p.add_argument("--config", required=True)
+    p.add_argument("--resume", help="a step-N checkpoint directory, or the checkpoint root (latest)")
+    e = sub.add_parser("evaluate", help="held-out loss / perplexity / accuracy of one or more models")
+    e.add_argument("--config", required=True)
+    sub.add_parser("tiny-model", help="build a tiny model + tokenizer (see --help of the command)")
+    args = parser.parse_args(argv)
+
+    try:
+        from . import config
+
+        cfg = config.load(args.config, expect=args.command)
+        _quiet_transformers()
+        if args.command == "pretrain":
+            from .train import pretrain
+
+            pretrain(cfg, resume=args.resume, events=Events())
+        else:
+            from .evaluate import run
+
+            run(cfg, events=Events())
+        return 0
+    except TrainerError as err:
+        log.error("%s", err)
+        return err.exit_code
+    except _oom_type() as err:  # an OOM outside the training step (model load, evaluation)
+        log.error("CUDA out of memory: %s", err)
+        return EXIT_OOM
+
+
+def _oom_type():
+    import torch
+
+    return torch.cuda.OutOfMemoryError
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""From sequences to model inputs: masking (MLM) or shifted labels (CLM), split into micro-batches, moved to device.
+
+An optimizer step's sequences are masked together (one rng draw for the whole step) and only then split into
+micro-batches, so the data of a step does not depend on the micro-batch size (which OOM halving may change).
+MLM micro-batches carry the flat indices of their masked positions, padded to a multiple of 64 (stable shapes for
+torch.compile); the padding rows point at position 0 with target -100 and add nothing to the loss.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .data import Packed
+from .masking import IGNORE, Masker
+
+POSITIONS_MULTIPLE = 64
+
+
+@dataclass
+class Batch:
+    """One micro-batch (numpy until `to(device)`)."""
+
+    input_ids: np.ndarray | torch.Tensor  # [B, T] int64
+    attention_mask: np.ndarray | torch.Tensor | None  # [B, T] int64, None when packed (no padding)
+    positions: np.ndarray | torch.Tensor | None  # MLM: [M] flat indices of masked positions (padded)
+    targets: np.ndarray | torch.Tensor  # MLM: [M] original ids (-100 on padding); CLM: [B, T] labels
+    tokens: int  # real (non-padding) tokens
+    n_targets: int  # tokens that carry a loss
+
+    def to(self, device: torch.device) -> Batch:
+        def move(x):
+            if x is None:
+                return None
+            t = torch.from_numpy(np.ascontiguousarray(x))
+            return t.pin_memory().to(device, non_blocking=True) if device.type == "cuda" else t
+
+        return Batch(move(self.input_ids), move(self.attention_mask), move(self.positions), move(self.targets),
+                     self.tokens, self.n_targets)
+
+    def args(self) -> tuple:
+        """Arguments for model.MaskedLM / model.CausalLM."""
+        if self.positions is not None:
+            return self.input_ids, self.attention_mask, self.positions, self.targets
+        return self.input_ids, self.attention_mask, self.targets
+
+
+def make_batches(seqs: Packed, micro: int, masker: Masker | None, rng: np.random.Generator | None) -> list[Batch]:
+    """Mask (MLM, when `masker`) or label (CLM) all of `seqs`, then cut into micro-batches of `micro` sequences."""
+    n, T = seqs.ids.shape
+    ids = seqs.ids.astype(np.int64)
+    real = (np.arange(T)[None, :] < seqs.lengths[:, None]) if seqs.lengths is not None else None  # [N, T]
+    if masker is not None:
+        m = masker(ids, seqs.flags, rng, seqs.lengths)
+        inputs, labels = m.input_ids, m.labels
+    else:
+        inputs, labels = ids, ids if real is None else np.where(real, ids, IGNORE)
+    out = []
+    for lo in range(0, n, micro):
+        hi = min(n, lo + micro)
+        mask = None if real is None else real[lo:hi].astype(np.int64)
+        tokens = (hi - lo) * T if real is None else int(real[lo:hi].sum())
+        if masker is not None:
+            flat = labels[lo:hi].ravel()
+            pos = np.flatnonzero(flat != IGNORE)
+            size = max(POSITIONS_MULTIPLE, -(-len(pos) // POSITIONS_MULTIPLE) * POSITIONS_MULTIPLE)
+            positions = np.zeros(size, dtype=np.int64)
+            targets = np.full(size, IGNORE, dtype=np.int64)
+            positions[: len(pos)] = pos
+            targets[: len(pos)] = flat[pos]
+            out.append(Batch(inputs[lo:hi], mask, positions, targets, tokens, len(pos)))
+        else:
+            lab = labels[lo:hi]
+            out.append(Batch(inputs[lo:hi], mask, None, lab, tokens, int((lab[:, 1:] != IGNORE).sum())))
+    return out

@@ -1,0 +1,313 @@
+"""The trainer's configuration: JSON → validated against trainer/config.schema.json → typed dataclasses.
+
+The schema is generated from the zod schemas in schemas/trainer.ts, so the TypeScript activity and this package
+agree field by field. The activity writes the config with every default applied; for hand-written configs we
+apply the schema's defaults first (what zod's parse does), then validate. Every violation is reported at once,
+each with its JSON path (`train.lr: ...`), as a ConfigError (exit code 2). File and directory checks (model
+directory, data shards, lexicons) run in `__post_init__` and name the path that is missing.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from .errors import ConfigError
+
+SCHEMA_PATH = Path(__file__).with_name("config.schema.json")
+
+
+# ---------------------------------------------------------------------------------------------- dataclasses
+
+def _require_file(path: str, where: str) -> None:
+    if not os.path.isfile(path):
+        raise ConfigError(f"{where}: file not found: {path}")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    path: str
+    objective: Literal["mlm", "clm"]
+    where: str = field(default="model", repr=False, compare=False)  # JSON path, for error messages
+
+    def __post_init__(self):
+        if not os.path.isdir(self.path):
+            raise ConfigError(f"{self.where}.path: model directory not found: {self.path}")
+        if not os.path.isfile(os.path.join(self.path, "config.json")):
+            raise ConfigError(f"{self.where}.path: no config.json in model directory: {self.path}")
+
+
+@dataclass(frozen=True)
+class ReplaySpec:
+    paths: list[str]
+    ratio: float
+
+    def __post_init__(self):
+        for i, p in enumerate(self.paths):
+            _require_file(p, f"data.replay.paths[{i}]")
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    train: list[str]
+    eval: list[str] = field(default_factory=list)
+    general_eval: list[str] = field(default_factory=list)
+    replay: ReplaySpec | None = None
+    text_field: str = "text"
+    seq_len: int = 128
+    packing: bool = True
+    eval_max_sequences: int = 256
+
+    def __post_init__(self):
+        for name, paths in (("train", self.train), ("eval", self.eval), ("generalEval", self.general_eval)):
+            for i, p in enumerate(paths):
+                _require_file(p, f"data.{name}[{i}]")
+
+
+@dataclass(frozen=True)
+class MaskingSpec:
+    strategy: Literal["token", "whole-word", "lexicon"] = "whole-word"
+    rate: float = 0.15
+    lexicon: str | None = None
+    language: Literal["auto", "en", "zh"] = "auto"
+
+    def __post_init__(self):
+        if self.lexicon is not None:
+            _require_file(self.lexicon, "masking.lexicon")
+        if self.strategy == "lexicon" and self.lexicon is None:
+            raise ConfigError("masking.lexicon: required when masking.strategy is 'lexicon'")
+
+
+@dataclass(frozen=True)
+class VocabSpec:
+    lexicon: str
+    max_new_tokens: int = 1000
+    min_subtokens: int = 2
+    pad_to_multiple_of: int = 64
+
+    def __post_init__(self):
+        _require_file(self.lexicon, "vocab.lexicon")
+
+
+@dataclass(frozen=True)
+class AdapterSpec:
+    type: Literal["lora"] = "lora"
+    r: int = 8
+    alpha: float = 16
+    dropout: float = 0.05
+    target_modules: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class EmaSpec:
+    decay: float
+
+
+@dataclass(frozen=True)
+class SwaSpec:
+    start_fraction: float
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    max_steps: int
+    batch_size: int = 8
+    grad_accum: int = 1
+    lr: float = 5e-5
+    warmup_steps: int = 0
+    schedule: Literal["linear", "cosine", "constant"] = "linear"
+    weight_decay: float = 0.01
+    clip_norm: float = 1.0
+    seed: int = 42
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
+    compile: bool = False
+    checkpoint_every: int = 500
+    log_every: int = 10
+    eval_every: int | None = None
+    ema: EmaSpec | None = None
+    swa: SwaSpec | None = None
+    adapter: AdapterSpec | None = None
+    oom_batch_halving: bool = False
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    model: ModelSpec
+    data: DataSpec
+    train: TrainSpec
+    output_dir: str
+    checkpoint_dir: str
+    masking: MaskingSpec = field(default_factory=MaskingSpec)
+    vocab: VocabSpec | None = None
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    command: Literal["pretrain"] = "pretrain"
+    raw: dict = field(default_factory=dict, repr=False, compare=False)  # the validated JSON, saved in checkpoints
+
+
+@dataclass(frozen=True)
+class EvalDataSpec:
+    domain: list[str]
+    general: list[str] = field(default_factory=list)
+    text_field: str = "text"
+    seq_len: int = 128
+    max_sequences: int = 256
+
+    def __post_init__(self):
+        for name, paths in (("domain", self.domain), ("general", self.general)):
+            for i, p in enumerate(paths):
+                _require_file(p, f"data.{name}[{i}]")
+
+
+@dataclass(frozen=True)
+class EvaluateConfig:
+    models: dict[str, ModelSpec]
+    data: EvalDataSpec
+    output_dir: str
+    masking: MaskingSpec = field(default_factory=lambda: MaskingSpec(strategy="token"))
+    seed: int = 1234
+    batch_size: int = 16
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    command: Literal["evaluate"] = "evaluate"
+    raw: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self):
+        if not self.models:
+            raise ConfigError("models: at least one model")
+
+
+# ---------------------------------------------------------------------------------------------- JSON → objects
+
+def _snake(name: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in name)
+
+
+def _build(cls, obj: dict, **extra):
+    """Construct dataclass `cls` from a camelCase JSON object whose shape the schema already checked."""
+    return cls(**{_snake(k): v for k, v in obj.items()}, **extra)
+
+
+def _pretrain(raw: dict) -> PretrainConfig:
+    d = dict(raw["data"])
+    if "replay" in d:
+        d["replay"] = _build(ReplaySpec, d["replay"])
+    t = dict(raw["train"])
+    if "ema" in t:
+        t["ema"] = _build(EmaSpec, t["ema"])
+    if "swa" in t:
+        t["swa"] = _build(SwaSpec, t["swa"])
+    if "adapter" in t:
+        t["adapter"] = _build(AdapterSpec, t["adapter"])
+    rest = {k: v for k, v in raw.items() if k not in ("model", "data", "train", "masking", "vocab")}
+    return _build(
+        PretrainConfig,
+        rest,
+        model=_build(ModelSpec, raw["model"]),
+        data=_build(DataSpec, d),
+        train=_build(TrainSpec, t),
+        masking=_build(MaskingSpec, raw["masking"]),
+        vocab=_build(VocabSpec, raw["vocab"]) if "vocab" in raw else None,
+        raw=raw,
+    )
+
+
+def _evaluate(raw: dict) -> EvaluateConfig:
+    rest = {k: v for k, v in raw.items() if k not in ("models", "data", "masking")}
+    return _build(
+        EvaluateConfig,
+        rest,
+        models={name: ModelSpec(**m, where=f"models.{name}") for name, m in raw["models"].items()},
+        data=_build(EvalDataSpec, raw["data"]),
+        masking=_build(MaskingSpec, raw["masking"]),
+        raw=raw,
+    )
+
+
+# ---------------------------------------------------------------------------------------------- validation
+
+def load_schema() -> dict:
+    with open(SCHEMA_PATH, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _apply_defaults(schema: dict, obj: Any) -> Any:
+    """Fill absent properties that have a `default` in the schema (recursively), like zod's parse does."""
+    if not isinstance(obj, dict) or schema.get("type") != "object":
+        return obj
+    props = schema.get("properties", {})
+    for key, sub in props.items():
+        if key not in obj and "default" in sub:
+            obj[key] = copy.deepcopy(sub["default"])
+        if key in obj:
+            obj[key] = _apply_defaults(sub, obj[key])
+    extra = schema.get("additionalProperties")
+    if isinstance(extra, dict):
+        for key in obj:
+            if key not in props:
+                obj[key] = _apply_defaults(extra, obj[key])
+    return obj
+
+
+def _path(parts) -> str:
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "(root)"
+
+
+def _format(error) -> list[str]:
+    """One line per violation, led by the JSON path of the offending field."""
+    where = list(error.absolute_path)
+    if error.validator == "additionalProperties":
+        allowed = set(error.schema.get("properties", {}))
+        return [f"{_path(where + [k])}: unknown field" for k in error.instance if k not in allowed]
+    if error.validator == "required":
+        missing = [k for k in error.validator_value if k not in error.instance]
+        return [f"{_path(where + [k])}: required field missing" for k in missing]
+    return [f"{_path(where)}: {error.message}"]
+
+
+def validate(raw: Any, schema: dict | None = None, strict: bool = True) -> dict:
+    """Apply defaults, validate against the schema branch named by `command`; raise ConfigError listing all issues.
+    strict=False only applies the defaults (benchmarks on machines without jsonschema; never the CLI)."""
+    schema = schema or load_schema()
+    if not isinstance(raw, dict):
+        raise ConfigError("(root): the config must be a JSON object")
+    branches = {b["properties"]["command"]["const"]: b for b in schema["oneOf"]}
+    command = raw.get("command")
+    if command not in branches:
+        raise ConfigError(f"command: must be one of {sorted(branches)} (got {command!r})")
+    branch = branches[command]
+    raw = _apply_defaults(branch, copy.deepcopy(raw))
+    if not strict:
+        return raw
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(branch)
+    errors = sorted(validator.iter_errors(raw), key=lambda e: [str(p) for p in e.absolute_path])
+    lines = [line for e in errors for line in _format(e)]
+    if lines:
+        raise ConfigError("invalid config:\n  " + "\n  ".join(lines))
+    return raw
+
+
+def parse(raw: Any, strict: bool = True) -> PretrainConfig | EvaluateConfig:
+    raw = validate(raw, strict=strict)
+    return _pretrain(raw) if raw["command"] == "pretrain" else _evaluate(raw)
+
+
+def load(path: str, expect: str | None = None) -> PretrainConfig | EvaluateConfig:
+    """Read, validate and type the config at `path`; `expect` is the CLI command, which must match `command`."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            raw = json.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"--config: file not found: {path}") from None
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"--config: not valid JSON ({path}): {e}") from None
+    if expect is not None and isinstance(raw, dict) and raw.get("command") != expect:
+        raise ConfigError(f"command: the config says {raw.get('command')!r} but the CLI command is {expect!r}")
+    return parse(raw)

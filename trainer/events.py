@@ -1,0 +1,82 @@
+"""The event stream: one JSON object per line on stdout (the TrainerEvent union in schemas/trainer.ts).
+
+Logs go to stderr through `log`. An `Events` object can also collect events in memory (tests, benchmarks).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import sys
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger("trainer")
+
+
+def setup_logging(level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(level)
+    log.propagate = False
+
+
+def _num(x: float) -> float | int:
+    """JSON has no NaN/Infinity: send a finite number (the TS side validates numbers)."""
+    if isinstance(x, int):
+        return x
+    x = float(x)
+    if math.isnan(x):
+        return -1.0
+    if math.isinf(x):
+        return 1e30 if x > 0 else -1e30
+    return x
+
+
+class Events:
+    """Writes events as JSON lines to `stream` (stdout by default) and/or hands them to `sink`."""
+
+    def __init__(self, stream=None, sink: Callable[[dict], None] | None = None, echo: bool = True):
+        self.stream = stream if stream is not None else sys.stdout
+        self.sink = sink
+        self.echo = echo
+
+    def emit(self, event: dict[str, Any]) -> None:
+        if self.sink is not None:
+            self.sink(event)
+        if self.echo:
+            self.stream.write(json.dumps(event, separators=(",", ":")) + "\n")
+            self.stream.flush()
+
+    def progress(self, step: int, total: int, loss: float, lr: float, tokens_per_sec: float,
+                 mfu: float | None = None) -> None:
+        ev: dict[str, Any] = {"event": "progress", "step": step, "total": total, "loss": _num(loss), "lr": _num(lr),
+                              "tokensPerSec": _num(tokens_per_sec)}
+        if mfu is not None:
+            ev["mfu"] = _num(mfu)
+        self.emit(ev)
+
+    def checkpoint(self, step: int, path: str) -> None:
+        self.emit({"event": "checkpoint", "step": step, "path": path})
+
+    def metric(self, name: str, value: float, step: int | None = None) -> None:
+        ev: dict[str, Any] = {"event": "metric", "name": name, "value": _num(value)}
+        if step is not None:
+            ev["step"] = step
+        self.emit(ev)
+
+    def done(self, output_dir: str, metrics: dict[str, float]) -> None:
+        self.emit({"event": "done", "outputDir": output_dir, "metrics": {k: _num(v) for k, v in metrics.items()}})
+
+
+class Collect(Events):
+    """In-memory events (no stdout): `.items` holds every event dict."""
+
+    def __init__(self, echo: bool = False):
+        self.items: list[dict] = []
+        super().__init__(sink=self.items.append, echo=echo)
+
+    def of(self, kind: str) -> list[dict]:
+        return [e for e in self.items if e["event"] == kind]

@@ -1,0 +1,163 @@
+"""Models and objectives: loading a local Hugging Face model, the MLM/CLM losses, LoRA, FLOPs per step.
+
+MaskedLM never computes logits for unmasked positions: the body's hidden states [B, T, d] are gathered at the masked
+positions ([M, d], M ≈ 15% of B·T) before the LM head, so the head's d×V matmul runs on M rows instead of B·T
+(for BERT-base at V = 30k that matmul is the largest single one of the model). Known heads: BERT family (`cls`),
+RoBERTa/XLM-R family (`lm_head`), DistilBERT; anything else falls back to full logits, then the gather.
+Losses are returned as sums over target tokens; the caller divides by the number of targets of the whole
+optimizer step, so gradient accumulation weights every target token equally and a batch without targets gives
+a loss of 0 (not NaN).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from .events import log
+
+IGNORE = -100
+
+
+def load_tokenizer(path: str):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    tok.model_max_length = int(1e9)  # we cut sequences ourselves; silences the "longer than" warning
+    return tok
+
+
+def load_model(path: str, objective: str):
+    from transformers import AutoModelForCausalLM, AutoModelForMaskedLM
+
+    cls = AutoModelForMaskedLM if objective == "mlm" else AutoModelForCausalLM
+    try:
+        return cls.from_pretrained(path, attn_implementation="sdpa", local_files_only=True, dtype=torch.float32)
+    except (ValueError, ImportError) as e:  # architecture without SDPA support
+        log.warning("SDPA attention unavailable for %s (%s): using the default attention", path, e)
+        return cls.from_pretrained(path, local_files_only=True, dtype=torch.float32)
+
+
+def add_lora(model, r: int, alpha: float, dropout: float, target_modules: list[str] | None):
+    """Wrap `model` with LoRA adapters (base frozen). Returns the PeftModel; `model` itself is modified in place,
+    so the caller keeps using it (its submodules now hold the adapters)."""
+    from peft import LoraConfig, get_peft_model
+
+    config = LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=target_modules, bias="none")
+    return get_peft_model(model, config)
+
+
+def _body(model):
+    return getattr(model, model.base_model_prefix)
+
+
+def _mlm_head(model):
+    if hasattr(model, "cls") and hasattr(model.cls, "predictions"):  # BERT and its relatives
+        return model.cls
+    if hasattr(model, "lm_head"):  # RoBERTa, XLM-R, CamemBERT, Longformer, ...
+        return model.lm_head
+    if hasattr(model, "vocab_projector"):  # DistilBERT
+        return lambda h: model.vocab_projector(model.vocab_layer_norm(model.activation(model.vocab_transform(h))))
+    return None
+
+
+class MaskedLM:
+    """Loss over masked positions only (see module doc)."""
+
+    def __init__(self, model):
+        self.model = model
+        self.body = _body(model)
+        self.head = _mlm_head(model)
+        if self.head is None:
+            log.warning("%s: unknown MLM head, computing full logits", type(model).__name__)
+
+    def __call__(self, input_ids, attention_mask, positions, targets, with_accuracy: bool = False):
+        """input_ids [B, T]; positions [M] flat indices into B·T (padding rows point at 0 with target -100);
+        targets [M]. Returns (sum of losses, number of correct predictions or None)."""
+        if self.head is None:
+            logits = self.model(input_ids=input_ids, attention_mask=attention_mask).logits  # [B, T, V]
+            logits = logits.reshape(-1, logits.shape[-1]).index_select(0, positions)  # [M, V]
+        else:
+            hidden = self.body(input_ids=input_ids, attention_mask=attention_mask)[0]  # [B, T, d]
+            hidden = hidden.reshape(-1, hidden.shape[-1]).index_select(0, positions)  # [M, d]
+            logits = self.head(hidden)  # [M, V]
+        logits = logits.float()
+        loss = F.cross_entropy(logits, targets, ignore_index=IGNORE, reduction="sum")
+        correct = ((logits.argmax(-1) == targets) & (targets != IGNORE)).sum() if with_accuracy else None
+        return loss, correct
+
+
+class CausalLM:
+    """Next-token loss: the body's hidden states [B, T, d] → LM head → logits [B, T-1, V] against ids shifted."""
+
+    def __init__(self, model):
+        self.model = model
+        self.body = _body(model)
+        self.head = model.get_output_embeddings()
+
+    def __call__(self, input_ids, attention_mask, labels, with_accuracy: bool = False):
+        """labels [B, T]: input ids with -100 at padding. Returns (sum of losses, correct count or None)."""
+        hidden = self.body(input_ids=input_ids, attention_mask=attention_mask)[0]  # [B, T, d]
+        logits = self.head(hidden[:, :-1]).float()  # [B, T-1, V]
+        targets = labels[:, 1:]  # [B, T-1]
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=IGNORE,
+                               reduction="sum")
+        correct = ((logits.argmax(-1) == targets) & (targets != IGNORE)).sum() if with_accuracy else None
+        return loss, correct
+
+
+def objective_for(model, objective: str):
+    return MaskedLM(model) if objective == "mlm" else CausalLM(model)
+
+
+@dataclass(frozen=True)
+class FlopsModel:
+    """Training FLOPs ≈ tokens · (6·N + 12·L·d·T) + head rows · 6·N_head (nanoGPT/PaLM accounting).
+
+    N: parameters of the body's matmuls (embedding tables excluded), L layers, d width, T sequence length;
+    head rows: masked tokens (MLM) or all tokens (CLM); N_head: the head's matmul parameters (d×V, plus d×d for a
+    BERT-style transform). LoRA runs are counted the same way (an upper bound: frozen weights need no weight grads).
+    """
+
+    n_body: int
+    n_head: int
+    layers: int
+    width: int
+
+    def per_step(self, tokens: int, head_rows: int, seq_len: int) -> float:
+        return tokens * (6.0 * self.n_body + 12.0 * self.layers * self.width * seq_len) + head_rows * 6.0 * self.n_head
+
+
+def flops_model(model, objective: str) -> FlopsModel:
+    body = _body(model)
+    embeddings = {id(m.weight) for m in body.modules() if isinstance(m, torch.nn.Embedding)}
+    n_body = sum(p.numel() for p in body.parameters() if id(p) not in embeddings and p.dim() >= 2)
+    cfg = model.config
+    width = cfg.hidden_size
+    vocab = model.get_input_embeddings().weight.shape[0]
+    n_head = width * vocab + (width * width if objective == "mlm" else 0)  # MLM heads: a d×d transform first
+    return FlopsModel(n_body=n_body, n_head=n_head, layers=cfg.num_hidden_layers, width=width)
+
+
+def peak_flops(device: torch.device) -> float | None:
+    """Peak FLOP/s for MFU: env DAPT_PEAK_TFLOPS, else 989 TFLOP/s (H100 SXM dense bf16) on CUDA; None on CPU."""
+    import os
+
+    if device.type != "cuda":
+        return None
+    return float(os.environ.get("DAPT_PEAK_TFLOPS", "989")) * 1e12
+
+
+def lr_at(step: int, base_lr: float, warmup: int, total: int, schedule: str) -> float:
+    """Learning rate for optimizer step `step` (0-based): linear warmup, then linear/cosine decay to 0 or constant."""
+    if warmup > 0 and step < warmup:
+        return base_lr * (step + 1) / warmup
+    if schedule == "constant" or total <= warmup:
+        return base_lr
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    if schedule == "cosine":
+        return base_lr * 0.5 * (1.0 + math.cos(math.pi * progress))
+    return base_lr * (1.0 - progress)

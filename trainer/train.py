@@ -1,0 +1,288 @@
+"""Continual pretraining: one training loop, in order — setup, data, model, optimizer, resume, loop, finish.
+
+    PYTHONPATH=. python -m trainer pretrain --config cfg.json
+    PYTHONPATH=. python -m trainer pretrain --config cfg.json --resume ckpt/step-500   # or --resume ckpt (latest)
+
+One optimizer step consumes batchSize × gradAccum sequences from the data stream (data.py): slots
+[position, position + n). The step's masks come from an rng seeded with (seed, position), so what a step sees is a
+pure function of its position; a checkpoint stores the position (plus model, optimizer, EMA/SWA, RNG states and
+the config) and a resumed run continues with exactly the batches, masks and dropout draws it would have had.
+Events go to stdout (events.py), logs to stderr.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import os
+import random
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+
+from . import checkpoint as ckpt
+from .averaging import Averages
+from .batch import make_batches
+from .config import PretrainConfig
+from .data import Stream, read_texts, rng_for, tokenize_corpus
+from .errors import ConfigError, OutOfMemory, Terminated
+from .evaluate import autocast_for, evaluate_batches, heldout_batches, make_masker, make_segmenter, pick_device
+from .events import Events, log
+from .model import add_lora, flops_model, load_model, load_tokenizer, lr_at, objective_for, peak_flops
+from .vocab import extend_tokenizer, resize_embeddings, tokens_per_doc
+from .words import read_lexicon
+
+
+@dataclass
+class TrainState:
+    """What the loop carries from step to step (saved in every checkpoint)."""
+
+    micro: int  # sequences per micro-batch (halved on CUDA OOM when allowed)
+    step: int = 0  # optimizer steps done
+    position: int = 0  # next slot of the data stream
+    tokens: int = 0  # tokens trained on so far
+    loss_log: list = field(default_factory=list)  # [step, mean loss since the previous log]
+
+
+class SigtermFlag:
+    """SIGTERM sets `.requested`; the loop checkpoints after the current step and exits with 143."""
+
+    def __init__(self):
+        self.requested = False
+        self._previous = signal.signal(signal.SIGTERM, self._handle)
+
+    def _handle(self, signum, frame):
+        log.warning("SIGTERM: finishing the current step, then checkpoint and exit")
+        self.requested = True
+
+    def restore(self):
+        signal.signal(signal.SIGTERM, self._previous)
+
+
+def pretrain(cfg: PretrainConfig, resume: str | None = None, events: Events | None = None,
+             stop: Callable[[int], bool] | None = None) -> dict[str, float]:
+    """Run the whole stage; returns the final metrics. `stop(step)` (benchmarks) ends the loop early."""
+    events = events or Events()
+    sigterm = SigtermFlag()
+    try:
+        return _pretrain(cfg, resume, events, stop, sigterm)
+    finally:
+        sigterm.restore()
+
+
+def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sigterm: SigtermFlag) -> dict:
+    t = cfg.train
+    # ------------------------------------------------------------------------------------------------ setup
+    resume_dir = _find_checkpoint(resume) if resume else None
+    device = pick_device(cfg.device)
+    autocast = autocast_for(device, t.precision)
+    random.seed(t.seed)
+    np.random.seed(t.seed % 2**32)
+    torch.manual_seed(t.seed)
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    mlm = cfg.model.objective == "mlm"
+    metrics: dict[str, float] = {}
+    log.info("pretrain: %s (%s) on %s, %d steps", cfg.model.path, cfg.model.objective, device, t.max_steps)
+
+    # ------------------------------------------------------------------------------------------------ data
+    tokenizer = load_tokenizer(cfg.model.path)
+    ext = None
+    if cfg.vocab is not None:
+        sample = list(itertools.islice(read_texts(cfg.data.train, cfg.data.text_field), 2000))
+        before = tokens_per_doc(tokenizer, sample)
+        ext = extend_tokenizer(tokenizer, read_lexicon(cfg.vocab.lexicon), cfg.vocab.max_new_tokens,
+                               cfg.vocab.min_subtokens, os.path.join(cfg.checkpoint_dir, "tokenizer"))
+        tokenizer = ext.tokenizer
+        metrics.update({"vocab.tokensAdded": len(ext.words), "vocab.inVocabulary": ext.in_vocab,
+                        "vocab.addedTokens": ext.added_tokens, "vocab.tokensPerDocBefore": before,
+                        "vocab.tokensPerDocAfter": tokens_per_doc(tokenizer, sample)})
+        for k, v in metrics.items():
+            events.metric(k, v)
+    segmenter = make_segmenter(cfg.masking, cfg.model.objective)
+    masker = make_masker(tokenizer, cfg.masking) if mlm else None
+    corpus_args = dict(packing=cfg.data.packing, text_field=cfg.data.text_field, segmenter=segmenter,
+                       append_eos=not mlm)
+    corpus = tokenize_corpus(cfg.data.train, tokenizer, cfg.data.seq_len, **corpus_args)
+    replay = None
+    if cfg.data.replay is not None and cfg.data.replay.ratio > 0:
+        replay = tokenize_corpus(cfg.data.replay.paths, tokenizer, cfg.data.seq_len, **corpus_args)
+    try:
+        stream = Stream(corpus, t.seed, replay, cfg.data.replay.ratio if replay is not None else 0.0)
+    except ValueError as e:
+        raise ConfigError(f"data.train: {e}") from None
+    heldout = {}
+    for name, paths in (("domain", cfg.data.eval), ("general", cfg.data.general_eval)):
+        heldout[name] = heldout_batches(paths, tokenizer, cfg.model.objective, seq_len=cfg.data.seq_len,
+                                        max_sequences=cfg.data.eval_max_sequences, text_field=cfg.data.text_field,
+                                        packing=cfg.data.packing, masking=cfg.masking, segmenter=segmenter,
+                                        seed=t.seed, batch_size=t.batch_size)
+    log.info("data: %d training sequences of %d tokens%s", len(corpus), cfg.data.seq_len,
+             f", {len(replay)} replay sequences" if replay is not None else "")
+
+    # ------------------------------------------------------------------------------------------------ model
+    model = load_model(cfg.model.path, cfg.model.objective)  # fp32 master weights; bf16 only inside autocast
+    if ext is not None:
+        rows = resize_embeddings(model, ext, cfg.vocab.pad_to_multiple_of)
+        metrics["vocab.embeddingRows"] = rows
+    flops = flops_model(model, cfg.model.objective)
+    peft_model = None
+    if t.adapter is not None:
+        a = t.adapter
+        peft_model = add_lora(model, a.r, a.alpha, a.dropout, a.target_modules)
+        if ext is not None:  # the new rows must learn: embeddings (and a tied/untied output + bias) train fully
+            model.get_input_embeddings().weight.requires_grad_(True)
+            out = model.get_output_embeddings()
+            for p in out.parameters() if out is not None else ():
+                p.requires_grad_(True)
+    model.to(device).train()
+    objective = objective_for(model, cfg.model.objective)
+    step_fn = torch.compile(objective) if t.compile else objective
+    params = {n: p for n, p in model.named_parameters() if p.requires_grad}
+    log.info("model: %.1fM parameters, %.1fM trainable", sum(p.numel() for p in model.parameters()) / 1e6,
+             sum(p.numel() for p in params.values()) / 1e6)
+
+    # ------------------------------------------------------------------------------------------------ optimizer
+    decay = [p for p in params.values() if p.dim() >= 2]  # matrices and embeddings; not biases or norms
+    no_decay = [p for p in params.values() if p.dim() < 2]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": t.weight_decay},
+                                   {"params": no_decay, "weight_decay": 0.0}],
+                                  lr=t.lr, betas=(0.9, 0.999), eps=1e-8, fused=True)  # fused: CUDA and CPU kernels
+    swa_start = round(t.max_steps * (1 - t.swa.start_fraction)) if t.swa is not None else None
+    averages = Averages(params, t.ema.decay if t.ema is not None else None, swa_start)
+    state = TrainState(micro=t.batch_size)
+
+    # ------------------------------------------------------------------------------------------------ resume
+    if resume_dir is not None:
+        saved = ckpt.load(resume_dir, device)
+        missing = set(params) - set(saved["params"])
+        if missing:
+            raise ConfigError(f"--resume: checkpoint {resume_dir} does not match the model (missing "
+                              f"{sorted(missing)[:3]}...)")
+        with torch.no_grad():
+            for name, p in params.items():
+                p.copy_(saved["params"][name])
+        optimizer.load_state_dict(saved["optimizer"])
+        s = saved["state"]
+        averages.load(saved["ema"], saved["swa"], s["swa_count"])
+        state = TrainState(**s["train_state"])
+        ckpt.set_rng_state(s["rng"])
+        log.info("resumed from %s at step %d (data position %d)", resume_dir, state.step, state.position)
+
+    def save_checkpoint() -> str:
+        path = ckpt.save(cfg.checkpoint_dir, state.step, params=params, optimizer=optimizer.state_dict(),
+                         ema=averages.ema, swa=averages.swa, config=cfg.raw,
+                         state={"train_state": asdict(state), "swa_count": averages.swa_count,
+                                "rng": ckpt.rng_state(), "step": state.step, "position": state.position,
+                                "micro": state.micro, "schedule": t.schedule, "lr": lr})
+        events.checkpoint(state.step, path)
+        return path
+
+    # ------------------------------------------------------------------------------------------------ loop
+    n_seqs = t.batch_size * t.grad_accum  # sequences per optimizer step, whatever the micro-batch size
+    peak = peak_flops(device)
+    lr = lr_at(state.step, t.lr, t.warmup_steps, t.max_steps, t.schedule)
+    interval = {"loss": torch.zeros((), device=device), "steps": 0, "tokens": 0, "flops": 0.0,
+                "t0": time.perf_counter()}
+    if sigterm.requested:
+        raise Terminated(None)
+    while state.step < t.max_steps and not (stop is not None and stop(state.step)):
+        lr = lr_at(state.step, t.lr, t.warmup_steps, t.max_steps, t.schedule)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        seqs = stream.batch(state.position, n_seqs)  # [n_seqs, T]
+        batches = make_batches(seqs, state.micro, masker, rng_for(t.seed, state.position))
+        n_targets = max(1, sum(b.n_targets for b in batches))  # the whole step's targets: equal token weights
+        try:
+            step_loss = torch.zeros((), device=device)
+            for b in batches:
+                b = b.to(device)
+                with autocast:
+                    loss_sum, _ = step_fn(*b.args())
+                loss = loss_sum / n_targets
+                loss.backward()
+                step_loss += loss.detach()
+            torch.nn.utils.clip_grad_norm_(params.values(), t.clip_norm)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+        except torch.cuda.OutOfMemoryError:
+            optimizer.zero_grad(set_to_none=True)
+            del batches
+            torch.cuda.empty_cache()
+            if not t.oom_batch_halving or state.micro == 1:
+                raise OutOfMemory(f"CUDA out of memory at step {state.step + 1} with micro-batch {state.micro}"
+                                  + ("" if t.oom_batch_halving else " (train.oomBatchHalving is off)")) from None
+            state.micro //= 2
+            log.warning("CUDA out of memory: micro-batch → %d, accumulation → %d", state.micro,
+                        math.ceil(n_seqs / state.micro))
+            continue
+        state.step += 1
+        state.position += n_seqs
+        averages.update(state.step)
+        tokens = sum(b.tokens for b in batches)
+        state.tokens += tokens
+        interval["loss"] += step_loss
+        interval["steps"] += 1
+        interval["tokens"] += tokens
+        head_rows = sum(b.n_targets for b in batches) if mlm else tokens
+        interval["flops"] += flops.per_step(tokens, head_rows, cfg.data.seq_len)
+
+        if state.step % t.log_every == 0 or state.step == t.max_steps:
+            mean_loss = interval["loss"].item() / interval["steps"]  # .item() syncs: timing below is honest
+            if not math.isfinite(mean_loss):
+                raise FloatingPointError(f"loss is {mean_loss} at step {state.step}")
+            elapsed = time.perf_counter() - interval["t0"]
+            mfu = interval["flops"] / elapsed / peak if peak else None
+            events.progress(state.step, t.max_steps, mean_loss, lr, interval["tokens"] / elapsed, mfu)
+            state.loss_log.append([state.step, mean_loss])
+            interval = {"loss": torch.zeros((), device=device), "steps": 0, "tokens": 0, "flops": 0.0,
+                        "t0": time.perf_counter()}
+        if t.eval_every and state.step % t.eval_every == 0:
+            for name, batches_ in heldout.items():
+                for key, value in evaluate_batches(model, objective, batches_, device, autocast).items():
+                    events.metric(f"eval.{name}.{key}", value, state.step)
+        if state.step % t.checkpoint_every == 0 or sigterm.requested:
+            path = save_checkpoint()
+            if sigterm.requested:
+                raise Terminated(path)
+
+    # ------------------------------------------------------------------------------------------------ finish
+    which, weights = averages.final()
+    if weights is not None:
+        with torch.no_grad():
+            for name, p in params.items():
+                p.copy_(weights[name])
+    for name, batches_ in heldout.items():
+        for key, value in evaluate_batches(model, objective, batches_, device, autocast).items():
+            metrics[f"eval.{name}.{key}"] = value
+            events.metric(f"eval.{name}.{key}", value, state.step)
+    final = peft_model.merge_and_unload() if peft_model is not None else model
+    os.makedirs(cfg.output_dir, exist_ok=True)
+    final.save_pretrained(cfg.output_dir, safe_serialization=True)
+    tokenizer.save_pretrained(cfg.output_dir)
+    losses = [loss for _, loss in state.loss_log]
+    if losses:
+        metrics.update({"train.finalLoss": losses[-1], "train.firstLoss": losses[0], "train.minLoss": min(losses)})
+    metrics.update({"train.steps": state.step, "train.tokens": state.tokens})
+    summary = {"metrics": metrics, "finalWeights": which, "lossCurve": state.loss_log,
+               "microBatch": state.micro, "config": cfg.raw}
+    with open(os.path.join(cfg.output_dir, "metrics.json"), "w", encoding="utf-8") as f:
+        json.dump(summary, f, indent=2)
+    events.done(cfg.output_dir, metrics)
+    return metrics
+
+
+def _find_checkpoint(path: str) -> str:
+    """--resume accepts a step-N directory or the checkpoint root (then its latest complete checkpoint)."""
+    if os.path.isfile(os.path.join(path, "state.pt")):
+        return path
+    latest = ckpt.latest(path)
+    if latest is None:
+        raise ConfigError(f"--resume: no checkpoint found in {path}")
+    return latest
