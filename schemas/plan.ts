@@ -11,7 +11,7 @@ import type { ArtifactType } from './common';
 import { canonicalJson } from './canonical';
 import { formatPath, type SpecIssue } from './issues';
 import { PipelineSpec, StageSpec, type RetrySpecT, type TimeoutSpecT } from './pipeline';
-import { isStageKind, producedType, stageKinds, type StageKindName } from './stages';
+import { isStageKind, producedType, stageKinds, type StageKind, type StageKindName } from './stages';
 
 export interface PlanRetry {
   maxAttempts: number;
@@ -207,14 +207,16 @@ function applyOverrides(params: Record<string, unknown>, overrides: Record<strin
 }
 
 function resolvePaths(kind: StageKindName, params: Record<string, unknown>, baseDir?: string): Record<string, unknown> {
-  if (!baseDir) return params;
-  if (kind === 'source') return { ...params, paths: (params.paths as string[]).map((p) => path.resolve(baseDir, p)) };
-  // A local base model directory; s3:// references name the store and stay as they are.
-  const model = params.baseModel;
-  if ((kind === 'pretrain' || kind === 'perplexity') && typeof model === 'string' && !model.startsWith('s3://')) {
-    return { ...params, baseModel: path.resolve(baseDir, model) };
+  const spec = (stageKinds[kind] as StageKind).localPaths;
+  if (!baseDir || !spec) return params;
+  const resolve = (v: unknown) =>
+    typeof v === 'string' && !v.startsWith('s3://') && !spec.keywords?.includes(v) ? path.resolve(baseDir, v) : v;
+  const out = { ...params };
+  for (const name of spec.params) {
+    const v = out[name];
+    if (v !== undefined) out[name] = Array.isArray(v) ? v.map(resolve) : resolve(v);
   }
-  return params;
+  return out;
 }
 
 function mergeRetry(...layers: (RetrySpecT | undefined)[]): PlanRetry {

@@ -26,6 +26,11 @@ export interface StageKind<P extends z.ZodType = z.ZodType> {
   /** Bump when the implementation changes its output for the same input: it invalidates cached results. */
   version: string;
   defaultQueue: string;
+  /**
+   * Params holding local file paths (a string or a list): relative ones are resolved against the pipeline
+   * file's folder. `s3://` references and the listed keywords are left as they are.
+   */
+  localPaths?: { params: string[]; keywords?: string[] };
   /** Whether these params make the stage a fan-out (plan tasks → run each → reduce). */
   fanout: (params: z.output<P>) => boolean;
 }
@@ -42,6 +47,7 @@ export const stageKinds = {
     produces: 'documents',
     version: '1',
     defaultQueue: 'cpu',
+    localPaths: { params: ['paths'] },
     fanout: () => false,
   }),
   crawl: kind({
@@ -69,6 +75,7 @@ export const stageKinds = {
     produces: 'model',
     version: '1',
     defaultQueue: 'gpu',
+    localPaths: { params: ['baseModel'] },
     fanout: () => false,
   }),
   perplexity: kind({
@@ -78,6 +85,7 @@ export const stageKinds = {
     produces: 'metrics',
     version: '1',
     defaultQueue: 'gpu',
+    localPaths: { params: ['baseModel'] },
     fanout: () => false,
   }),
   warc: kind({
@@ -87,6 +95,7 @@ export const stageKinds = {
     produces: 'documents',
     version: '1',
     defaultQueue: 'cpu',
+    localPaths: { params: ['paths'] },
     fanout: () => false,
   }),
   extract: kind({
@@ -123,6 +132,7 @@ export const stageKinds = {
     produces: 'lexicon',
     version: '1',
     defaultQueue: 'cpu',
+    localPaths: { params: ['baseVocab', 'dictionary'], keywords: ['jieba'] },
     fanout: () => false,
   }),
   noop: kind({
