@@ -63,9 +63,17 @@ export class ShardWriter {
   }
 }
 
+/**
+ * The document shards of a `documents` manifest. A manifest may carry side files too (a crawl's removed-URL
+ * list, a filter's dropped documents); only `.jsonl.gz` shards hold the artifact's documents.
+ */
+export function documentShards(manifest: ManifestT): ArtifactFileT[] {
+  return manifest.files.filter((f) => f.name.endsWith('.jsonl.gz') && !f.name.startsWith('dropped-'));
+}
+
 /** Stream every document of a `documents` manifest, shard by shard, validating each record. */
 export async function* readDocuments(store: ArtifactStore, manifest: ManifestT): AsyncGenerator<DocumentRecordT> {
-  for (const f of manifest.files) {
+  for (const f of documentShards(manifest)) {
     yield* readShard(store, f);
   }
 }

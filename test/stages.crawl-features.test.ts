@@ -94,6 +94,13 @@ describe('crawl stage features', () => {
       assert.equal(out.metrics!.skippedByRobots, 1, 'a sitemap entry disallowed by robots.txt is not fetched');
       assert.equal(site.count('/hidden/3'), 0);
       assert.equal(site.count('/sitemap.xml'), 0, 'robots.txt named the sitemap');
+
+      // An incremental rerun trusts the sitemap's lastmod (older than the last fetch): the orphans are not asked for.
+      const again = await crawlStage.run!(makeStageContext({ store, params: params(`${site.origin}/`, { incremental: true }), run: 'run-2' }).ctx);
+      assert.equal(site.count('/orphan/1'), 1);
+      assert.equal(site.count('/orphan/2'), 1);
+      assert.equal(again.metrics!.notModified, 2);
+      assert.deepEqual(again.metrics!.removedUrls, []);
     } finally {
       await site.close();
     }

@@ -44,7 +44,7 @@ before(async () => {
   baseModel = path.join(stack.dir, 'tiny-bert');
   await run(
     python,
-    ['-m', 'trainer', 'tiny-model', '--arch', 'bert', '--corpus', path.join(domainDir, 'contracts.jsonl'), path.join(generalDir, 'everyday.jsonl'),
+    ['-m', 'trainer', 'tiny-model', '--arch', 'bert', '--corpus', path.join(generalDir, 'everyday.jsonl'),
       '--out', baseModel, '--vocab-size', '400', '--hidden', '64', '--layers', '2', '--max-positions', '128'],
     { cwd: REPO_ROOT, env: { ...process.env, PYTHONPATH: REPO_ROOT } },
   );
@@ -230,7 +230,7 @@ test('config mistakes fail the stage at once (attempt 1), naming the field or th
   const cfg = stack.config('bad');
   await stack.workers(cfg, ['cpu', 'gpu'], 3);
   const missing = path.join(stack.dir, 'no-such-model');
-  const few = path.dirname(writeJsonl(path.join(stack.dir, 'corpus', 'few', 'few.jsonl'), domainDocs(3).map((d) => ({ ...d, text: d.text.split('.')[0] }))));
+  const few = path.dirname(writeJsonl(path.join(stack.dir, 'corpus', 'few', 'few.jsonl'), [{ id: 'a', text: 'The lease.' }, { id: 'b', text: 'A deed.' }]));
   const cases = [
     // Caught by the trainer (exit 2, its message passed on): too little text for one training sequence.
     { name: 'bad-data', with: { evalFraction: 0 }, domain: few, expect: /the trainer rejected its config: data\.train: the training data holds no full sequence/ },
@@ -256,8 +256,9 @@ test('config mistakes fail the stage at once (attempt 1), naming the field or th
 test('cancelling the run: the trainer gets SIGTERM, stores a checkpoint of where it stopped and exits; nothing is left running', async () => {
   const cfg = stack.config('cancel');
   await stack.workers(cfg, ['cpu', 'gpu']);
-  // No periodic checkpoint in this run: whatever checkpoint reaches the store was written on SIGTERM.
-  const p = pipeline('dapt-cancel', { train: { ...TRAIN, checkpointEvery: 10_000 } }, { perplexity: false });
+  // No periodic checkpoint in this run: whatever checkpoint reaches the store was written on SIGTERM. A short
+  // heartbeat timeout makes heartbeats (and with them the cancellation) travel every few seconds.
+  const p = pipeline('dapt-cancel', { train: { ...TRAIN, checkpointEvery: 10_000 } }, { perplexity: false, stage: { timeout: { heartbeat: '3s' } } });
   const started = await startRun(stack.client, cfg, p);
   const seen = await waitFor(
     'training progress',

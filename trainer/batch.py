@@ -2,12 +2,14 @@
 
 An optimizer step's sequences are masked together (one rng draw for the whole step) and only then split into
 micro-batches, so the data of a step does not depend on the micro-batch size (which OOM halving may change).
-MLM micro-batches carry the flat indices of their masked positions, padded to a multiple of 64 (stable shapes for
-torch.compile); the padding rows point at position 0 with target -100 and add nothing to the loss.
+MLM micro-batches carry the flat indices of their masked positions, padded to a fixed capacity (rate × tokens × 1.1,
+rounded up to a multiple of 64; more only if a batch masks more), so torch.compile sees one shape per run; the
+padding rows point at position 0 with target -100 and add nothing to the loss.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +19,11 @@ from .data import Packed
 from .masking import IGNORE, Masker
 
 POSITIONS_MULTIPLE = 64
+CAPACITY_SLACK = 1.1  # masked positions per micro-batch are padded to rate × tokens × this: one shape per run
+
+
+def _round_up(n: int) -> int:
+    return max(POSITIONS_MULTIPLE, -(-n // POSITIONS_MULTIPLE) * POSITIONS_MULTIPLE)
 
 
 @dataclass
@@ -65,7 +72,7 @@ def make_batches(seqs: Packed, micro: int, masker: Masker | None, rng: np.random
         if masker is not None:
             flat = labels[lo:hi].ravel()
             pos = np.flatnonzero(flat != IGNORE)
-            size = max(POSITIONS_MULTIPLE, -(-len(pos) // POSITIONS_MULTIPLE) * POSITIONS_MULTIPLE)
+            size = max(_round_up(math.ceil(masker.rate * CAPACITY_SLACK * flat.size)), _round_up(len(pos)))
             positions = np.zeros(size, dtype=np.int64)
             targets = np.full(size, IGNORE, dtype=np.int64)
             positions[: len(pos)] = pos

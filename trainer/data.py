@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import ConfigError
+
 
 def rng_for(*keys: int) -> np.random.Generator:
     """A generator determined by integer keys (e.g. seed, data position); negative seeds are allowed."""
@@ -34,14 +36,19 @@ def open_text(path: str):
 
 
 def read_texts(paths: Iterable[str], text_field: str = "text") -> Iterator[str]:
-    """Documents in shard order, line order; blank lines and records without text are skipped."""
+    """Documents in shard order, line order; blank lines and records without text are skipped. A line that is not
+    JSON is a ConfigError (exit 2: a corrupt shard does not heal on retry), naming file and line."""
     for path in paths:
         with open_text(path) as f:
-            for line in f:
+            for lineno, line in enumerate(f, 1):
                 line = line.strip()
                 if not line:
                     continue
-                text = json.loads(line).get(text_field)
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as e:
+                    raise ConfigError(f"{path}:{lineno}: not a JSON record ({e.msg})") from None
+                text = record.get(text_field) if isinstance(record, dict) else None
                 if isinstance(text, str) and text.strip():
                     yield text
 

@@ -19,6 +19,7 @@ import torch
 from .batch import Batch, make_batches
 from .config import EvaluateConfig, MaskingSpec
 from .data import rng_for, tokenize_corpus
+from .errors import ConfigError
 from .events import Events, log
 from .masking import Masker
 from .model import load_model, load_tokenizer, objective_for
@@ -32,6 +33,11 @@ def make_masker(tokenizer, masking: MaskingSpec) -> Masker:
 def make_segmenter(masking: MaskingSpec, objective: str) -> Segmenter | None:
     if objective != "mlm" or masking.strategy == "token":
         return None
+    if masking.language == "zh":
+        try:
+            import jieba  # noqa: F401
+        except ImportError:
+            raise ConfigError("masking.language: 'zh' needs jieba, which is not installed") from None
     lexicon = read_lexicon(masking.lexicon) if masking.lexicon else []
     return Segmenter(masking.language, lexicon)
 

@@ -18,6 +18,7 @@ import math
 import os
 import random
 import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -54,14 +55,17 @@ class SigtermFlag:
 
     def __init__(self):
         self.requested = False
-        self._previous = signal.signal(signal.SIGTERM, self._handle)
+        self._previous = None
+        if threading.current_thread() is threading.main_thread():  # signals reach the main thread only
+            self._previous = signal.signal(signal.SIGTERM, self._handle)
 
     def _handle(self, signum, frame):
         log.warning("SIGTERM: finishing the current step, then checkpoint and exit")
         self.requested = True
 
     def restore(self):
-        signal.signal(signal.SIGTERM, self._previous)
+        if self._previous is not None:
+            signal.signal(signal.SIGTERM, self._previous)
 
 
 def pretrain(cfg: PretrainConfig, resume: str | None = None, events: Events | None = None,
@@ -169,6 +173,9 @@ def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sig
             for name, p in params.items():
                 p.copy_(saved["params"][name])
         optimizer.load_state_dict(saved["optimizer"])
+        changed = _changed_fields(saved["config"], cfg.raw)
+        if changed:  # e.g. a longer maxSteps is legitimate; other changes break exactness
+            log.warning("resuming with a config that differs from the checkpoint's at: %s", ", ".join(changed))
         s = saved["state"]
         averages.load(saved["ema"], saved["swa"], s["swa_count"])
         state = TrainState(**s["train_state"])
@@ -286,3 +293,18 @@ def _find_checkpoint(path: str) -> str:
     if latest is None:
         raise ConfigError(f"--resume: no checkpoint found in {path}")
     return latest
+
+
+def _changed_fields(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """JSON paths at which two configs differ (output locations ignored)."""
+    out = []
+    for key in sorted(set(old) | set(new)):
+        path = f"{prefix}{key}"
+        if path in ("outputDir", "checkpointDir"):
+            continue
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _changed_fields(a, b, path + ".")
+        elif a != b:
+            out.append(path)
+    return out

@@ -55,7 +55,7 @@ export const stageKinds = {
     params: CrawlParams,
     accepts: [],
     produces: 'documents',
-    version: '1',
+    version: '2',
     defaultQueue: 'cpu',
     fanout: () => false,
   }),

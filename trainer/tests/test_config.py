@@ -99,3 +99,11 @@ def test_schema_file_is_the_generated_one():
     schema = json.loads(config.SCHEMA_PATH.read_text(encoding="utf-8"))
     commands = sorted(b["properties"]["command"]["const"] for b in schema["oneOf"])
     assert commands == ["evaluate", "pretrain"]
+
+
+def test_resume_config_differences_are_listed():
+    from trainer.train import _changed_fields
+
+    old = {"train": {"maxSteps": 10, "lr": 1e-3}, "outputDir": "a", "data": {"train": ["x"]}}
+    new = {"train": {"maxSteps": 20, "lr": 1e-3}, "outputDir": "b", "data": {"train": ["x"], "seqLen": 64}}
+    assert _changed_fields(old, new) == ["data.seqLen", "train.maxSteps"]

@@ -1,8 +1,10 @@
 """Data: packing, padding, and the deterministic stream (positions, epochs, replay ratio)."""
 
 import numpy as np
+import pytest
 
-from trainer.data import Packed, Stream, read_texts, tokenize_corpus
+from trainer.data import Packed, Stream, read_texts, rng_for, tokenize_corpus
+from trainer.errors import ConfigError
 from trainer.model import load_tokenizer
 from trainer.words import Segmenter
 
@@ -55,3 +57,16 @@ def test_replay_ratio_is_exact_and_evenly_spread():
     assert all(is_replay[i:i + 4].sum() == 1 for i in range(0, 400, 4))
     assert sorted((ids[is_replay][:20, 0] - 10_000) // 4) == list(range(20))  # replay has its own epochs
     assert not Stream(_packed(50), seed=0, replay=_packed(20), ratio=0.0).locate(np.arange(100))[0].any()
+
+
+def test_a_corrupt_shard_is_a_config_error_naming_file_and_line(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "fine"}\n\n{"text": broken\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"bad\.jsonl:3: not a JSON record"):
+        list(read_texts([str(bad)]))
+
+
+def test_negative_seeds_are_allowed():
+    a = Stream(_packed(10), seed=-7).batch(0, 10).ids
+    assert np.array_equal(a, Stream(_packed(10), seed=-7).batch(0, 10).ids)
+    assert rng_for(-1, 5).random() == rng_for(2**64 - 1, 5).random()

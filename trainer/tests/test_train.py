@@ -144,3 +144,16 @@ def test_lr_schedule(schedule):
         assert set(lrs[4:]) == {1.0}
     else:
         assert all(a >= b for a, b in zip(lrs[4:], lrs[5:])) and lrs[-1] < 0.1
+
+
+def test_tiny_model_cli(tmp_path, corpus):
+    out = tmp_path / "gpt"
+    rc, events, err = run_trainer("tiny-model", "--arch", "gpt2", "--corpus", corpus["general"], corpus["zh"],
+                                  "--out", str(out), "--vocab-size", "500", "--layers", "1", "--hidden", "32")
+    assert rc == 0, err
+    assert events == [{"event": "done", "outputDir": str(out), "metrics": {}}]
+    model = AutoModelForCausalLM.from_pretrained(out)
+    assert model.config.n_layer == 1 and model.config.n_embd == 32 and model.config.vocab_size == 500
+    rc, events, err = run_trainer("tiny-model", "--arch", "bert", "--corpus", str(tmp_path / "nope.jsonl"),
+                                  "--out", str(tmp_path / "x"))
+    assert rc == 2 and events == [] and "--corpus[0]: file not found" in err

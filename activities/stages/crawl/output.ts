@@ -50,7 +50,8 @@ export async function writeOutput(
   if (params.incremental) {
     const local = path.join(ctx.workDir, REMOVED_FILE);
     fs.writeFileSync(local, JSON.stringify({ removed }, null, 1));
-    files.push(await ctx.store.putFile(local, REMOVED_FILE, removed.length));
+    // No `records`: readers summing record counts over a manifest mean documents.
+    files.push(await ctx.store.putFile(local, REMOVED_FILE));
   }
   await saveSnapshot(ctx.store, ctx.pipeline, ctx.stage, ctx.run, snapshot);
 

@@ -7,6 +7,7 @@
  */
 import { DOCUMENT_SCHEMA } from '../../../schemas/manifest';
 import type { StageParams } from '../../../schemas/stages';
+import { documentShards } from '../../documents';
 import { ConfigError, InputError } from '../../errors';
 import type { StageContext, StageImpl, StageInputArtifact } from '../types';
 import { mergeBuckets, type BucketResult, type BucketTask } from './buckets';
@@ -41,7 +42,7 @@ export const nearDedupeFanout: NonNullable<StageImpl<Params>['fanout']> = {
         for (const input of referenceFirst(ctx)) {
           if (input.manifest.kind !== 'documents') throw new InputError(`dedupe reads documents, but input ${input.stage} is ${input.manifest.kind}`);
           const reference = input.stage === ctx.params.against;
-          for (const f of input.manifest.files) tasks.push({ prefix, shard: tasks.length, file: { key: f.key, name: f.name }, reference });
+          for (const f of documentShards(input.manifest)) tasks.push({ prefix, shard: tasks.length, file: { key: f.key, name: f.name }, reference });
         }
         return tasks;
       },
