@@ -67,7 +67,11 @@ class Segmenter:
         self._cjk_lexicon = tuple(w for w in lexicon if _CJK_WORD.fullmatch(w))
         self._jieba = None  # loaded at the first CJK run (~1 s): English-only corpora never pay for it
         self.lexicon = {_norm(w) for w in lexicon}
-        self._first_chars = {w[0] for w in self.lexicon}  # cheap pre-check before trying a match at a word
+        # cheap pre-check before trying matches at a word: an entry's first word (its first character when it
+        # starts with CJK, which jieba may segment differently in context)
+        firsts = [m.group(0) for w in self.lexicon if (m := _WORD_RE.search(w))]
+        self._first_words = {f for f in firsts if not _CJK_WORD.match(f)}
+        self._first_cjk = {f[0] for f in firsts if _CJK_WORD.match(f)}
         # an upper bound on the words of an entry (a CJK run counts one word per character)
         self.max_lexicon_words = max((sum(len(m.group(1)) if m.group(1) else 1 for m in _WORD_RE.finditer(w))
                                       for w in lexicon), default=0)
@@ -102,15 +106,16 @@ class Segmenter:
         if not self.lexicon or len(starts) == 0:
             return starts, ends, is_lex
         keep = np.ones(len(starts), dtype=bool)
-        i, n = 0, len(starts)
-        first_chars = self._first_chars
+        s_list, e_list = starts.tolist(), ends.tolist()
+        i, n = 0, len(s_list)
         while i < n:
-            if text[starts[i]].lower() not in first_chars:
+            word = text[s_list[i]:e_list[i]].lower()
+            if word not in self._first_words and word[0] not in self._first_cjk:
                 i += 1
                 continue
             for j in range(min(n, i + self.max_lexicon_words) - 1, i - 1, -1):  # longest match first
-                if _norm(text[starts[i]:ends[j]]) in self.lexicon:
-                    ends[i] = ends[j]
+                if _norm(text[s_list[i]:e_list[j]]) in self.lexicon:
+                    ends[i] = e_list[j]
                     is_lex[i] = True
                     keep[i + 1:j + 1] = False
                     i = j

@@ -134,11 +134,15 @@ export const pretrainStage: StageImpl<Params> = {
     if (general?.eval) files.push(await ctx.store.putFile(general.eval, `${HELDOUT_PREFIX}general.jsonl.gz`, general.evalDocs));
 
     const record: PretrainRecord = { baseModel: source, objective: p.objective, seqLen: p.seqLen };
+    const trainer = track.trainerMetrics();
+    // A retry that resumed from the final checkpoint trains no step: the trainer's own numbers still hold.
+    const steps = trainer['train.steps'] ?? Math.max(track.lastStep, resumedFromStep ?? 0);
+    const finalLoss = track.lastLoss ?? trainer['train.finalLoss'] ?? null;
     const metrics = {
-      ...track.trainerMetrics(),
+      ...trainer,
       ...record,
-      steps: track.lastStep,
-      finalLoss: track.lastLoss,
+      steps,
+      finalLoss,
       tokensPerSec: track.tokensPerSec,
       attempt: ctx.attempt,
       resumedFromStep,
@@ -150,7 +154,7 @@ export const pretrainStage: StageImpl<Params> = {
       replayDocs: p.replayRatio > 0 ? (general?.trainDocs ?? 0) : 0,
       lexiconWords: lexicon?.words ?? 0,
     };
-    ctx.log(`pretrain: ${track.lastStep} steps, final loss ${track.lastLoss?.toFixed(4)}${resumedFromStep !== null ? `, resumed from step ${resumedFromStep}` : ''}`);
+    ctx.log(`pretrain: ${steps} steps, final loss ${finalLoss?.toFixed(4)}${resumedFromStep !== null ? `, resumed from step ${resumedFromStep}` : ''}`);
     return { files, schema: MODEL_SCHEMA, metrics };
   },
 

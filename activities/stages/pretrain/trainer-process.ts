@@ -108,8 +108,16 @@ export async function runTrainer(opts: TrainerRunOptions): Promise<TrainerResult
   const stdoutDone = (async () => {
     for await (const line of readline.createInterface({ input: child.stdout!, crlfDelay: Infinity })) {
       const ev = parseEvent(line);
-      if (ev) opts.onEvent(ev);
-      else if (line.trim()) opts.log(`trainer stdout: ${line}`);
+      if (!ev) {
+        if (line.trim()) opts.log(`trainer stdout: ${line}`);
+        continue;
+      }
+      try {
+        opts.onEvent(ev);
+      } catch (e) {
+        // A malformed event must neither stop the reading (the trainer would block on a full pipe) nor the worker.
+        opts.log(`trainer event ${line.slice(0, 200)} not handled: ${(e as Error).message}`);
+      }
     }
   })();
   const stderrDone = (async () => {
@@ -120,6 +128,7 @@ export async function runTrainer(opts: TrainerRunOptions): Promise<TrainerResult
       opts.log(line);
     }
   })();
+  for (const done of [stdoutDone, stderrDone]) void done.catch(() => undefined); // awaited below, after the exit
   try {
     const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
       child.once('error', reject);
