@@ -21,6 +21,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -199,17 +200,28 @@ def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sig
                 "t0": time.perf_counter()}
     if sigterm.requested:
         raise Terminated(None)
+    # The next step's batches are built (read, masked, pinned, copied) on a CPU thread while the device runs
+    # this step. What a step sees depends only on its data position and micro-batch size, so this changes
+    # nothing but the speed; a mismatch (after OOM halving) just rebuilds in place.
+    def prepare(position: int, micro: int) -> tuple[int, int, list]:
+        seqs = stream.batch(position, n_seqs)  # [n_seqs, T]
+        built = make_batches(seqs, micro, masker, rng_for(t.seed, position))
+        return position, micro, [b.to(device) for b in built]
+
+    ahead_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batches")
+    ahead = ahead_pool.submit(prepare, state.position, state.micro)
     while state.step < t.max_steps and not (stop is not None and stop(state.step)):
         lr = lr_at(state.step, t.lr, t.warmup_steps, t.max_steps, t.schedule)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        seqs = stream.batch(state.position, n_seqs)  # [n_seqs, T]
-        batches = make_batches(seqs, state.micro, masker, rng_for(t.seed, state.position))
+        position, micro, batches = ahead.result()
+        if (position, micro) != (state.position, state.micro):
+            position, micro, batches = prepare(state.position, state.micro)
+        ahead = ahead_pool.submit(prepare, state.position + n_seqs, state.micro)
         n_targets = max(1, sum(b.n_targets for b in batches))  # the whole step's targets: equal token weights
         try:
             step_loss = torch.zeros((), device=device)
             for b in batches:
-                b = b.to(device)
                 with autocast:
                     loss_sum, _ = step_fn(*b.args())
                 loss = loss_sum / n_targets
@@ -258,6 +270,8 @@ def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sig
             path = save_checkpoint()
             if sigterm.requested:
                 raise Terminated(path)
+
+    ahead_pool.shutdown(wait=False, cancel_futures=True)
 
     # ------------------------------------------------------------------------------------------------ finish
     which, weights = averages.final()

@@ -84,6 +84,8 @@ export async function startWorkers(opts: WorkerOptions): Promise<RunningWorkers>
         maxConcurrentActivityTaskExecutions: slots,
         // On SIGTERM running stages get this long to finish before they are cancelled (and checkpoint).
         shutdownGraceTime: '10s',
+        // Progress, checkpoint acknowledgements and cancellation travel with heartbeats: send them often.
+        maxHeartbeatThrottleInterval: '5s',
       }),
     });
   }
