@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { defaultPayloadConverter, defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { ApplicationFailure, defaultPayloadConverter, defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { Plan } from '../schemas/plan';
 import type { RunInput, RunStatus } from '../schemas/run';
 import { workflowQueue, type DaptConfig } from '../worker/config';
@@ -65,7 +65,7 @@ export interface LiveRunStatus extends RunStatus {
 export async function getRunStatus(client: Client, workflowId: string): Promise<LiveRunStatus> {
   const handle = client.workflow.getHandle(workflowId);
   const desc = await handle.describe();
-  const status = await handle.query(statusQuery);
+  const status = (await closedStatus(handle, desc.status.name)) ?? (await handle.query(statusQuery));
   const live: LiveRunStatus = { ...status, workflowId, execution: desc.status.name };
   for (const pa of desc.raw.pendingActivities ?? []) {
     const stage = (pa.activityId ?? '').split(':')[0];
@@ -81,6 +81,23 @@ export async function getRunStatus(client: Client, workflowId: string): Promise<
   }
   await foldFanoutProgress(client, workflowId, live);
   return live;
+}
+
+/**
+ * A finished run's status from its result or failure details, so it reads without a worker (a query needs
+ * one to replay the history). Cancelled runs carry none: those fall back to the query.
+ */
+async function closedStatus(handle: WorkflowHandle, execution: string): Promise<RunStatus | undefined> {
+  if (execution === 'COMPLETED') return (await handle.result()) as RunStatus;
+  if (execution !== 'FAILED') return undefined;
+  try {
+    await handle.result();
+  } catch (e) {
+    const cause = e instanceof WorkflowFailedError ? e.cause : undefined;
+    const details = cause instanceof ApplicationFailure ? cause.details?.[0] : undefined;
+    if (details && typeof details === 'object' && 'stages' in details) return details as RunStatus;
+  }
+  return undefined;
 }
 
 /** Fan-out stages: add the tasks finished inside the running batch child workflow. */
@@ -108,7 +125,8 @@ export async function waitForRun(client: Client, workflowId: string): Promise<Ru
     const status = await handle.result();
     return { ok: true, status };
   } catch (e) {
-    const status = await handle.query(statusQuery);
+    const desc = await handle.describe();
+    const status = (await closedStatus(handle, desc.status.name)) ?? (await handle.query(statusQuery));
     const cause = e instanceof WorkflowFailedError ? (e.cause?.message ?? e.message) : (e as Error).message;
     return { ok: false, status, error: cause };
   }

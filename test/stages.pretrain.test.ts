@@ -21,7 +21,7 @@ import type { Progress } from '../activities/stages/types';
 import { stageKinds } from '../schemas/stages';
 import { cancelRun, getRunStatus, startRun, waitForRun, type RunResult } from '../client/runs';
 import { configEnv, type DaptConfig } from '../worker/config';
-import { domainDocs, generalDocs, writeJsonl } from './helpers/domain-corpus';
+import { domainDocs, generalDocs, writeJsonl } from '../examples/demo/domain-corpus';
 import { plan, waitFor } from './helpers/plans';
 import { startStack, type Stack } from './helpers/stack';
 import { makeStageContext, publishAsInput } from './helpers/stage-context';

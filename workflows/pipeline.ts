@@ -65,7 +65,8 @@ export async function pipelineWorkflow(input: RunInput): Promise<RunStatus> {
       const planned = await acts(`plan${phase}`).planFanout(call, phase);
       const { count, name } = planned;
       phases = planned.phases;
-      Object.assign(s.fanout, { total: s.fanout.total + count, phase: name });
+      s.fanout.total += count;
+      if (count) s.fanout.phase = name; // the phase now running tasks (an empty phase runs none)
       for (let from = 0, b = 0; from < count; from += size, b++) {
         const to = Math.min(count, from + size);
         const batch = await executeChild(fanoutBatchWorkflow, {
@@ -157,7 +158,7 @@ export async function pipelineWorkflow(input: RunInput): Promise<RunStatus> {
       throw err;
     }
     status.state = 'failed';
-    throw ApplicationFailure.nonRetryable(`run ${runId} aborted: ${aborted}`, 'RunAborted');
+    throw ApplicationFailure.nonRetryable(`run ${runId} aborted: ${aborted}`, 'RunAborted', status);
   }
 
   status.endedAt = now();

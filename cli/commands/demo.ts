@@ -3,8 +3,12 @@
  * generates the demo corpus, serves the demo site, runs workers in this process and watches the run.
  */
 import path from 'node:path';
-import { startRun } from '../../client/runs';
-import { writeDemoCorpus } from '../../examples/demo/corpus';
+import { getRunStatus, startRun } from '../../client/runs';
+import fs from 'node:fs';
+import { domainDocs, generalDocs, writeJsonl } from '../../examples/demo/domain-corpus';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { REPO_ROOT, trainerPython } from '../../activities/stages/pretrain/trainer-process';
 import { serveDemoSite } from '../../examples/demo/site';
 import { devUp } from '../../infra/dev';
 import { loadPlan } from '../../schemas';
@@ -22,8 +26,9 @@ export async function demoCommand(opts: { cache?: boolean }): Promise<number> {
     store: { ...loadConfig().store, endpoint: dev.minio.endpoint },
     uiUrl: dev.temporal.uiUrl,
   });
-  writeDemoCorpus(path.resolve(path.dirname(file), 'data/demo-corpus'));
+  await prepareDemoData(path.resolve(path.dirname(file), 'data/demo'));
   const site = await serveDemoSite();
+  process.env.DAPT_LOG_LEVEL ??= 'ERROR'; // the watch view reports failures; SDK warnings would repeat them
   const workers = await startWorkers({ config: cfg, queues: ['cpu', 'gpu'], log: () => {} });
   try {
     const plan = await loadPlan(file, { overrides: { 'crawl.seeds': [site.url] } });
@@ -31,6 +36,12 @@ export async function demoCommand(opts: { cache?: boolean }): Promise<number> {
     const run = await startRun(client, cfg, plan, { noCache: opts.cache === false });
     console.log(`run ${run.workflowId}\n  Temporal UI: ${run.uiUrl}\n  MinIO console: ${dev.minio.consoleUrl} (bucket ${cfg.store.bucket})`);
     const code = await watchRun(client, run.workflowId);
+    const eval_ = (await getRunStatus(client, run.workflowId)).stages.perplexity?.metrics as EvalMetrics | undefined;
+    if (eval_?.models) {
+      const f = (set: 'domain' | 'general') =>
+        `${set} loss ${eval_.models.base[set].loss.toFixed(3)} → ${eval_.models.adapted[set].loss.toFixed(3)}`;
+      console.log(`base → adapted: ${f('domain')}; ${f('general')} (the forgetting probe)`);
+    }
     console.log(`inspect outputs: npx dapt artifacts ${run.workflowId}`);
     return code;
   } finally {
@@ -39,3 +50,17 @@ export async function demoCommand(opts: { cache?: boolean }): Promise<number> {
     await site.close();
   }
 }
+
+/** Generated corpora and a tiny base model whose tokenizer knows only the general text (built once). */
+async function prepareDemoData(dir: string): Promise<void> {
+  writeJsonl(path.join(dir, 'domain', 'contracts.jsonl'), domainDocs(400), 20);
+  writeJsonl(path.join(dir, 'general', 'everyday.jsonl'), generalDocs(200));
+  const model = path.join(dir, 'tiny-bert');
+  if (fs.existsSync(path.join(model, 'config.json'))) return;
+  console.log('building the demo base model (a tiny BERT; once)…');
+  const args = ['-m', 'trainer', 'tiny-model', '--arch', 'bert', '--corpus', path.join(dir, 'general', 'everyday.jsonl'),
+    '--out', model, '--vocab-size', '400', '--hidden', '64', '--layers', '2', '--max-positions', '128'];
+  await promisify(execFile)(await trainerPython(), args, { cwd: REPO_ROOT, env: { ...process.env, PYTHONPATH: REPO_ROOT } });
+}
+
+type EvalMetrics = { models: Record<'base' | 'adapted', Record<'domain' | 'general', { loss: number }>> };

@@ -1,9 +1,4 @@
-/**
- * The demo's data, generated (no downloads): a small domain-flavoured corpus with planted exact duplicates,
- * and a tiny website of linked pages for the crawl stage. Deterministic for a given seed.
- */
-import fs from 'node:fs';
-import path from 'node:path';
+/** The demo website's pages (domain-flavoured articles) for the crawl stage, generated: deterministic per seed. */
 
 const SUBJECTS = ['The lessee', 'The contractor', 'The court', 'The plaintiff', 'The arbitration panel', 'The licensor'];
 const VERBS = ['shall indemnify', 'may terminate', 'must notify', 'is liable to', 'shall reimburse', 'may assign rights to'];
@@ -28,18 +23,6 @@ function sentence(r: () => number): string {
 
 export function paragraph(r: () => number, sentences = 6): string {
   return Array.from({ length: sentences }, () => sentence(r)).join(' ');
-}
-
-/** Writes `docs` text files and a JSONL file into dir; every 10th document is an exact duplicate of another. */
-export function writeDemoCorpus(dir: string, docs = 60, seed = 7): { files: number } {
-  const r = rng(seed);
-  fs.mkdirSync(dir, { recursive: true });
-  const texts: string[] = [];
-  for (let i = 0; i < docs; i++) texts.push(i % 10 === 9 ? texts[i - 5] : paragraph(r, 4 + (i % 5)));
-  const half = Math.floor(docs / 2);
-  texts.slice(0, half).forEach((t, i) => fs.writeFileSync(path.join(dir, `clause-${String(i).padStart(3, '0')}.txt`), `${t}\n`));
-  fs.writeFileSync(path.join(dir, 'more-clauses.jsonl'), texts.slice(half).map((t, i) => JSON.stringify({ text: t, n: i })).join('\n') + '\n');
-  return { files: half + 1 };
 }
 
 /** Pages of the demo site: an index linking to `n` articles, each linking to its neighbours. */
