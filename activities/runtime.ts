@@ -15,6 +15,7 @@ import { isNonRetryable } from './errors';
 import { stageImpls } from './stages';
 import type { Progress, StageContext, StageImpl, StageOutput } from './stages/types';
 import { keys, type ArtifactStore } from './store';
+import { mapLimit } from './concurrency';
 
 export interface ActivityDeps {
   store: ArtifactStore;
@@ -211,19 +212,6 @@ async function guarded<T>(f: () => Promise<T>, attempt = 1): Promise<T> {
   }
 }
 
-/** f(0..n-1) with at most `limit` calls in flight, results in index order. */
-async function mapLimit<T>(n: number, limit: number, f: (i: number) => Promise<T>): Promise<T[]> {
-  const out = new Array<T>(n);
-  let next = 0;
-  const lane = async () => {
-    while (next < n) {
-      const i = next++;
-      out[i] = await f(i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, n) }, lane));
-  return out;
-}
 
 function ensureDir(d: string): string {
   fs.mkdirSync(d, { recursive: true });

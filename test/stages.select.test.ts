@@ -14,6 +14,7 @@ import type { ArtifactStore } from '../activities/store';
 import type { DocumentRecordT } from '../schemas/manifest';
 import { stageKinds, type StageParamsInput } from '../schemas/stages';
 import { makeStageContext, publishAsInput, startTestMinio, type TestMinio } from './helpers/stage-context';
+import { rng } from '../examples/demo/rng';
 
 const GENERAL = ('the a of and to in is was for on with as by at from that this it are be have their new city people year time day ' +
   'football match team season goal coach players fans recipe bake oven flour sugar butter garden flowers soil rain weather holiday ' +
@@ -21,14 +22,6 @@ const GENERAL = ('the a of and to in is was for on with as by at from that this 
 const DOMAIN = ('wafer lithography photoresist exposure mask reticle euv scanner overlay etch deposition node nanometer yield defect ' +
   'metrology resist stepper dose focus pattern transistor fab cleanroom silicon anneal dielectric gate pitch').split(' ');
 
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A document of `words` words; `domainShare` of them drawn from the domain vocabulary. */
 function makeDoc(r: () => number, words: number, domainShare: number): string {

@@ -6,17 +6,8 @@
  */
 import fs from 'node:fs';
 import { once } from 'node:events';
+import { rng } from '../../examples/demo/rng';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const LETTERS = 'etaoinshrdlucmfwypvbgkqjxz';
 const VOCAB = Array.from({ length: 30_000 }, (_, i) => {

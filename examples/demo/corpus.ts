@@ -1,4 +1,5 @@
 /** The demo website's pages (domain-flavoured articles) for the crawl stage, generated: deterministic per seed. */
+import { rng } from './rng';
 
 const SUBJECTS = ['The lessee', 'The contractor', 'The court', 'The plaintiff', 'The arbitration panel', 'The licensor'];
 const VERBS = ['shall indemnify', 'may terminate', 'must notify', 'is liable to', 'shall reimburse', 'may assign rights to'];
@@ -11,10 +12,6 @@ const TAILS = [
   'save for gross negligence or wilful misconduct',
 ];
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-}
 
 function sentence(r: () => number): string {
   const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)];

@@ -4,18 +4,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { rng } from './rng';
 
-/** mulberry32: a small seeded PRNG. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const DOMAIN = {
   party: ['lessee', 'lessor', 'licensee', 'licensor', 'guarantor', 'mortgagee', 'mortgagor', 'indemnitor', 'assignee', 'contractor'],

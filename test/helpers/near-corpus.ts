@@ -4,18 +4,9 @@
  * similarity of each pair is measured with the stage's own shingling, so tests bucket pairs by it.
  */
 import { ShingleBuilder, type ShingleOptions } from '../../activities/stages/near-dedupe/shingles';
+import { rng } from '../../examples/demo/rng';
+export { rng };
 
-/** mulberry32: a small seeded PRNG. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SYLLABLES = ['ka', 'lo', 'mi', 'ren', 'tu', 'sa', 'vel', 'dor', 'pi', 'nax', 'qua', 'zel', 'fo', 'bri', 'gem', 'hal'];
 
