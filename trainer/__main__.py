@@ -29,8 +29,21 @@ def _quiet_transformers() -> None:
     transformers.utils.logging.disable_progress_bar()
 
 
+def _die_with_torchrun() -> None:
+    """A torchrun worker runs in its own session: it must not outlive the launcher (PR_SET_PDEATHSIG)."""
+    if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1 and "TORCHELASTIC_RUN_ID" in os.environ:
+        try:
+            import ctypes
+            import signal
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+        except Exception:  # not Linux: nothing to arm
+            pass
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    _die_with_torchrun()
     setup_logging(os.environ.get("DAPT_LOG_LEVEL", "INFO"))
     if argv and argv[0] == "tiny-model":
         _quiet_transformers()

@@ -56,6 +56,30 @@ class Batch:
 
 def make_batches(seqs: Packed, micro: int, masker: Masker | None, rng: np.random.Generator | None) -> list[Batch]:
     """Mask (MLM, when `masker`) or label (CLM) all of `seqs`, then cut into micro-batches of `micro` sequences."""
+    return cut_batches(label_step(seqs, masker, rng), micro, masker)
+
+
+@dataclass
+class Labelled:
+    """A whole step's sequences after masking (MLM) or labelling (CLM), before the cut into micro-batches."""
+
+    inputs: np.ndarray  # [N, T] int64
+    labels: np.ndarray  # [N, T] int64, IGNORE where no loss
+    real: np.ndarray | None  # [N, T] bool, None when packed (no padding)
+    causal: bool
+
+    def n_targets(self, lo: int = 0, hi: int | None = None) -> int:
+        """Tokens that carry a loss in rows [lo, hi) (the same count the micro-batches sum to)."""
+        lab = self.labels[lo:hi]
+        return int((lab[:, 1:] != IGNORE).sum()) if self.causal else int((lab != IGNORE).sum())
+
+    def tokens(self, lo: int = 0, hi: int | None = None) -> int:
+        rows = self.inputs[lo:hi]
+        return rows.size if self.real is None else int(self.real[lo:hi].sum())
+
+
+def label_step(seqs: Packed, masker: Masker | None, rng: np.random.Generator | None) -> Labelled:
+    """One rng draw for the whole step's sequences: the masks do not depend on how the step is cut afterwards."""
     n, T = seqs.ids.shape
     ids = seqs.ids.astype(np.int64)
     real = (np.arange(T)[None, :] < seqs.lengths[:, None]) if seqs.lengths is not None else None  # [N, T]
@@ -64,8 +88,16 @@ def make_batches(seqs: Packed, micro: int, masker: Masker | None, rng: np.random
         inputs, labels = m.input_ids, m.labels
     else:
         inputs, labels = ids, ids if real is None else np.where(real, ids, IGNORE)
+    return Labelled(inputs, labels, real, masker is None)
+
+
+def cut_batches(step: Labelled, micro: int, masker: Masker | None, lo: int = 0, hi: int | None = None) -> list[Batch]:
+    """Rows [lo, hi) of a labelled step (all by default; one rank's share under DDP) as micro-batches of `micro`."""
+    inputs, labels, real = step.inputs, step.labels, step.real
+    T = inputs.shape[1]
+    n = inputs.shape[0] if hi is None else hi
     out = []
-    for lo in range(0, n, micro):
+    for lo in range(lo, n, micro):
         hi = min(n, lo + micro)
         mask = None if real is None else real[lo:hi].astype(np.int64)
         tokens = (hi - lo) * T if real is None else int(real[lo:hi].sum())

@@ -6,7 +6,9 @@ ever exists complete (a crash mid-write leaves a `.tmp-*` directory that nothing
   ema.safetensors       EMA weights (when configured)       swa.safetensors  SWA running mean (when configured)
   optimizer.pt          optimizer state (AdamW moments)
   state.pt              step, data position, micro-batch size, SWA count, LR schedule position, loss log,
-                        RNG states (python, numpy, torch CPU, every CUDA device)
+                        RNG states (python, numpy, torch CPU, every CUDA device); under DDP rank 0's
+                        python/numpy/torch CPU states plus `rng["ranks"]`: each rank's torch CPU and CUDA
+                        (its own device) state, so every rank resumes with its own dropout stream
   config.json           the full validated config            trainer_state.json  the readable part of state.pt
 """
 
@@ -40,6 +42,18 @@ def set_rng_state(state: dict) -> None:
     torch.set_rng_state(state["torch"])
     if state.get("cuda") and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def rank_rng_state(device: torch.device) -> dict:
+    """This rank's dropout RNG (torch CPU and its own CUDA device only: no context on the other GPUs)."""
+    return {"torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None}
+
+
+def set_rank_rng_state(state: dict, device: torch.device) -> None:
+    torch.set_rng_state(state["torch"])
+    if state.get("cuda") is not None and device.type == "cuda":
+        torch.cuda.set_rng_state(state["cuda"], device)
 
 
 def _tensors(named: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -8,28 +8,40 @@ One optimizer step consumes batchSize × gradAccum sequences from the data strea
 pure function of its position; a checkpoint stores the position (plus model, optimizer, EMA/SWA, RNG states and
 the config) and a resumed run continues with exactly the batches, masks and dropout draws it would have had.
 Events go to stdout (events.py), logs to stderr.
+
+DDP: under torchrun (WORLD_SIZE > 1) every rank builds (reads, masks) the whole step exactly as one process would
+and trains on its contiguous share of the step's sequences; gradients are scaled so that DDP's average equals the
+one-process gradient over the whole step (same data order, same resume semantics). Each rank has its own dropout
+stream (torch seeded with seed + rank for rank > 0; every rank's torch/CUDA RNG state is in the checkpoint). Only
+rank 0 writes events, checkpoints and the model; SIGTERM is all-reduced every step so all ranks stop at the same one.
 """
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import json
+import logging
 import math
 import os
 import random
+import shutil
 import signal
+import tempfile
 import threading
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
+import torch.distributed as dist
 
 from . import checkpoint as ckpt
 from .averaging import Averages
-from .batch import make_batches
+from .batch import cut_batches, label_step, make_batches
 from .config import PretrainConfig
 from .data import Stream, read_texts, rng_for, tokenize_corpus
 from .errors import ConfigError, OutOfMemory, Terminated
@@ -69,22 +81,101 @@ class SigtermFlag:
             signal.signal(signal.SIGTERM, self._previous)
 
 
+@dataclass
+class Ranks:
+    """Where this process stands under torchrun (world 1: a plain single process, nothing distributed)."""
+
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+    group: object = None  # a gloo group for CPU-side collectives (the SIGTERM flag, RNG states)
+
+    @property
+    def on(self) -> bool:
+        return self.world > 1
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    @staticmethod
+    def from_env() -> Ranks:
+        world = int(os.environ.get("WORLD_SIZE", "1") or 1)
+        if world <= 1:
+            return Ranks()
+        return Ranks(int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", "0")))
+
+    def share(self, n: int) -> tuple[int, int]:
+        """This rank's contiguous block of a step's n sequences."""
+        return self.rank * n // self.world, (self.rank + 1) * n // self.world
+
+    def any(self, flag: bool) -> bool:
+        """True on every rank when it is true on any (a CPU all-reduce)."""
+        if not self.on:
+            return flag
+        t = torch.tensor([1 if flag else 0], dtype=torch.int32)
+        dist.all_reduce(t, op=dist.ReduceOp.MAX, group=self.group)
+        return bool(t.item())
+
+
+class _Objective(torch.nn.Module):
+    """The loss as a module, so DistributedDataParallel wraps the call the loop makes (MaskedLM / CausalLM use
+    the body and head directly, not model.forward)."""
+
+    def __init__(self, model, objective):
+        super().__init__()
+        self.model = model
+        self.objective = objective
+
+    def forward(self, *args):
+        return self.objective(*args)
+
+
 def pretrain(cfg: PretrainConfig, resume: str | None = None, events: Events | None = None,
              stop: Callable[[int], bool] | None = None) -> dict[str, float]:
     """Run the whole stage; returns the final metrics. `stop(step)` (benchmarks) ends the loop early."""
     events = events or Events()
     sigterm = SigtermFlag()
+    ranks = Ranks.from_env()
     try:
-        return _pretrain(cfg, resume, events, stop, sigterm)
+        if not ranks.on:
+            return _pretrain(cfg, resume, events, stop, sigterm, ranks)
+        return _pretrain_ddp(cfg, resume, events, stop, sigterm, ranks)
     finally:
         sigterm.restore()
 
 
-def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sigterm: SigtermFlag) -> dict:
+def _pretrain_ddp(cfg: PretrainConfig, resume, events: Events, stop, sigterm: SigtermFlag, ranks: Ranks) -> dict:
+    """One rank under torchrun: the process group around the loop; ranks other than 0 are silent on stdout."""
+    for h in log.handlers:
+        h.setFormatter(logging.Formatter(f"%(asctime)s %(levelname)s %(name)s [rank {ranks.rank}]: %(message)s"))
+    device = pick_device(cfg.device)
+    if device.type == "cuda":
+        torch.cuda.set_device(ranks.local_rank)
+        dist.init_process_group("nccl", device_id=torch.device("cuda", ranks.local_rank))
+        ranks.group = dist.new_group(backend="gloo")
+    else:
+        dist.init_process_group("gloo")
+        ranks.group = dist.group.WORLD
+    if not ranks.main:
+        events = Events(echo=False)
+    try:
+        return _pretrain(cfg, resume, events, stop, sigterm, ranks)
+    finally:
+        dist.destroy_process_group()
+
+
+def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sigterm: SigtermFlag,
+              ranks: Ranks) -> dict:
     t = cfg.train
     # ------------------------------------------------------------------------------------------------ setup
     resume_dir = _find_checkpoint(resume) if resume else None
     device = pick_device(cfg.device)
+    if ranks.on and device.type == "cuda":
+        device = torch.device("cuda", ranks.local_rank)
+    if ranks.on and t.batch_size * t.grad_accum < ranks.world:
+        raise ConfigError(f"train.batchSize × train.gradAccum ({t.batch_size * t.grad_accum}) is smaller than the "
+                          f"number of DDP processes ({ranks.world}): every rank needs a sequence per step")
     autocast = autocast_for(device, t.precision)
     random.seed(t.seed)
     np.random.seed(t.seed % 2**32)
@@ -102,8 +193,13 @@ def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sig
     if cfg.vocab is not None:
         sample = list(itertools.islice(read_texts(cfg.data.train, cfg.data.text_field), 2000))
         before = tokens_per_doc(tokenizer, sample)
+        workdir = os.path.join(cfg.checkpoint_dir, "tokenizer")
+        if not ranks.main:  # the same (deterministic) extension; only rank 0 writes the shared directory
+            workdir = tempfile.mkdtemp(prefix=f"dapt-tokenizer-rank{ranks.rank}-")
         ext = extend_tokenizer(tokenizer, read_lexicon(cfg.vocab.lexicon), cfg.vocab.max_new_tokens,
-                               cfg.vocab.min_subtokens, os.path.join(cfg.checkpoint_dir, "tokenizer"))
+                               cfg.vocab.min_subtokens, workdir)
+        if not ranks.main:  # the extended tokenizer is in memory
+            shutil.rmtree(workdir, ignore_errors=True)
         tokenizer = ext.tokenizer
         metrics.update({"vocab.tokensAdded": len(ext.words), "vocab.inVocabulary": ext.in_vocab,
                         "vocab.addedTokens": ext.added_tokens, "vocab.tokensPerDocBefore": before,
@@ -148,7 +244,19 @@ def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sig
                 p.requires_grad_(True)
     model.to(device).train()
     objective = objective_for(model, cfg.model.objective)
-    step_fn = torch.compile(objective) if t.compile else objective
+    ddp_model = None
+    if ranks.on:  # parameters and buffers are broadcast from rank 0 here
+        DDP = torch.nn.parallel.DistributedDataParallel
+        # no buffer broadcast in every forward (no batch norm here); the keyword was renamed in torch 2.15
+        no_sync_buffers = ({"forward_sync_buffers": False}
+                           if "forward_sync_buffers" in inspect.signature(DDP.__init__).parameters
+                           else {"broadcast_buffers": False})
+        ddp_model = DDP(_Objective(model, objective), device_ids=[device.index] if device.type == "cuda" else None,
+                        **no_sync_buffers)
+        if not ranks.main:  # its own dropout stream (rank 0 keeps the single-process seed)
+            torch.manual_seed(t.seed + 1_000_003 * ranks.rank)
+    step_fn = ddp_model if ddp_model is not None else objective
+    step_fn = torch.compile(step_fn) if t.compile else step_fn
     params = {n: p for n, p in model.named_parameters() if p.requires_grad}
     log.info("model: %.1fM parameters, %.1fM trainable", sum(p.numel() for p in model.parameters()) / 1e6,
              sum(p.numel() for p in params.values()) / 1e6)
@@ -180,10 +288,37 @@ def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sig
         s = saved["state"]
         averages.load(saved["ema"], saved["swa"], s["swa_count"])
         state = TrainState(**s["train_state"])
-        ckpt.set_rng_state(s["rng"])
+        if not ranks.on:
+            ckpt.set_rng_state(s["rng"])
+        else:
+            random.setstate(s["rng"]["python"])
+            np.random.set_state(s["rng"]["numpy"])
+            saved_ranks = s["rng"].get("ranks") or []
+            if len(saved_ranks) == ranks.world:
+                ckpt.set_rank_rng_state(saved_ranks[ranks.rank], device)
+            else:  # another world size: dropout cannot continue exactly (data and masks still do)
+                log.warning("checkpoint has RNG states for %d ranks, running %d: dropout re-seeded",
+                            len(saved_ranks), ranks.world)
+                torch.manual_seed(t.seed + 1_000_003 * ranks.rank + state.step)
         log.info("resumed from %s at step %d (data position %d)", resume_dir, state.step, state.position)
 
     def save_checkpoint() -> str:
+        if ranks.on:  # every rank takes part in the gather; rank 0 writes; the others wait until it is complete
+            per_rank = [None] * ranks.world
+            dist.all_gather_object(per_rank, ckpt.rank_rng_state(device), group=ranks.group)
+            path = os.path.join(cfg.checkpoint_dir, f"step-{state.step}")
+            if ranks.main:
+                rng = {"python": random.getstate(), "numpy": np.random.get_state(),
+                       "torch": torch.get_rng_state(), "cuda": [], "ranks": per_rank}
+                path = ckpt.save(cfg.checkpoint_dir, state.step, params=params, optimizer=optimizer.state_dict(),
+                                 ema=averages.ema, swa=averages.swa, config=cfg.raw,
+                                 state={"train_state": asdict(state), "swa_count": averages.swa_count,
+                                        "rng": rng, "step": state.step, "position": state.position,
+                                        "micro": state.micro, "schedule": t.schedule, "lr": lr,
+                                        "worldSize": ranks.world})
+                events.checkpoint(state.step, path)
+            dist.barrier(group=ranks.group)
+            return path
         path = ckpt.save(cfg.checkpoint_dir, state.step, params=params, optimizer=optimizer.state_dict(),
                          ema=averages.ema, swa=averages.swa, config=cfg.raw,
                          state={"train_state": asdict(state), "swa_count": averages.swa_count,
@@ -198,13 +333,18 @@ def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sig
     lr = lr_at(state.step, t.lr, t.warmup_steps, t.max_steps, t.schedule)
     interval = {"loss": torch.zeros((), device=device), "steps": 0, "tokens": 0, "flops": 0.0,
                 "t0": time.perf_counter()}
-    if sigterm.requested:
+    if ranks.any(sigterm.requested):
         raise Terminated(None)
     # The next step's batches are built (read, masked, pinned, copied) on a CPU thread while the device runs
     # this step. What a step sees depends only on its data position and micro-batch size, so this changes
     # nothing but the speed; a mismatch (after OOM halving) just rebuilds in place.
     def prepare(position: int, micro: int) -> tuple[int, int, list]:
         seqs = stream.batch(position, n_seqs)  # [n_seqs, T]
+        if ranks.on:  # the whole step is masked as in one process, then this rank takes its block
+            labelled = label_step(seqs, masker, rng_for(t.seed, position))
+            lo, hi = ranks.share(n_seqs)
+            built = cut_batches(labelled, micro, masker, lo, hi)
+            return position, micro, ([b.to(device) for b in built], labelled.n_targets(), labelled.tokens())
         built = make_batches(seqs, micro, masker, rng_for(t.seed, position))
         return position, micro, [b.to(device) for b in built]
 
@@ -218,15 +358,28 @@ def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sig
         if (position, micro) != (state.position, state.micro):
             position, micro, batches = prepare(state.position, state.micro)
         ahead = ahead_pool.submit(prepare, state.position + n_seqs, state.micro)
-        n_targets = max(1, sum(b.n_targets for b in batches))  # the whole step's targets: equal token weights
+        if ranks.on:
+            batches, step_targets, step_tokens = batches
+            n_targets = max(1, step_targets)
+        else:
+            n_targets = max(1, sum(b.n_targets for b in batches))  # the whole step's targets: equal token weights
         try:
             step_loss = torch.zeros((), device=device)
-            for b in batches:
-                with autocast:
-                    loss_sum, _ = step_fn(*b.args())
-                loss = loss_sum / n_targets
-                loss.backward()
-                step_loss += loss.detach()
+            if ranks.on:  # DDP averages gradients over ranks: × world makes it the whole step's gradient
+                for i, b in enumerate(batches):
+                    with ddp_model.no_sync() if i < len(batches) - 1 else nullcontext():
+                        with autocast:
+                            loss_sum, _ = step_fn(*b.args())
+                        loss = loss_sum / n_targets
+                        (loss * ranks.world).backward()
+                    step_loss += loss.detach()
+            else:
+                for b in batches:
+                    with autocast:
+                        loss_sum, _ = step_fn(*b.args())
+                    loss = loss_sum / n_targets
+                    loss.backward()
+                    step_loss += loss.detach()
             torch.nn.utils.clip_grad_norm_(params.values(), t.clip_norm)
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
@@ -234,9 +387,10 @@ def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sig
             optimizer.zero_grad(set_to_none=True)
             del batches
             torch.cuda.empty_cache()
-            if not t.oom_batch_halving or state.micro == 1:
+            if not t.oom_batch_halving or state.micro == 1 or ranks.on:
                 raise OutOfMemory(f"CUDA out of memory at step {state.step + 1} with micro-batch {state.micro}"
-                                  + ("" if t.oom_batch_halving else " (train.oomBatchHalving is off)")) from None
+                                  + (" (DDP: no micro-batch halving)" if ranks.on else
+                                     "" if t.oom_batch_halving else " (train.oomBatchHalving is off)")) from None
             state.micro //= 2
             log.warning("CUDA out of memory: micro-batch → %d, accumulation → %d", state.micro,
                         math.ceil(n_seqs / state.micro))
@@ -244,34 +398,39 @@ def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sig
         state.step += 1
         state.position += n_seqs
         averages.update(state.step)
-        tokens = sum(b.tokens for b in batches)
+        tokens = step_tokens if ranks.on else sum(b.tokens for b in batches)  # the whole step's, on every rank
         state.tokens += tokens
         interval["loss"] += step_loss
         interval["steps"] += 1
         interval["tokens"] += tokens
-        head_rows = sum(b.n_targets for b in batches) if mlm else tokens
+        head_rows = (step_targets if ranks.on else sum(b.n_targets for b in batches)) if mlm else tokens
         interval["flops"] += flops.per_step(tokens, head_rows, cfg.data.seq_len)
 
         if state.step % t.log_every == 0 or state.step == t.max_steps:
+            if ranks.on:  # each rank holds its share of the step's loss
+                dist.all_reduce(interval["loss"])
             mean_loss = interval["loss"].item() / interval["steps"]  # .item() syncs: timing below is honest
             if not math.isfinite(mean_loss):
                 raise FloatingPointError(f"loss is {mean_loss} at step {state.step}")
             elapsed = time.perf_counter() - interval["t0"]
-            mfu = interval["flops"] / elapsed / peak if peak else None
+            mfu = interval["flops"] / elapsed / (peak * ranks.world) if peak else None
             events.progress(state.step, t.max_steps, mean_loss, lr, interval["tokens"] / elapsed, mfu)
             state.loss_log.append([state.step, mean_loss])
             interval = {"loss": torch.zeros((), device=device), "steps": 0, "tokens": 0, "flops": 0.0,
                         "t0": time.perf_counter()}
-        if t.eval_every and state.step % t.eval_every == 0:
+        if t.eval_every and state.step % t.eval_every == 0 and ranks.main:
             for name, batches_ in heldout.items():
                 for key, value in evaluate_batches(model, objective, batches_, device, autocast).items():
                     events.metric(f"eval.{name}.{key}", value, state.step)
-        if state.step % t.checkpoint_every == 0 or sigterm.requested:
+        stopping = ranks.any(sigterm.requested)  # under DDP: all ranks stop at the same step
+        if state.step % t.checkpoint_every == 0 or stopping:
             path = save_checkpoint()
-            if sigterm.requested:
+            if stopping:
                 raise Terminated(path)
 
     ahead_pool.shutdown(wait=False, cancel_futures=True)
+    if not ranks.main:  # rank 0 evaluates and writes the model
+        return {}
 
     # ------------------------------------------------------------------------------------------------ finish
     which, weights = averages.final()

@@ -4,8 +4,14 @@
  * it runs detached in its own process group, so a cancellation can SIGTERM the whole group (the trainer
  * checkpoints and exits 143), and it dies with the worker process (PR_SET_PDEATHSIG) instead of training on
  * as an orphan when the worker is killed. Stdout carries one JSON event per line; stderr is the log.
+ *
+ * `pretrain` on a worker that sees several GPUs (and a config whose device is not 'cpu') runs data-parallel:
+ * `python -m trainer.torchrun N ...`, i.e. `torch.distributed.run --standalone --nproc_per_node=N -m trainer ...`
+ * behind the same death-signal launcher, with the trainer's exit codes and SIGTERM contract (trainer/torchrun.py:
+ * the launcher forwards SIGTERM to the ranks, rank 0 checkpoints, all exit 143). DAPT_TRAINER_NPROC forces N.
  */
 import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { promisify } from 'node:util';
@@ -37,10 +43,11 @@ export function trainerPython(): Promise<string> {
 }
 
 /**
- * Runs the trainer module like `python -m trainer`, after asking the kernel to SIGKILL it when its parent (this
- * worker) dies: a SIGKILLed worker must not leave a training process behind, holding the GPU.
+ * Runs a trainer module like `python -m trainer` (or `python -m trainer.torchrun`), after asking the kernel to
+ * SIGKILL it when its parent (this worker) dies: a SIGKILLed worker must not leave a training process behind,
+ * holding the GPU (torchrun's ranks arm the same signal against torchrun, trainer/__main__.py).
  */
-const LAUNCHER = [
+const launcher = (module: string) => [
   'import ctypes, os, runpy, signal, sys',
   'try:',
   '    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG',
@@ -48,7 +55,7 @@ const LAUNCHER = [
   '    pass',
   "if os.getppid() != int(os.environ.get('DAPT_PARENT_PID', os.getppid())):",
   '    sys.exit(143)  # the worker died before the death signal was armed',
-  "runpy.run_module('trainer', run_name='__main__', alter_sys=True)",
+  `runpy.run_module('${module}', run_name='__main__', alter_sys=True)`,
 ].join('\n');
 
 export interface TrainerRunOptions {
@@ -73,10 +80,36 @@ export interface TrainerResult {
   cancelled: boolean;
 }
 
+/**
+ * How many trainer processes (DDP ranks) `pretrain` starts: DAPT_TRAINER_NPROC when set, else the GPUs this worker
+ * sees unless the config's device is 'cpu' (at least 1). `evaluate` runs as one process.
+ */
+export async function trainerProcesses(command: TrainerRunOptions['command'], configPath: string): Promise<number> {
+  if (command !== 'pretrain') return 1; // evaluation is one process
+  const forced = process.env.DAPT_TRAINER_NPROC;
+  if (forced !== undefined && forced.trim() !== '') {
+    const n = Number(forced);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`DAPT_TRAINER_NPROC must be a positive integer, not '${forced}'`);
+    return n;
+  }
+  let device: unknown;
+  try {
+    ({ device } = JSON.parse(fs.readFileSync(configPath, 'utf8')) as { device?: unknown });
+  } catch {
+    return 1; // the trainer reports an unreadable config itself (exit 2)
+  }
+  if (device === 'cpu') return 1; // 'cuda' or 'auto' (the default)
+  const { visibleGpus } = await import('../../../worker/worker'); // lazily: worker.ts imports the activities
+  return Math.max(1, visibleGpus());
+}
+
 export async function runTrainer(opts: TrainerRunOptions): Promise<TrainerResult> {
   opts.signal.throwIfAborted();
   const python = await trainerPython();
-  const args = ['-c', LAUNCHER, opts.command, '--config', opts.configPath, ...(opts.resumeDir ? ['--resume', opts.resumeDir] : [])];
+  const nproc = await trainerProcesses(opts.command, opts.configPath);
+  const trainerArgs = [opts.command, '--config', opts.configPath, ...(opts.resumeDir ? ['--resume', opts.resumeDir] : [])];
+  const args = nproc > 1 ? ['-c', launcher('trainer.torchrun'), String(nproc), ...trainerArgs] : ['-c', launcher('trainer'), ...trainerArgs];
+  if (nproc > 1) opts.log(`trainer: ${nproc} processes (DDP through torch.distributed.run)`);
   const env = {
     ...process.env,
     PYTHONPATH: [REPO_ROOT, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
