@@ -3,7 +3,6 @@
  * activities on each resource queue it serves (cpu, gpu, gpu-<class>). Activity slots per queue are bounded.
  */
 import os from 'node:os';
-import fs from 'node:fs';
 import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/runtime';
 import { ArtifactStore, StoreUnavailableError } from '../activities/store';
@@ -11,6 +10,9 @@ import { QUEUES } from '../schemas/common';
 import { workflowBundle } from './bundle';
 import { workflowQueue, type DaptConfig } from './config';
 import { connectionError } from './errors';
+import { visibleGpus } from './gpus';
+
+export { visibleGpus };
 
 export interface WorkerOptions {
   config: DaptConfig;
@@ -113,15 +115,4 @@ function defaultSlots(queue: string, log: (m: string) => void): number {
     return Math.max(1, gpus);
   }
   return Math.max(2, os.availableParallelism());
-}
-
-/** GPUs this process may use: CUDA_VISIBLE_DEVICES if set, else the NVIDIA device nodes. */
-export function visibleGpus(): number {
-  const env = process.env.CUDA_VISIBLE_DEVICES;
-  if (env !== undefined) return env.trim() === '' || env === '-1' ? 0 : env.split(',').length;
-  try {
-    return fs.readdirSync('/dev').filter((n) => /^nvidia\d+$/.test(n)).length;
-  } catch {
-    return 0;
-  }
 }

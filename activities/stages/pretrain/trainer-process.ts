@@ -17,6 +17,7 @@ import readline from 'node:readline';
 import { promisify } from 'node:util';
 import { TRAINER_EXIT, type TrainerEvent } from '../../../schemas/trainer';
 import { ConfigError } from '../../errors';
+import { visibleGpus } from '../../../worker/gpus';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 const TRAINER_ENV_SCRIPT = path.join(REPO_ROOT, 'infra', 'trainer-env.sh');
@@ -99,7 +100,6 @@ export async function trainerProcesses(command: TrainerRunOptions['command'], co
     return 1; // the trainer reports an unreadable config itself (exit 2)
   }
   if (device === 'cpu') return 1; // 'cuda' or 'auto' (the default)
-  const { visibleGpus } = await import('../../../worker/worker'); // lazily: worker.ts imports the activities
   return Math.max(1, visibleGpus());
 }
 
