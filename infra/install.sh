@@ -25,6 +25,8 @@ MINIO_PIN="github.com/minio/minio@$MINIO_GO_VERSION"
 
 CACHE_DIR="${DAPT_CACHE_DIR:-$HOME/.cache/dapt}"
 BIN_DIR="$CACHE_DIR/bin"
+# Go's default install location, for shells (such as CI's) whose PATH does not list it.
+[ -d /usr/local/go/bin ] && PATH="$PATH:/usr/local/go/bin"
 
 log() { echo "dapt install: $*" >&2; }
 die() { echo "dapt install: ERROR: $*" >&2; exit 1; }
