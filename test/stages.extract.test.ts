@@ -5,14 +5,13 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { readDocuments, ShardWriter } from '../activities/documents';
+import { ShardWriter } from '../activities/documents';
 import { extractStage, htmlOf } from '../activities/stages/extract';
-import type { StageInputArtifact, StageOutput } from '../activities/stages/types';
+import type { StageInputArtifact } from '../activities/stages/types';
 import { warcStage } from '../activities/stages/warc';
 import type { ArtifactStore } from '../activities/store';
-import type { DocumentRecordT } from '../schemas/manifest';
 import { stageKinds } from '../schemas/stages';
-import { makeStageContext, publishAsInput, startTestMinio, type TestMinio } from './helpers/stage-context';
+import { makeStageContext, publishAsInput, startTestMinio, type TestMinio, readOutput } from './helpers/stage-context';
 import { ARTICLE, ZH, page, writeSampleWarcs } from './helpers/warc';
 
 let minio: TestMinio;
@@ -28,12 +27,6 @@ after(async () => {
   await minio?.stop();
 });
 
-async function readAll(store: ArtifactStore, out: StageOutput): Promise<DocumentRecordT[]> {
-  const docs: DocumentRecordT[] = [];
-  for await (const d of readDocuments(store, (await publishAsInput(store, 'out', out)).manifest)) docs.push(d);
-  return docs;
-}
-
 describe('extract stage', () => {
   async function warcInput(store: ArtifactStore): Promise<StageInputArtifact> {
     const out = await warcStage.run!(makeStageContext({ store, params: stageKinds.warc.params.parse({ paths: [path.join(dir, 'crawl'), path.join(dir, 'plain.wet')] }) }).ctx);
@@ -44,7 +37,7 @@ describe('extract stage', () => {
     const store = await minio.freshStore();
     const params = stageKinds.extract.params.parse({ minChars: 100 });
     const out = await extractStage.run!(makeStageContext({ store, params, inputs: [await warcInput(store)] }).ctx);
-    const docs = await readAll(store, out);
+    const docs = await readOutput(store, out);
     const [en, zh] = docs.filter((d) => d.metadata.extractor);
     for (const p of ARTICLE) assert.ok(en.text.includes(p), `paragraph kept: ${p.slice(0, 30)}`);
     assert.match(en.text, new RegExp(`${ARTICLE[0]}\n\n${ARTICLE[1]}`), 'paragraph breaks kept');
@@ -76,7 +69,7 @@ describe('extract stage', () => {
     await w.write({ id: 'j', text: 'teaser', source: 'feed.jsonl', metadata: { html: page('Harbour', ARTICLE), url: 'u' } });
     const input = await publishAsInput(store, 'jsonl', { files: await w.close(), schema: 'document/v1' });
     const out = await extractStage.run!({ ...t.ctx, inputs: [input] });
-    const [d] = await readAll(store, out);
+    const [d] = await readOutput(store, out);
     assert.ok(ARTICLE.every((p) => d.text.includes(p)));
     assert.equal(d.metadata.title, 'Harbour');
     assert.equal(typeof d.metadata.html, 'string', 'keepHtml keeps the source');

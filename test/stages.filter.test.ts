@@ -5,15 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { readDocuments, readShard, ShardWriter } from '../activities/documents';
+import { readShard, ShardWriter } from '../activities/documents';
 import { buildFilters, filterStage } from '../activities/stages/filter';
 import { validChineseId } from '../activities/stages/filter/pii';
-import type { StageOutput } from '../activities/stages/types';
 import type { ArtifactStore } from '../activities/store';
 import type { ArtifactFileT, DocumentRecordT } from '../schemas/manifest';
 import { stageKinds, type StageParamsInput } from '../schemas/stages';
 import { CASES, CLEAN_EN, CLEAN_ZH } from './helpers/filter-docs';
-import { makeStageContext, publishAsInput, startTestMinio, type TestMinio } from './helpers/stage-context';
+import { makeStageContext, publishAsInput, startTestMinio, type TestMinio, readOutput } from './helpers/stage-context';
 
 let minio: TestMinio;
 before(async () => {
@@ -31,13 +30,7 @@ async function runFilter(docs: { id: string; text: string }[], params: StagePara
   const input = await publishAsInput(store, 'docs', { files: await w.close(), schema: 'document/v1' });
   const ctx = makeStageContext({ store, params: stageKinds.filter.params.parse(params), inputs: [input] });
   const out = await filterStage.run!(ctx.ctx);
-  return { out, store, kept: await readAll(store, out) };
-}
-
-async function readAll(store: ArtifactStore, out: StageOutput): Promise<DocumentRecordT[]> {
-  const docs: DocumentRecordT[] = [];
-  for await (const d of readDocuments(store, (await publishAsInput(store, 'out', out)).manifest)) docs.push(d);
-  return docs;
+  return { out, store, kept: await readOutput(store, out) };
 }
 
 async function readFiles(store: ArtifactStore, files: ArtifactFileT[]): Promise<DocumentRecordT[]> {

@@ -6,14 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { readDocuments, ShardWriter } from '../activities/documents';
+import { ShardWriter } from '../activities/documents';
 import { ConfigError } from '../activities/errors';
 import { selectStage } from '../activities/stages/select';
 import type { StageInputArtifact } from '../activities/stages/types';
 import type { ArtifactStore } from '../activities/store';
 import type { DocumentRecordT } from '../schemas/manifest';
 import { stageKinds, type StageParamsInput } from '../schemas/stages';
-import { makeStageContext, publishAsInput, startTestMinio, type TestMinio } from './helpers/stage-context';
+import { makeStageContext, publishAsInput, startTestMinio, type TestMinio, readOutput } from './helpers/stage-context';
 import { rng } from '../examples/demo/rng';
 
 const GENERAL = ('the a of and to in is was for on with as by at from that this it are be have their new city people year time day ' +
@@ -61,9 +61,7 @@ after(async () => {
 
 async function select(params: StageParamsInput<'select'>, inputs = [general, seed]) {
   const out = await selectStage.run!(makeStageContext({ store, params: stageKinds.select.params.parse(params), inputs }).ctx);
-  const docs: DocumentRecordT[] = [];
-  for await (const d of readDocuments(store, (await publishAsInput(store, 'out', out)).manifest)) docs.push(d);
-  return { out, docs };
+  return { out, docs: await readOutput(store, out) };
 }
 
 describe('select stage', () => {

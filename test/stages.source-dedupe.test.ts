@@ -7,15 +7,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
-import { readDocuments } from '../activities/documents';
 import { ConfigError, InputError } from '../activities/errors';
 import { dedupeStage, normalizeForDedupe } from '../activities/stages/dedupe';
 import { sourceStage } from '../activities/stages/source';
-import type { StageOutput } from '../activities/stages/types';
-import type { ArtifactStore } from '../activities/store';
-import type { DocumentRecordT } from '../schemas/manifest';
 import { stageKinds } from '../schemas/stages';
-import { makeStageContext, publishAsInput, startTestMinio, type TestMinio } from './helpers/stage-context';
+import { makeStageContext, publishAsInput, startTestMinio, type TestMinio, readOutput } from './helpers/stage-context';
 
 let minio: TestMinio;
 let files: string;
@@ -42,20 +38,13 @@ after(async () => {
   await minio?.stop();
 });
 
-async function readAll(store: ArtifactStore, out: StageOutput): Promise<DocumentRecordT[]> {
-  const input = await publishAsInput(store, 'x', out);
-  const docs: DocumentRecordT[] = [];
-  for await (const d of readDocuments(store, input.manifest)) docs.push(d);
-  return docs;
-}
-
 describe('source stage', () => {
   test('reads txt, md, html, jsonl and their .gz forms in sorted order, dropping short documents', async () => {
     const store = await minio.freshStore();
     const params = stageKinds.source.params.parse({ paths: [path.join(files, 'a'), path.join(files, 'b'), path.join(files, 'c/small.txt.gz')], minChars: 3, shardSize: 2 });
     const t = makeStageContext({ store, params });
     const out = await sourceStage.run!(t.ctx);
-    const docs = await readAll(store, out);
+    const docs = await readOutput(store, out);
 
     assert.deepEqual(
       docs.map((d) => [path.relative(files, d.source), d.metadata.format]),
@@ -135,7 +124,7 @@ describe('dedupe stage', () => {
 
     const params = stageKinds.dedupe.params.parse({});
     const out = await dedupeStage.run!(makeStageContext({ store, params, inputs: [one, two] }).ctx);
-    const kept = await readAll(store, out);
+    const kept = await readOutput(store, out);
     assert.deepEqual(kept.map((d) => d.text), ['Hello World', 'unique one', 'Hello, world!', 'unique two']);
     assert.equal(kept[0].metadata.line, 1, 'the first occurrence is the one kept');
     assert.deepEqual(out.metrics, { input: 8, kept: 4, duplicates: 4, dupRate: 0.5 });

@@ -5,14 +5,11 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { readDocuments } from '../activities/documents';
 import { ConfigError, InputError } from '../activities/errors';
-import type { StageOutput } from '../activities/stages/types';
 import { warcStage } from '../activities/stages/warc';
 import type { ArtifactStore } from '../activities/store';
-import type { DocumentRecordT } from '../schemas/manifest';
 import { stageKinds } from '../schemas/stages';
-import { makeStageContext, publishAsInput, startTestMinio, type TestMinio } from './helpers/stage-context';
+import { makeStageContext, startTestMinio, type TestMinio, readOutput } from './helpers/stage-context';
 import { ARTICLE, ZH, writeSampleWarcs } from './helpers/warc';
 
 let minio: TestMinio;
@@ -28,15 +25,9 @@ after(async () => {
   await minio?.stop();
 });
 
-async function readAll(store: ArtifactStore, out: StageOutput): Promise<DocumentRecordT[]> {
-  const docs: DocumentRecordT[] = [];
-  for await (const d of readDocuments(store, (await publishAsInput(store, 'out', out)).manifest)) docs.push(d);
-  return docs;
-}
-
 async function runWarc(store: ArtifactStore, params: unknown) {
   const out = await warcStage.run!(makeStageContext({ store, params: stageKinds.warc.params.parse(params) }).ctx);
-  return { out, docs: await readAll(store, out) };
+  return { out, docs: await readOutput(store, out) };
 }
 
 describe('warc stage', () => {

@@ -7,7 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { ArtifactStore } from '../../activities/store';
 import type { Progress, StageContext, StageInputArtifact } from '../../activities/stages/types';
-import type { ManifestT } from '../../schemas/manifest';
+import type { DocumentRecordT, ManifestT } from '../../schemas/manifest';
+import { readDocuments } from '../../activities/documents';
 import { startMinio, type MinioServer } from '../../infra/servers';
 
 export interface TestMinio {
@@ -114,4 +115,11 @@ export async function publishAsInput(
     metrics: {},
   });
   return { stage, manifest };
+}
+
+/** Every document a stage output holds, read back through a published manifest as the next stage would. */
+export async function readOutput(store: ArtifactStore, out: { files: ManifestT['files']; schema: string }): Promise<DocumentRecordT[]> {
+  const docs: DocumentRecordT[] = [];
+  for await (const d of readDocuments(store, (await publishAsInput(store, 'out', out)).manifest)) docs.push(d);
+  return docs;
 }
