@@ -180,17 +180,21 @@ export async function startTemporal(opts: TemporalOptions): Promise<TemporalServ
       },
     });
 
-  let child = await start();
-  const server: TemporalServer = {
-    address,
-    uiUrl,
-    namespace,
-    pid: child.pid!,
+  return managed({ address, uiUrl, namespace }, start);
+}
+
+/** A started server with stop() and restart() (same ports, same state): `pid` follows the current process. */
+async function managed<T extends object>(
+  info: T,
+  start: () => Promise<ChildProcess>,
+): Promise<T & { pid: number; stop(): Promise<void>; restart(): Promise<void> }> {
+  const server = {
+    ...info,
+    pid: (await start()).pid!,
     stop: () => stopPid(server.pid),
     restart: async () => {
       await stopPid(server.pid);
-      child = await start();
-      server.pid = child.pid!;
+      server.pid = (await start()).pid!;
     },
   };
   return server;
@@ -282,23 +286,7 @@ export async function startMinio(opts: MinioOptions): Promise<MinioServer> {
       ready: () => minioReady(endpoint),
     });
 
-  let child = await start();
-  const server: MinioServer = {
-    endpoint,
-    port,
-    consoleUrl,
-    accessKey,
-    secretKey,
-    dataDir: drives[0],
-    pid: child.pid!,
-    stop: () => stopPid(server.pid),
-    restart: async () => {
-      await stopPid(server.pid);
-      child = await start();
-      server.pid = child.pid!;
-    },
-  };
-  return server;
+  return managed({ endpoint, port, consoleUrl, accessKey, secretKey, dataDir: drives[0] }, start);
 }
 
 /**
