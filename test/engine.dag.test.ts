@@ -159,3 +159,24 @@ test('a parked stage can be skipped (dependents skipped, the rest finishes) and 
   assert.equal(ab.status.state, 'failed');
   assert.equal(ab.status.stages.s.state, 'cancelled');
 });
+
+test('a finished run reads its status with no worker left polling (from its result or failure details)', async () => {
+  const cfg = stack.config('noworker');
+  const workers = await stack.workers(cfg);
+  const ok = await startRun(stack.client, cfg, plan({ name: 'gone-ok', stages: { a: { uses: 'noop' } } }));
+  const bad = await startRun(
+    stack.client,
+    cfg,
+    plan({ name: 'gone-bad', defaults: { retry: { maxAttempts: 1 } }, stages: { a: { uses: 'noop', with: { failAttempts: 1 } }, b: { uses: 'noop' } } }),
+  );
+  assert.equal((await waitForRun(stack.client, ok.workflowId)).ok, true);
+  assert.equal((await waitForRun(stack.client, bad.workflowId)).ok, false);
+  await workers.shutdown();
+  // A query would need a worker to replay the history; these must not.
+  const s1 = await getRunStatus(stack.client, ok.workflowId);
+  assert.equal(s1.state, 'succeeded');
+  assert.equal(s1.stages.a.state, 'succeeded');
+  const s2 = await getRunStatus(stack.client, bad.workflowId);
+  assert.equal(s2.execution, 'FAILED');
+  assert.deepEqual([s2.stages.a.state, s2.stages.b.state], ['failed', 'succeeded']);
+});
