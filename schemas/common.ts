@@ -13,8 +13,12 @@ export function durationToMs(d: string): number {
   return Math.round(Number(m[1]) * unit);
 }
 
-/** What flows along a DAG edge. `none` carries no data: such an edge only orders stages. */
-export const ARTIFACT_TYPES = ['documents', 'model', 'lexicon', 'metrics', 'report', 'none'] as const;
+/**
+ * What flows along a DAG edge. `none` carries no data: such an edge only orders stages. `pairs` are
+ * (original, augmented) texts for consistency training; `dataset` is labeled task data (classification or NER),
+ * e.g. pseudo-labels; `promotion` records a promote stage's decision.
+ */
+export const ARTIFACT_TYPES = ['documents', 'model', 'lexicon', 'metrics', 'pairs', 'dataset', 'report', 'promotion', 'none'] as const;
 export type ArtifactType = (typeof ARTIFACT_TYPES)[number];
 
 /** Logical task queues; a deployment may prefix them (see worker/config.ts). */
