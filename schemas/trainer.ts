@@ -117,10 +117,118 @@ export const EvaluateConfig = z
   })
   .strict();
 
-export const TrainerConfig = z.discriminatedUnion('command', [PretrainConfig, EvaluateConfig]);
+/** A model to fine-tune: a local Hugging Face directory (an MLM checkpoint, a tiny BERT, or a task model). */
+export const TaskModelSpec = z
+  .object({ path: z.string().min(1).describe('local directory of a Hugging Face format encoder (config, weights, tokenizer)') })
+  .strict();
+
+const Device = z.enum(['auto', 'cpu', 'cuda']).default('auto');
+
+export const FinetuneDataSpec = z
+  .object({
+    train: z.array(z.string()).min(1).describe('labeled JSONL(.gz): {text, label} (classification) or {tokens, tags} (ner, BIO tags)'),
+    dev: z.array(z.string()).optional().describe('labeled; when given, the epoch with the best dev score is the one tested'),
+    test: z.array(z.string()).min(1).describe('labeled; the reported metrics'),
+    unlabeled: z.array(z.string()).optional().describe('UDA pairs, JSONL(.gz) {text, augmented} (classification only)'),
+    textField: z.string().default('text'),
+    labelField: z.string().default('label'),
+    tokensField: z.string().default('tokens'),
+    tagsField: z.string().default('tags'),
+    maxLength: z.number().int().min(8).max(8192).default(128).describe('sub-tokens per example, special tokens included'),
+  })
+  .strict();
+
+export const UdaSpec = z
+  .object({
+    weight: z.number().min(0).default(1).describe('consistency loss weight (λ)'),
+    confidenceThreshold: z.number().min(0).max(1).default(0.8).describe('an unlabeled example counts only where max p(original) ≥ this'),
+    temperature: z.number().gt(0).max(1).default(0.4).describe('sharpening of the target distribution p(original)^(1/T)'),
+    tsa: z.enum(['none', 'linear', 'log', 'exp']).default('none').describe('training-signal annealing of the supervised loss'),
+    unlabeledBatchRatio: z.number().int().positive().default(3).describe('unlabeled pairs per labeled example in a step'),
+  })
+  .strict();
+
+export const NoiseSpec = z
+  .object({
+    method: z.literal('confident-learning'),
+    folds: z.number().int().min(2).default(4).describe('k of the k-fold out-of-fold probabilities'),
+    action: z.enum(['drop', 'downweight']).default('drop'),
+    weight: z.number().min(0).max(1).default(0.2).describe('loss weight of flagged rows when action is downweight'),
+    model: z.string().optional().describe('which of `models` computes the out-of-fold probabilities (default: base, else the first)'),
+    epochs: z.number().int().positive().optional().describe('epochs of each fold model (default: epochs)'),
+  })
+  .strict();
+
+export const FinetuneConfig = z
+  .object({
+    command: z.literal('finetune'),
+    task: z.enum(['classification', 'ner']),
+    /** name → encoder directory, e.g. { base: ..., adapted: ... }: every model gets the same seeds, data and budget */
+    models: z.record(z.string(), TaskModelSpec).refine((m) => Object.keys(m).length > 0, 'at least one model'),
+    data: FinetuneDataSpec,
+    labels: z.array(z.string()).min(1).optional().describe('class labels (ner: entity types or BIO tags); default: those of the train set, sorted'),
+    seeds: z.array(z.number().int()).min(1).default([1, 2, 3]),
+    epochs: z.number().int().positive().default(3),
+    maxSteps: z.number().int().positive().optional().describe('cap on optimizer steps per model and seed'),
+    batchSize: z.number().int().positive().default(16),
+    lr: z.number().positive().default(5e-5),
+    weightDecay: z.number().min(0).default(0.01),
+    warmupRatio: z.number().min(0).max(1).default(0.1),
+    uda: UdaSpec.optional(),
+    imbalance: z.enum(['none', 'weights', 'resample']).default('none').describe('weights: inverse-frequency loss weights; resample: class-balanced sampling'),
+    noise: NoiseSpec.optional(),
+    ema: z.object({ decay: z.number().gt(0).lt(1).default(0.999) }).strict().optional().describe('evaluate with an exponential moving average of the weights'),
+    logEvery: z.number().int().positive().default(10),
+    outputDir: z.string().describe('metrics.json (and model/ with saveModel)'),
+    device: Device,
+    saveModel: z
+      .object({ model: z.string(), seed: z.number().int().optional().describe('default: the first seed') })
+      .strict()
+      .optional()
+      .describe('save this fine-tuned task model (HF format) to outputDir/model'),
+  })
+  .strict();
+
+export const PseudolabelConfig = z
+  .object({
+    command: z.literal('pseudolabel'),
+    teacher: TaskModelSpec.describe('an encoder (fine-tuned on data.train first) or a sequence-classification model with these labels'),
+    data: z
+      .object({
+        train: z.array(z.string()).min(1).describe('labeled JSONL(.gz) {text, label}'),
+        unlabeled: z.array(z.string()).min(1).describe('documents JSONL(.gz) {text}'),
+        textField: z.string().default('text'),
+        labelField: z.string().default('label'),
+        maxLength: z.number().int().min(8).max(8192).default(128),
+      })
+      .strict(),
+    labels: z.array(z.string()).min(1).optional().describe('default: those of the train set, sorted'),
+    threshold: z.number().min(0).max(1).default(0.9).describe('keep a pseudo-label only where the teacher confidence ≥ this'),
+    perClassCap: z
+      .union([z.number().int().positive(), z.literal('balanced')])
+      .optional()
+      .describe('at most this many rows per class (the most confident); balanced: as many as the rarest class with any'),
+    rounds: z.number().int().positive().default(1).describe('noisy student: round r > 1 labels with the student of round r − 1'),
+    studentDropout: z.number().min(0).lt(1).default(0.1).describe('dropout noise of the students (hidden and attention)'),
+    seed: z.number().int().default(1),
+    epochs: z.number().int().positive().default(3),
+    maxSteps: z.number().int().positive().optional(),
+    batchSize: z.number().int().positive().default(16),
+    lr: z.number().positive().default(5e-5),
+    weightDecay: z.number().min(0).default(0.01),
+    warmupRatio: z.number().min(0).max(1).default(0.1),
+    logEvery: z.number().int().positive().default(10),
+    outputDir: z.string().describe('pseudo.jsonl and stats.json'),
+    device: Device,
+  })
+  .strict();
+
+export const TrainerConfig = z.discriminatedUnion('command', [PretrainConfig, EvaluateConfig, FinetuneConfig, PseudolabelConfig]);
 export type TrainerConfigT = z.output<typeof TrainerConfig>;
 export type PretrainConfigT = z.output<typeof PretrainConfig>;
 export type EvaluateConfigT = z.output<typeof EvaluateConfig>;
+export type FinetuneConfigT = z.output<typeof FinetuneConfig>;
+export type PseudolabelConfigT = z.output<typeof PseudolabelConfig>;
 
 /** JSON Schema of the config as the trainer receives it: defaults already applied by the activity. */
 export function trainerJsonSchema(): Record<string, unknown> {
@@ -129,7 +237,13 @@ export function trainerJsonSchema(): Record<string, unknown> {
 
 /** The trainer's event stream (stdout, one JSON object per line). */
 export type TrainerEvent =
-  | { event: 'progress'; step: number; total: number; loss: number; lr: number; tokensPerSec: number; mfu?: number; epoch?: number }
+  | {
+      event: 'progress'; step: number; total: number; loss: number; lr: number; tokensPerSec: number; mfu?: number; epoch?: number;
+      /** finetune / pseudolabel: which model and seed the step belongs to (step and total count over all of them) */
+      model?: string; seed?: number;
+      /** finetune with UDA: the two terms of `loss`, and the share of unlabeled examples whose consistency term counts */
+      supervisedLoss?: number; consistencyLoss?: number; maskFraction?: number;
+    }
   | { event: 'checkpoint'; step: number; path: string }
   | { event: 'metric'; name: string; value: number; step?: number }
   | { event: 'done'; outputDir: string; metrics: Record<string, number> };

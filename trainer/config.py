@@ -28,6 +28,13 @@ def _require_file(path: str, where: str) -> None:
         raise ConfigError(f"{where}: file not found: {path}")
 
 
+def _require_model_dir(path: str, where: str) -> None:
+    if not os.path.isdir(path):
+        raise ConfigError(f"{where}.path: model directory not found: {path}")
+    if not os.path.isfile(os.path.join(path, "config.json")):
+        raise ConfigError(f"{where}.path: no config.json in model directory: {path}")
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     path: str
@@ -35,10 +42,7 @@ class ModelSpec:
     where: str = field(default="model", repr=False, compare=False)  # JSON path, for error messages
 
     def __post_init__(self):
-        if not os.path.isdir(self.path):
-            raise ConfigError(f"{self.where}.path: model directory not found: {self.path}")
-        if not os.path.isfile(os.path.join(self.path, "config.json")):
-            raise ConfigError(f"{self.where}.path: no config.json in model directory: {self.path}")
+        _require_model_dir(self.path, self.where)
 
 
 @dataclass(frozen=True)
@@ -179,6 +183,148 @@ class EvaluateConfig:
             raise ConfigError("models: at least one model")
 
 
+@dataclass(frozen=True)
+class TaskModelSpec:
+    path: str
+    where: str = field(default="models", repr=False, compare=False)
+
+    def __post_init__(self):
+        _require_model_dir(self.path, self.where)
+
+
+@dataclass(frozen=True)
+class FinetuneDataSpec:
+    train: list[str]
+    test: list[str]
+    dev: list[str] | None = None
+    unlabeled: list[str] | None = None
+    text_field: str = "text"
+    label_field: str = "label"
+    tokens_field: str = "tokens"
+    tags_field: str = "tags"
+    max_length: int = 128
+
+    def __post_init__(self):
+        for name, paths in (("train", self.train), ("dev", self.dev or []), ("test", self.test),
+                            ("unlabeled", self.unlabeled or [])):
+            for i, p in enumerate(paths):
+                _require_file(p, f"data.{name}[{i}]")
+
+
+@dataclass(frozen=True)
+class UdaSpec:
+    weight: float = 1.0
+    confidence_threshold: float = 0.8
+    temperature: float = 0.4
+    tsa: Literal["none", "linear", "log", "exp"] = "none"
+    unlabeled_batch_ratio: int = 3
+
+
+@dataclass(frozen=True)
+class NoiseSpec:
+    method: Literal["confident-learning"] = "confident-learning"
+    folds: int = 4
+    action: Literal["drop", "downweight"] = "drop"
+    weight: float = 0.2
+    model: str | None = None
+    epochs: int | None = None
+
+
+@dataclass(frozen=True)
+class SaveModelSpec:
+    model: str
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    task: Literal["classification", "ner"]
+    models: dict[str, TaskModelSpec]
+    data: FinetuneDataSpec
+    output_dir: str
+    labels: list[str] | None = None
+    seeds: list[int] = field(default_factory=lambda: [1, 2, 3])
+    epochs: int = 3
+    max_steps: int | None = None
+    batch_size: int = 16
+    lr: float = 5e-5
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    uda: UdaSpec | None = None
+    imbalance: Literal["none", "weights", "resample"] = "none"
+    noise: NoiseSpec | None = None
+    ema: EmaSpec | None = None
+    log_every: int = 10
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    save_model: SaveModelSpec | None = None
+    command: Literal["finetune"] = "finetune"
+    raw: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self):
+        if not self.models:
+            raise ConfigError("models: at least one model")
+        if self.uda is not None:
+            if self.task != "classification":
+                raise ConfigError("uda: only for task 'classification'")
+            if not self.data.unlabeled:
+                raise ConfigError("data.unlabeled: required when uda is set (JSONL pairs {text, augmented})")
+        if self.task == "ner" and self.noise is not None:
+            raise ConfigError("noise: only for task 'classification'")
+        if self.task == "ner" and self.imbalance == "resample":
+            raise ConfigError("imbalance: 'resample' is only for task 'classification' (use 'weights')")
+        if self.noise is not None and self.noise.model is not None and self.noise.model not in self.models:
+            raise ConfigError(f"noise.model: {self.noise.model!r} is not one of models ({', '.join(self.models)})")
+        if self.save_model is not None:
+            if self.save_model.model not in self.models:
+                raise ConfigError(f"saveModel.model: {self.save_model.model!r} is not one of models "
+                                  f"({', '.join(self.models)})")
+            if self.save_model.seed is not None and self.save_model.seed not in self.seeds:
+                raise ConfigError(f"saveModel.seed: {self.save_model.seed} is not one of seeds {self.seeds}")
+        if self.labels is not None and len(set(self.labels)) != len(self.labels):
+            raise ConfigError("labels: duplicate labels")
+
+
+@dataclass(frozen=True)
+class PseudolabelDataSpec:
+    train: list[str]
+    unlabeled: list[str]
+    text_field: str = "text"
+    label_field: str = "label"
+    max_length: int = 128
+
+    def __post_init__(self):
+        for name, paths in (("train", self.train), ("unlabeled", self.unlabeled)):
+            for i, p in enumerate(paths):
+                _require_file(p, f"data.{name}[{i}]")
+
+
+@dataclass(frozen=True)
+class PseudolabelConfig:
+    teacher: TaskModelSpec
+    data: PseudolabelDataSpec
+    output_dir: str
+    labels: list[str] | None = None
+    threshold: float = 0.9
+    per_class_cap: int | Literal["balanced"] | None = None
+    rounds: int = 1
+    student_dropout: float = 0.1
+    seed: int = 1
+    epochs: int = 3
+    max_steps: int | None = None
+    batch_size: int = 16
+    lr: float = 5e-5
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    log_every: int = 10
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    command: Literal["pseudolabel"] = "pseudolabel"
+    raw: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self):
+        if self.labels is not None and len(set(self.labels)) != len(self.labels):
+            raise ConfigError("labels: duplicate labels")
+
+
 # ---------------------------------------------------------------------------------------------- JSON → objects
 
 def _snake(name: str) -> str:
@@ -224,6 +370,35 @@ def _evaluate(raw: dict) -> EvaluateConfig:
         masking=_build(MaskingSpec, raw["masking"]),
         raw=raw,
     )
+
+
+def _finetune(raw: dict) -> FinetuneConfig:
+    rest = {k: v for k, v in raw.items() if k not in ("models", "data", "uda", "noise", "ema", "saveModel")}
+    return _build(
+        FinetuneConfig,
+        rest,
+        models={name: TaskModelSpec(m["path"], where=f"models.{name}") for name, m in raw["models"].items()},
+        data=_build(FinetuneDataSpec, raw["data"]),
+        uda=_build(UdaSpec, raw["uda"]) if "uda" in raw else None,
+        noise=_build(NoiseSpec, raw["noise"]) if "noise" in raw else None,
+        ema=_build(EmaSpec, raw["ema"]) if "ema" in raw else None,
+        save_model=_build(SaveModelSpec, raw["saveModel"]) if "saveModel" in raw else None,
+        raw=raw,
+    )
+
+
+def _pseudolabel(raw: dict) -> PseudolabelConfig:
+    rest = {k: v for k, v in raw.items() if k not in ("teacher", "data")}
+    return _build(
+        PseudolabelConfig,
+        rest,
+        teacher=TaskModelSpec(raw["teacher"]["path"], where="teacher"),
+        data=_build(PseudolabelDataSpec, raw["data"]),
+        raw=raw,
+    )
+
+
+_TYPED = {"pretrain": _pretrain, "evaluate": _evaluate, "finetune": _finetune, "pseudolabel": _pseudolabel}
 
 
 # ---------------------------------------------------------------------------------------------- validation
@@ -294,12 +469,15 @@ def validate(raw: Any, schema: dict | None = None, strict: bool = True) -> dict:
     return raw
 
 
-def parse(raw: Any, strict: bool = True) -> PretrainConfig | EvaluateConfig:
+AnyConfig = PretrainConfig | EvaluateConfig | FinetuneConfig | PseudolabelConfig
+
+
+def parse(raw: Any, strict: bool = True) -> AnyConfig:
     raw = validate(raw, strict=strict)
-    return _pretrain(raw) if raw["command"] == "pretrain" else _evaluate(raw)
+    return _TYPED[raw["command"]](raw)
 
 
-def load(path: str, expect: str | None = None) -> PretrainConfig | EvaluateConfig:
+def load(path: str, expect: str | None = None) -> AnyConfig:
     """Read, validate and type the config at `path`; `expect` is the CLI command, which must match `command`."""
     try:
         with open(path, encoding="utf-8") as f:
