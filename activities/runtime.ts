@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ManifestT } from '../schemas/manifest';
-import type { FanoutCall, PreparedStage, StageCall, StageDone } from '../schemas/run';
+import type { FanoutCall, PreparedStage, Proposal, StageCall, StageDone } from '../schemas/run';
 import { stageCacheKey } from './cache-key';
 import { isNonRetryable } from './errors';
 import { stageImpls } from './stages';
@@ -47,7 +47,8 @@ export function createActivities(deps: ActivityDeps) {
   async function prepareStage(call: StageCall): Promise<PreparedStage> {
     return guarded(async () => {
       const impl = implOf(call);
-      const cacheKey = stageCacheKey(call, impl.fingerprint ? await impl.fingerprint(call.stage.params) : undefined);
+      const fingerprint = impl.fingerprint ? await impl.fingerprint(call.stage.params, { store, pipeline: call.pipeline }) : undefined;
+      const cacheKey = stageCacheKey(call, fingerprint);
       if (!call.stage.cache || call.noCache) return { cacheKey };
       const digest = await store.getCacheEntry(cacheKey);
       const manifest = digest ? await store.readManifest(digest) : undefined;
@@ -63,6 +64,15 @@ export function createActivities(deps: ActivityDeps) {
       const impl = implOf(call);
       if (!impl.run) throw new Error(`stage kind ${call.stage.kind} cannot run as a single activity`);
       return publish(call, ctx.attempt, await impl.run(ctx));
+    });
+  }
+
+  /** A gated stage's first step: is there anything to ask a human about? */
+  async function proposeStage(call: FanoutCall): Promise<Proposal> {
+    return withContext(call, async (ctx) => {
+      const impl = implOf(call);
+      if (!impl.propose) throw new Error(`stage kind ${call.stage.kind} has no approval step`);
+      return impl.propose(ctx);
     });
   }
 
@@ -176,6 +186,7 @@ export function createActivities(deps: ActivityDeps) {
         },
         resumeFrom: <C>() => (heartbeatDetails as Progress | undefined)?.checkpoint as C | undefined,
         log: (m) => log(`[${call.pipeline}/${call.runId}/${call.stage.name}#${attempt}] ${m}`),
+        approval: call.approval,
       };
       return await guarded(() => body(ctx), attempt);
     } finally {
@@ -190,7 +201,7 @@ export function createActivities(deps: ActivityDeps) {
     return m;
   }
 
-  return { prepareStage, runStage, planFanout, runFanoutTask, reduceFanout };
+  return { prepareStage, runStage, proposeStage, planFanout, runFanoutTask, reduceFanout };
 }
 
 export type DaptActivities = ReturnType<typeof createActivities>;

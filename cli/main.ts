@@ -1,5 +1,6 @@
 /** The `dapt` command line: wiring only; each command lives in cli/commands. */
 import { Command, Option } from 'commander';
+import { approvalCommand } from './commands/approval';
 import { artifactsCommand } from './commands/artifacts';
 import { devCommand } from './commands/dev';
 import { demoCommand } from './commands/demo';
@@ -64,6 +65,19 @@ export function buildProgram(): Command {
     .description('end a run now, failing it')
     .option('--reason <text>')
     .action(withClient((c, _cfg, run: string, o: { reason?: string }) => controlCommand(c, 'abort', run, undefined, o.reason)));
+  program
+    .command('approve <run>')
+    .description('approve the promotion a run is waiting for (a promote stage with approval)')
+    .option('--stage <name>', 'the waiting stage (needed only when several wait)')
+    .option('--by <name>', 'who approves (default: your login name)')
+    .action(withClient((c, _cfg, run: string, o) => approvalCommand(c, 'approve', run, o)));
+  program
+    .command('reject <run>')
+    .description('turn down the promotion a run is waiting for: the current model stays')
+    .option('--stage <name>', 'the waiting stage (needed only when several wait)')
+    .option('--by <name>', 'who rejects (default: your login name)')
+    .option('--reason <text>')
+    .action(withClient((c, _cfg, run: string, o) => approvalCommand(c, 'reject', run, o)));
   program
     .command('artifacts <run> [stage]')
     .description('outputs of a run: keys, sizes, digests, lineage')

@@ -7,6 +7,7 @@ import type { LiveRunStatus } from '../client/runs';
 const ICON: Record<StageState['state'], string> = {
   pending: '·',
   running: '▶',
+  waiting: '?',
   cached: '≡',
   succeeded: '✓',
   failed: '✗',

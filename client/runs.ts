@@ -10,7 +10,15 @@ import type { RunInput, RunStatus } from '../schemas/run';
 import { workflowQueue, type DaptConfig } from '../worker/config';
 import { connectionError } from '../worker/errors';
 import type { pipelineWorkflow } from '../workflows';
-import { abortSignal, batchProgressQuery, retryStageSignal, skipStageSignal, statusQuery } from '../workflows/definitions';
+import {
+  abortSignal,
+  approveStageSignal,
+  batchProgressQuery,
+  rejectStageSignal,
+  retryStageSignal,
+  skipStageSignal,
+  statusQuery,
+} from '../workflows/definitions';
 
 export const PIPELINE_ATTR = defineSearchAttributeKey('DaptPipeline', SearchAttributeType.KEYWORD);
 
@@ -139,6 +147,34 @@ export async function signalStage(client: Client, workflowId: string, action: 'r
   if (!s) throw new Error(`run ${workflowId} has no stage "${stage}" (stages: ${Object.keys(status.stages).join(', ')})`);
   if (s.state !== 'parked') throw new Error(`stage "${stage}" of ${workflowId} is ${s.state}, not parked: nothing to ${action}`);
   await handle.signal(action === 'retry' ? retryStageSignal : skipStageSignal, stage);
+}
+
+/**
+ * Answers a stage waiting for approval (a promote stage with `approval`). Without `stage`, the run must have
+ * exactly one waiting stage. Returns the stage answered.
+ */
+export async function answerApproval(
+  client: Client,
+  workflowId: string,
+  action: 'approve' | 'reject',
+  opts: { stage?: string; by?: string; reason?: string } = {},
+): Promise<string> {
+  const handle = client.workflow.getHandle(workflowId);
+  const status = await handle.query(statusQuery);
+  const waiting = Object.entries(status.stages).filter(([, s]) => s.state === 'waiting').map(([n]) => n);
+  let stage = opts.stage;
+  if (stage) {
+    const s = status.stages[stage];
+    if (!s) throw new Error(`run ${workflowId} has no stage "${stage}" (stages: ${Object.keys(status.stages).join(', ')})`);
+    if (s.state !== 'waiting') throw new Error(`stage "${stage}" of ${workflowId} is ${s.state}, not waiting for approval: nothing to ${action}`);
+  } else {
+    if (!waiting.length) throw new Error(`no stage of ${workflowId} is waiting for approval (run ${status.state})`);
+    if (waiting.length > 1) throw new Error(`several stages of ${workflowId} wait for approval (${waiting.join(', ')}): name one with --stage`);
+    stage = waiting[0];
+  }
+  if (action === 'approve') await handle.signal(approveStageSignal, stage, opts.by);
+  else await handle.signal(rejectStageSignal, stage, opts.by, opts.reason);
+  return stage;
 }
 
 export async function abortRun(client: Client, workflowId: string, reason?: string): Promise<void> {

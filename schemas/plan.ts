@@ -11,7 +11,7 @@ import type { ArtifactType } from './common';
 import { canonicalJson } from './canonical';
 import { formatPath, type SpecIssue } from './issues';
 import { PipelineSpec, StageSpec, type RetrySpecT, type TimeoutSpecT } from './pipeline';
-import { isStageKind, producedType, stageKinds, type StageKind, type StageKindName } from './stages';
+import { isStageKind, producedType, stageKinds, type PlanApproval, type StageKind, type StageKindName } from './stages';
 
 export interface PlanRetry {
   maxAttempts: number;
@@ -34,6 +34,8 @@ export interface PlanStage {
   mode: 'single' | 'fanout';
   concurrency: number;
   produces: ArtifactType;
+  /** Set when the stage waits for a human between its propose and run steps (see workflows/pipeline.ts). */
+  approval?: PlanApproval;
 }
 
 export interface Plan {
@@ -115,12 +117,14 @@ export function compilePipeline(raw: unknown, opts: CompileOptions = {}): Compil
       queue: s.queue ?? defaults.queue ?? (kind.defaultQueue || ENGINE_DEFAULTS.queue),
       retry: mergeRetry(defaults.retry, s.retry),
       timeouts: mergeTimeouts(defaults.timeout, s.timeout),
-      cache: s.cache,
+      cache: kind.cacheable === false ? false : s.cache,
       onFailure: s.onFailure,
       mode: (kind.fanout as (x: unknown) => boolean)(p) ? 'fanout' : 'single',
       concurrency: s.concurrency ?? ENGINE_DEFAULTS.concurrency,
       produces: producedType(s.uses, p),
     };
+    const approval = (kind as StageKind).approval?.(p);
+    if (approval) stages[name].approval = approval;
   }
 
   // Edges: every need must exist (checked on the raw spec, so a stage with bad params still gets it) ...
@@ -210,7 +214,7 @@ function resolvePaths(kind: StageKindName, params: Record<string, unknown>, base
   const spec = (stageKinds[kind] as StageKind).localPaths;
   if (!baseDir || !spec) return params;
   const resolve = (v: unknown) =>
-    typeof v === 'string' && !v.startsWith('s3://') && !spec.keywords?.includes(v) ? path.resolve(baseDir, v) : v;
+    typeof v === 'string' && !v.startsWith('s3://') && !v.startsWith('promoted:') && !spec.keywords?.includes(v) ? path.resolve(baseDir, v) : v;
   const out = { ...params };
   for (const name of spec.params) {
     const v = out[name];

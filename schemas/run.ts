@@ -19,6 +19,22 @@ export interface StageCall {
   stage: PlanStage;
   inputs: ArtifactRef[];
   noCache: boolean;
+  /** A gated stage's run: what the human (or the timeout) decided. */
+  approval?: ApprovalOutcome;
+}
+
+/** The answer to an approval request. */
+export interface ApprovalOutcome {
+  decision: 'approved' | 'rejected' | 'timeout';
+  by?: string;
+  reason?: string;
+  at: string;
+}
+
+/** A gated stage's first step: whether there is anything to ask a human about, and what to show them. */
+export interface Proposal {
+  needsApproval: boolean;
+  summary: string;
 }
 
 export interface PreparedStage {
@@ -48,7 +64,7 @@ export interface FanoutBatchInput {
   timeouts: PlanStage['timeouts'];
 }
 
-export type StageStateName = 'pending' | 'running' | 'cached' | 'succeeded' | 'failed' | 'parked' | 'skipped' | 'cancelled';
+export type StageStateName = 'pending' | 'running' | 'waiting' | 'cached' | 'succeeded' | 'failed' | 'parked' | 'skipped' | 'cancelled';
 
 export interface StageState {
   state: StageStateName;
@@ -66,6 +82,8 @@ export interface StageState {
   progress?: number;
   message?: string;
   metrics?: Record<string, unknown>;
+  /** state `waiting`: the approval request (its summary is also the stage's message); then its outcome. */
+  approval?: { requestedAt: string; deadline: string; summary: string; outcome?: ApprovalOutcome };
 }
 
 export type RunStateName = 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -80,5 +98,5 @@ export interface RunStatus {
   stages: Record<string, StageState>;
 }
 
-/** Signals a parked stage waits for. */
+/** Signals a parked stage waits for (a waiting stage waits for approve / reject). */
 export type ParkDecision = 'retry' | 'skip';

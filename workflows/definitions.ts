@@ -10,3 +10,7 @@ export const retryStageSignal = defineSignal<[stage: string]>('retryStage');
 export const skipStageSignal = defineSignal<[stage: string]>('skipStage');
 /** End the run now: running stages are cancelled, parked ones fail. */
 export const abortSignal = defineSignal<[reason?: string]>('abort');
+/** Approve the promotion a waiting stage asks about; `by` is recorded as the approver. */
+export const approveStageSignal = defineSignal<[stage: string, by?: string]>('approveStage');
+/** Turn down the promotion a waiting stage asks about: the current model stays. */
+export const rejectStageSignal = defineSignal<[stage: string, by?: string, reason?: string]>('rejectStage');

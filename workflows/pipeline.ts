@@ -3,7 +3,10 @@
  * artifacts; independent stages run concurrently. A stage looks up the cache, then runs as one activity or
  * as a fan-out (plan → batches of tasks in child workflows → reduce) on its own task queue with its own retry
  * policy. A stage that exhausts its retries fails (its dependents are skipped, other branches finish) or
- * parks until someone signals retry, skip or abort.
+ * parks until someone signals retry, skip or abort. A stage with an approval gate runs in two steps: `proposeStage`
+ * says whether there is anything to approve; if so the stage waits (state `waiting`) for an approve or reject
+ * signal or its timeout, and `runStage` then gets the outcome. The wait is a durable timer in the history, so a
+ * restarted worker resumes it; the outcome travels in the activity's input, so the run step is deterministic.
  */
 import {
   ApplicationFailure,
@@ -16,12 +19,14 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time';
 import type { DaptActivities } from '../activities/runtime';
 import type { ArtifactRef } from '../schemas/manifest';
 import type { PlanStage } from '../schemas/plan';
-import type { FanoutCall, ParkDecision, RunInput, RunStatus, StageCall, StageDone, StageState } from '../schemas/run';
+import type { ApprovalOutcome, FanoutCall, ParkDecision, RunInput, RunStatus, StageCall, StageDone, StageState } from '../schemas/run';
 import { CONTROL_OPTIONS, stageActivityOptions } from './activity-options';
-import { abortSignal, retryStageSignal, skipStageSignal, statusQuery } from './definitions';
+import { abortSignal, approveStageSignal, rejectStageSignal, retryStageSignal, skipStageSignal, statusQuery } from './definitions';
 import { describeFailure, failureAttempt } from './failures';
 import { fanoutBatchWorkflow } from './fanout';
 
@@ -47,6 +52,12 @@ export async function pipelineWorkflow(input: RunInput): Promise<RunStatus> {
   };
   setHandler(retryStageSignal, decide('retry'));
   setHandler(skipStageSignal, decide('skip'));
+  const approvals = new Map<string, ApprovalOutcome>();
+  const answer = (stage: string, outcome: Omit<ApprovalOutcome, 'at'>) => {
+    if (status.stages[stage]?.state === 'waiting' && !approvals.has(stage)) approvals.set(stage, { ...outcome, at: now() });
+  };
+  setHandler(approveStageSignal, (stage, by) => answer(stage, { decision: 'approved', by }));
+  setHandler(rejectStageSignal, (stage, by, reason) => answer(stage, { decision: 'rejected', by, reason }));
   setHandler(abortSignal, (reason) => {
     aborted = reason || 'aborted by user';
     main?.cancel();
@@ -81,10 +92,26 @@ export async function pipelineWorkflow(input: RunInput): Promise<RunStatus> {
     return acts('reduce').reduceFanout(call);
   }
 
+  /** The approval gate: undefined when the proposal needs no human (the run step decides alone). */
+  async function approval(st: PlanStage, s: StageState, call: FanoutCall, round: number): Promise<ApprovalOutcome | undefined> {
+    const gate = st.approval!;
+    const proposal = await proxyActivities<DaptActivities>(stageActivityOptions(st, queueOf(st), `${st.name}:propose:${round}`)).proposeStage(call);
+    if (!proposal.needsApproval) return undefined;
+    const requestedAt = now();
+    const deadline = new Date(Date.now() + msToNumber(gate.timeout as Duration)).toISOString();
+    Object.assign(s, { state: 'waiting', message: `waiting for approval until ${deadline}: ${proposal.summary}`, approval: { requestedAt, deadline, summary: proposal.summary } });
+    const answered = await condition(() => approvals.has(st.name), gate.timeout as Duration);
+    const outcome: ApprovalOutcome = answered ? approvals.get(st.name)! : { decision: 'timeout', at: now() };
+    approvals.delete(st.name);
+    Object.assign(s, { state: 'running', message: undefined, approval: { ...s.approval!, outcome } });
+    return outcome;
+  }
+
   async function execute(name: string, inputs: ArtifactRef[]): Promise<Outcome> {
     const st = plan.stages[name];
     const s = status.stages[name];
     const call: StageCall = { pipeline: plan.name, runId, stage: st, inputs, noCache: !!input.noCache };
+    let answered: ApprovalOutcome | undefined; // a retry of a parked gated stage does not ask again
     for (let round = 0; ; round++) {
       Object.assign(s, { state: 'running', startedAt: now(), endedAt: undefined, error: undefined });
       try {
@@ -95,6 +122,7 @@ export async function pipelineWorkflow(input: RunInput): Promise<RunStatus> {
           return { ok: true, ref: prep.hit };
         }
         const fcall: FanoutCall = { ...call, cacheKey: prep.cacheKey };
+        if (st.approval) fcall.approval = answered ??= await approval(st, s, fcall, round);
         const done =
           st.mode === 'fanout'
             ? await fanout(st, s, fcall, round)
@@ -151,7 +179,7 @@ export async function pipelineWorkflow(input: RunInput): Promise<RunStatus> {
     if (!isCancellation(err)) throw err;
     status.endedAt = now();
     for (const s of Object.values(status.stages)) {
-      if (s.state === 'pending' || s.state === 'running' || s.state === 'parked') s.state = 'cancelled';
+      if (s.state === 'pending' || s.state === 'running' || s.state === 'parked' || s.state === 'waiting') s.state = 'cancelled';
     }
     if (!aborted) {
       status.state = 'cancelled';

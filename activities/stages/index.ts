@@ -11,6 +11,7 @@ import { filterStage } from './filter';
 import { selectStage } from './select';
 import { pretrainStage } from './pretrain';
 import { perplexityStage } from './perplexity';
+import { promoteStage } from './promote';
 
 export const stageImpls: StageImpls = {
   source: sourceStage,
@@ -23,5 +24,6 @@ export const stageImpls: StageImpls = {
   select: selectStage,
   pretrain: pretrainStage,
   perplexity: perplexityStage,
+  promote: promoteStage,
   noop: noopStage,
 };

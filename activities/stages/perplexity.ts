@@ -12,7 +12,7 @@ import type { StageParams } from '../../schemas/stages';
 import { EvaluateConfig } from '../../schemas/trainer';
 import { ConfigError, InputError } from '../errors';
 import { downloadFiles } from './pretrain/files';
-import { HELDOUT_PREFIX, localModelFingerprint, modelSourceOf, stageModel, writeDocuments, type ModelSource } from './pretrain/staging';
+import { HELDOUT_PREFIX, modelRefFingerprint, resolveModelRef, stageModel, writeDocuments, type ModelSource } from './pretrain/staging';
 import type { PretrainRecord } from './pretrain';
 import { runTrainer, trainerFailure } from './pretrain/trainer-process';
 import type { StageContext, StageImpl, StageInputArtifact } from './types';
@@ -42,7 +42,7 @@ export const perplexityStage: StageImpl<Params> = {
     }
     const adapted = models[0];
     const record = recordOf(adapted.manifest);
-    const baseSource: ModelSource | undefined = p.baseModel ? modelSourceOf(p.baseModel) : record.baseModel;
+    const baseSource: ModelSource | undefined = p.baseModel ? await resolveModelRef(ctx.store, p.baseModel, undefined) : record.baseModel;
     if (!baseSource) throw new ConfigError(`baseModel: required, since the model of ${adapted.stage} records no base model`);
 
     const dir = (name: string) => {
@@ -111,8 +111,8 @@ export const perplexityStage: StageImpl<Params> = {
     return { files: [await ctx.store.putFile(file, 'metrics.json')], schema: METRICS_SCHEMA, metrics: { ...out } };
   },
 
-  async fingerprint(params: Params) {
-    return { baseModel: localModelFingerprint(params.baseModel) };
+  async fingerprint(params: Params, env) {
+    return { baseModel: await modelRefFingerprint(params.baseModel, undefined, env?.store) };
   },
 };
 

@@ -4,6 +4,7 @@
  * see a StageContext; they do not know about Temporal, retries or where they run.
  */
 import type { ArtifactFileT, ManifestT } from '../../schemas/manifest';
+import type { ApprovalOutcome, Proposal } from '../../schemas/run';
 import type { StageKindName, StageParams } from '../../schemas/stages';
 import type { ArtifactStore } from '../store';
 
@@ -39,6 +40,14 @@ export interface StageContext<P = Record<string, unknown>> {
   /** The checkpoint of the previous attempt's last heartbeat, if any. */
   resumeFrom<T>(): T | undefined;
   log(msg: string): void;
+  /** A gated stage's run step: what the human (or the timeout) answered; absent when nobody was asked. */
+  approval?: ApprovalOutcome;
+}
+
+/** What a fingerprint may look at besides the params: state in the store that the output depends on. */
+export interface FingerprintEnv {
+  store: ArtifactStore;
+  pipeline: string;
 }
 
 export interface StageOutput {
@@ -68,8 +77,13 @@ export interface StageImpl<P> {
     /** `results[k][i]`: task i of phase k. */
     reduce(ctx: StageContext<P>, results: unknown[][]): Promise<StageOutput>;
   };
-  /** Extra cache-key material, e.g. the sizes and mtimes of local input files. */
-  fingerprint?(params: P): Promise<unknown>;
+  /** Extra cache-key material, e.g. the sizes and mtimes of local input files, or a pointer in the store. */
+  fingerprint?(params: P, env?: FingerprintEnv): Promise<unknown>;
+  /**
+   * Stages with an approval gate: the first step, deciding whether a human needs to be asked before `run`
+   * (which then sees the answer in `ctx.approval`).
+   */
+  propose?(ctx: StageContext<P>): Promise<Proposal>;
 }
 
 export type StageImpls = { [K in StageKindName]: StageImpl<StageParams<K>> };

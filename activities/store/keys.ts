@@ -9,4 +9,7 @@ export const keys = {
   ledgerShard: (cacheKey: string, phase: number, index: number) =>
     `ledger/${cacheKey}/phase-${phase}/shard-${String(index).padStart(6, '0')}.json`,
   ledgerPrefix: (cacheKey: string) => `ledger/${cacheKey}/`,
+  /** The promoted model of a model line (see activities/stages/promote) and every earlier promotion. */
+  promotedLatest: (name: string) => `models/${name}/latest.json`,
+  promotedHistory: (name: string, stamp: string) => `models/${name}/history/${stamp}.json`,
 };

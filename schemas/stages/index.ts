@@ -11,6 +11,7 @@ import { NewwordsParams } from './newwords';
 import { NoopParams } from './noop';
 import { PerplexityParams } from './perplexity';
 import { PretrainParams } from './pretrain';
+import { PromoteParams } from './promote';
 import { SourceParams } from './source';
 import { WarcParams } from './warc';
 import { ExtractParams } from './extract';
@@ -33,6 +34,16 @@ export interface StageKind<P extends z.ZodType = z.ZodType> {
   localPaths?: { params: string[]; keywords?: string[] };
   /** Whether these params make the stage a fan-out (plan tasks → run each → reduce). */
   fanout: (params: z.output<P>) => boolean;
+  /** false: the stage has effects outside its artifact (a published pointer), so it runs every time. */
+  cacheable?: boolean;
+  /** A human approval gate these params ask for: the workflow waits between the stage's propose and run. */
+  approval?: (params: z.output<P>) => PlanApproval | undefined;
+}
+
+/** How long an approval gate waits, and what silence means. */
+export interface PlanApproval {
+  timeout: string;
+  onTimeout: 'reject';
 }
 
 function kind<P extends z.ZodType>(k: StageKind<P>): StageKind<P> {
@@ -75,7 +86,7 @@ export const stageKinds = {
     produces: 'model',
     version: '1',
     defaultQueue: 'gpu',
-    localPaths: { params: ['baseModel'] },
+    localPaths: { params: ['baseModel', 'fallbackModel'] },
     fanout: () => false,
   }),
   perplexity: kind({
@@ -134,6 +145,17 @@ export const stageKinds = {
     defaultQueue: 'cpu',
     localPaths: { params: ['baseVocab', 'dictionary'], keywords: ['jieba'] },
     fanout: () => false,
+  }),
+  promote: kind({
+    description: 'Publish the model as models/<name>/latest when it beats the current one by a margin on a metric, optionally after human approval',
+    params: PromoteParams,
+    accepts: ['model', 'metrics'],
+    produces: 'promotion',
+    version: '1',
+    defaultQueue: 'cpu',
+    fanout: () => false,
+    cacheable: false,
+    approval: (p) => p.approval,
   }),
   noop: kind({
     description: 'Engine test stage: sleeps, fails on purpose or fans out; produces no data',

@@ -2,13 +2,13 @@ import { z } from 'zod';
 import { DataSpec, MaskingSpec, ModelSpec, PretrainConfig, TrainSpec, VocabSpec } from '../trainer';
 
 /**
- * A base model reference: a local Hugging Face directory (relative to the pipeline file) or `s3://bucket/prefix/`
- * in the configured object store.
+ * A base model reference: a local Hugging Face directory (relative to the pipeline file), `s3://bucket/prefix/`
+ * in the configured object store, or `promoted:<name>`, the model a promote stage last published under that name.
  */
 export const ModelRef = z
   .string()
   .min(1)
-  .describe('local Hugging Face model directory (relative to the pipeline file) or s3://bucket/prefix/ in the configured store');
+  .describe('local Hugging Face model directory (relative to the pipeline file), s3://bucket/prefix/ in the configured store, or promoted:<name> (the latest promoted model)');
 
 /**
  * Continual pretraining of a base model on the domain documents of its needs-stages. The trainer-facing
@@ -18,8 +18,9 @@ export const ModelRef = z
 export const PretrainParams = z
   .object({
     baseModel: ModelRef.optional().describe(
-      'local Hugging Face model directory (relative to the pipeline file) or s3://bucket/prefix/; omit to continue from the model a needs-stage produces',
+      'local Hugging Face model directory (relative to the pipeline file), s3://bucket/prefix/, or promoted:<name> (the latest model a promote stage published: week-by-week refresh); omit to continue from the model a needs-stage produces',
     ),
+    fallbackModel: ModelRef.optional().describe('with baseModel promoted:<name>: the model to start from while nothing has been promoted under that name'),
     objective: ModelSpec.shape.objective.default('mlm'),
     masking: MaskingSpec.omit({ lexicon: true })
       .default({ strategy: 'whole-word', rate: 0.15, language: 'auto' })

@@ -22,9 +22,9 @@ import { formatCount, formatDuration } from './format';
 import {
   HELDOUT_PREFIX,
   describeSource,
-  localModelFingerprint,
   modelPositions,
-  modelSourceOf,
+  modelRefFingerprint,
+  resolveModelRef,
   splitDocuments,
   stageLexicon,
   stageModel,
@@ -47,7 +47,9 @@ export const pretrainStage: StageImpl<Params> = {
   async run(ctx: StageContext<Params>) {
     const p = ctx.params;
     const inputs = classifyInputs(ctx.inputs, p);
-    const source: ModelSource = p.baseModel ? modelSourceOf(p.baseModel) : { artifact: inputs.model!.manifest.digest, stage: inputs.model!.stage };
+    const source: ModelSource = p.baseModel
+      ? await resolveModelRef(ctx.store, p.baseModel, p.fallbackModel)
+      : { artifact: inputs.model!.manifest.digest, stage: inputs.model!.stage };
     const dir = (name: string) => {
       const d = path.join(ctx.workDir, name);
       fs.mkdirSync(d, { recursive: true });
@@ -158,8 +160,8 @@ export const pretrainStage: StageImpl<Params> = {
     return { files, schema: MODEL_SCHEMA, metrics };
   },
 
-  async fingerprint(params: Params) {
-    return { baseModel: localModelFingerprint(params.baseModel) };
+  async fingerprint(params: Params, env) {
+    return { baseModel: await modelRefFingerprint(params.baseModel, params.fallbackModel, env?.store) };
   },
 };
 
@@ -182,6 +184,7 @@ function classifyInputs(inputs: StageInputArtifact[], p: Params): ClassifiedInpu
   const domain = docs.filter((i) => i !== general);
   if (!domain.length) throw new ConfigError('pretrain needs domain documents: add a needs-stage that produces documents');
   if (models.length > 1) throw new ConfigError(`pretrain takes at most one model input, got ${models.map((m) => m.stage).join(', ')}`);
+  if (p.fallbackModel && !p.baseModel?.startsWith('promoted:')) throw new ConfigError('fallbackModel: only used with baseModel promoted:<name>');
   if (p.baseModel && models.length) throw new ConfigError(`baseModel: set, but needs-stage ${models[0].stage} also produces a model: use one or the other`);
   if (!p.baseModel && !models.length) throw new ConfigError('baseModel: required (a local model directory or s3://bucket/prefix/) unless a needs-stage produces a model');
   if (lexicons.length > 1) throw new ConfigError(`pretrain takes at most one lexicon input, got ${lexicons.map((m) => m.stage).join(', ')}`);

@@ -12,12 +12,16 @@ import zlib from 'node:zlib';
 import type { ManifestT } from '../../../schemas/manifest';
 import { readDocuments } from '../../documents';
 import { ConfigError, InputError } from '../../errors';
-import type { ArtifactStore } from '../../store';
+import { keys, type ArtifactStore } from '../../store';
+import { promotedName, readPromoted } from '../promote/registry';
 import type { StageInputArtifact } from '../types';
 import { downloadFiles, listFiles, localPathOf } from './files';
 
-/** Where a model comes from; recorded in the pretrain manifest so the perplexity stage finds the same base. */
-export type ModelSource = { path: string } | { s3: string } | { artifact: string; stage: string };
+/**
+ * Where a model comes from; recorded in the pretrain manifest so the perplexity stage finds the same base. A
+ * promoted model (`promoted:<name>`) is recorded as the artifact the pointer named when the stage started.
+ */
+export type ModelSource = { path: string } | { s3: string } | { artifact: string; stage: string; promoted?: string };
 
 /** Files of a model artifact that are not the model: the held-out splits the pretrain stage keeps beside it. */
 export const HELDOUT_PREFIX = 'eval/';
@@ -26,8 +30,36 @@ export function modelSourceOf(ref: string): ModelSource {
   return ref.startsWith('s3://') ? { s3: ref } : { path: ref };
 }
 
+/**
+ * A model reference of the params as a source: `promoted:<name>` reads the promoted-model pointer (the fallback,
+ * when nothing was promoted under that name yet); anything else is a local directory or an s3:// prefix.
+ */
+export async function resolveModelRef(store: ArtifactStore, ref: string, fallback: string | undefined, param = 'baseModel'): Promise<ModelSource> {
+  const name = promotedName(ref);
+  if (name === undefined) return modelSourceOf(ref);
+  const latest = await readPromoted(store, name);
+  if (latest) return { artifact: latest.model.digest, stage: latest.model.stage, promoted: name };
+  if (fallback) return modelSourceOf(fallback);
+  throw new ConfigError(`${param}: nothing has been promoted as "${name}" yet (${keys.promotedLatest(name)} is absent in the store): give fallbackModel for the first run`);
+}
+
+/**
+ * Cache-key material of a model reference: a local directory's file sizes and mtimes, or the artifact a
+ * promoted-model pointer names now (a new promotion is a miss).
+ */
+export async function modelRefFingerprint(ref: string | undefined, fallback: string | undefined, store: ArtifactStore | undefined): Promise<unknown> {
+  const name = promotedName(ref);
+  if (name === undefined) return localModelFingerprint(ref);
+  if (!store) throw new Error(`${ref}: a promoted-model reference needs the store to fingerprint`);
+  const latest = await readPromoted(store, name);
+  return latest ? { promoted: name, artifact: latest.model.digest } : { promoted: name, artifact: null, fallback: localModelFingerprint(fallback) };
+}
+
 export function describeSource(s: ModelSource): string {
-  return 'path' in s ? s.path : 's3' in s ? s.s3 : `the model of stage ${s.stage} (${s.artifact.slice(0, 12)})`;
+  if ('path' in s) return s.path;
+  if ('s3' in s) return s.s3;
+  if (s.promoted) return `the promoted model ${s.promoted} (${s.artifact.slice(0, 12)})`;
+  return `the model of stage ${s.stage} (${s.artifact.slice(0, 12)})`;
 }
 
 /** Makes the model available as a local directory and returns it (a local path is used in place). */
