@@ -155,7 +155,7 @@ export const NoiseSpec = z
     action: z.enum(['drop', 'downweight']).default('drop'),
     weight: z.number().min(0).max(1).default(0.2).describe('loss weight of flagged rows when action is downweight'),
     model: z.string().optional().describe('which of `models` computes the out-of-fold probabilities (default: base, else the first)'),
-    epochs: z.number().int().positive().optional().describe('epochs of each fold model (default: epochs)'),
+    epochs: z.number().int().positive().optional().describe('epochs of each fold model, not capped by maxSteps (default: epochs and maxSteps)'),
   })
   .strict();
 

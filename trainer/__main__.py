@@ -1,4 +1,4 @@
-"""Command line: `python -m trainer <pretrain|evaluate|tiny-model> ...` (see trainer/__init__.py).
+"""Command line: `python -m trainer <pretrain|evaluate|finetune|pseudolabel|tiny-model> ...` (see trainer/__init__.py).
 
 Exit codes (schemas/trainer.ts TRAINER_EXIT): 0 done, 2 bad config, 3 CUDA out of memory, 143 terminated after a
 checkpoint; anything else is a crash the activity may retry.
@@ -62,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--resume", help="a step-N checkpoint directory, or the checkpoint root (latest)")
     e = sub.add_parser("evaluate", help="held-out loss / perplexity / accuracy of one or more models")
     e.add_argument("--config", required=True)
+    f = sub.add_parser("finetune", help="fine-tune named models on a labeled task over several seeds (task metrics)")
+    f.add_argument("--config", required=True)
+    pl = sub.add_parser("pseudolabel", help="label unlabeled documents with a teacher (noisy-student rounds)")
+    pl.add_argument("--config", required=True)
     sub.add_parser("tiny-model", help="build a tiny model + tokenizer (see --help of the command)")
     args = parser.parse_args(argv)
 
@@ -74,6 +78,14 @@ def main(argv: list[str] | None = None) -> int:
             from .train import pretrain
 
             pretrain(cfg, resume=args.resume, events=Events())
+        elif args.command == "finetune":
+            from .finetune import run as finetune
+
+            finetune(cfg, events=Events())
+        elif args.command == "pseudolabel":
+            from .pseudolabel import run as pseudolabel
+
+            pseudolabel(cfg, events=Events())
         else:
             from .evaluate import run
 

@@ -51,11 +51,15 @@ class Events:
             self.stream.flush()
 
     def progress(self, step: int, total: int, loss: float, lr: float, tokens_per_sec: float,
-                 mfu: float | None = None) -> None:
+                 mfu: float | None = None, **extra: Any) -> None:
+        """`extra`: the optional fields of the progress event (epoch, model, seed, supervisedLoss, ...)."""
         ev: dict[str, Any] = {"event": "progress", "step": step, "total": total, "loss": _num(loss), "lr": _num(lr),
                               "tokensPerSec": _num(tokens_per_sec)}
         if mfu is not None:
             ev["mfu"] = _num(mfu)
+        for key, value in extra.items():
+            if value is not None:
+                ev[key] = _num(value) if isinstance(value, (int, float)) else value
         self.emit(ev)
 
     def checkpoint(self, step: int, path: str) -> None:

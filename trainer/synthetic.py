@@ -75,3 +75,82 @@ def write_jsonl(path: str, docs: list[str], field: str = "text") -> str:
         for d in docs:
             f.write(json.dumps({field: d}, ensure_ascii=False) + "\n")
     return path
+
+
+# ------------------------------------------------------------------------------------- labeled task data (tests)
+
+_ENTITY_WORDS = {"DRUG": _DOMAIN_DRUGS, "DISEASE": [t for t in DOMAIN_TERMS_EN if not t.endswith("gram")]}
+
+
+def class_keywords(n_classes: int) -> list[list[str]]:
+    """Three pseudo-word keywords per class: the signal a classifier has to learn."""
+    words = synthetic_words(12 * n_classes + 100, seed=4242)
+    words = [w for w in words if len(w) >= 5][: 3 * n_classes]
+    return [words[3 * c: 3 * c + 3] for c in range(n_classes)]
+
+
+def classification_examples(n: int, n_classes: int, seed: int = 0, flip: float = 0.0,
+                            skew: float = 0.0) -> list[dict]:
+    """`n` rows {text, label, flipped}: a general-register sentence carrying two keywords of its class.
+    flip: share of rows whose label is replaced by another class (the text keeps the true class's keywords);
+    skew: class c is drawn with weight (1 - skew)^c (0: balanced)."""
+    rng = random.Random(f"cls:{n_classes}:{seed}")
+    keywords = class_keywords(n_classes)
+    weights = [(1.0 - skew) ** c for c in range(n_classes)]
+    rows = []
+    for _ in range(n):
+        c = rng.choices(range(n_classes), weights=weights)[0]
+        k1, k2 = rng.sample(keywords[c], 2)
+        text = (f"the {rng.choice(_GENERAL_ADJ)} {rng.choice(_GENERAL_NOUNS)} {k1} {rng.choice(_GENERAL_VERBS)} "
+                f"the {rng.choice(_GENERAL_NOUNS)} {k2} near the {rng.choice(_GENERAL_NOUNS)}.")
+        rows.append({"text": text, "label": f"c{c:02d}", "flipped": False})
+    for i in rng.sample(range(n), round(flip * n)):
+        true = rows[i]["label"]
+        rows[i]["label"] = rng.choice([f"c{c:02d}" for c in range(n_classes) if f"c{c:02d}" != true])
+        rows[i]["flipped"] = True
+    return rows
+
+
+def augmented(text: str, rng: random.Random) -> str:
+    """A label-preserving rewrite (a stand-in for back-translation): general-register words swapped."""
+    pools = (_GENERAL_ADJ, _GENERAL_NOUNS, _GENERAL_VERBS)
+    out = []
+    for word in text.split(" "):
+        bare = word.rstrip(".")
+        pool = next((p for p in pools if bare in p), None)
+        out.append(word.replace(bare, rng.choice(pool)) if pool and rng.random() < 0.5 else word)
+    return " ".join(out)
+
+
+def uda_pairs(n: int, n_classes: int, seed: int = 0) -> list[dict]:
+    """`n` unlabeled pairs {text, augmented} of the classification_examples task."""
+    rng = random.Random(f"uda:{seed}")
+    return [{"text": r["text"], "augmented": augmented(r["text"], rng)}
+            for r in classification_examples(n, n_classes, seed=seed + 7919)]
+
+
+def ner_examples(n: int, seed: int = 0) -> list[dict]:
+    """`n` rows {tokens, tags} (BIO) with DRUG and DISEASE entities, some of them two words long."""
+    rng = random.Random(f"ner:{seed}")
+    rows = []
+    for _ in range(n):
+        tokens, tags = ["the", rng.choice(_DOMAIN_NOUNS)], ["O", "O"]
+        for etype in rng.sample(sorted(_ENTITY_WORDS), 2):
+            words = [rng.choice(_ENTITY_WORDS[etype])]
+            if etype == "DISEASE" and rng.random() < 0.3:
+                words = ["acute", *words]
+            tokens += [rng.choice(["with", "and", "after", "for"]), *words]
+            tags += ["O", f"B-{etype}"] + [f"I-{etype}"] * (len(words) - 1)
+        tokens.append(".")
+        tags.append("O")
+        rows.append({"tokens": tokens, "tags": tags})
+    return rows
+
+
+def write_rows(path: str, rows: list[dict]) -> str:
+    """JSONL(.gz) of arbitrary records."""
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "wt", encoding="utf-8") as f:
+        for r in rows:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    return path

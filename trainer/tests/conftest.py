@@ -128,3 +128,36 @@ def parse_events(stdout: str) -> list[dict]:
 
 def losses(events: list[dict]) -> dict[int, float]:
     return {e["step"]: e["loss"] for e in events if e["event"] == "progress"}
+
+
+# ------------------------------------------------------------------------------ labeled tasks (finetune, pseudolabel)
+
+@pytest.fixture(scope="session")
+def task_data(tmp_path_factory) -> dict[str, str]:
+    """Generated labeled sets (trainer.synthetic): 4 and 20 classes, UDA pairs, NER rows; and a corpus of them all."""
+    from trainer.synthetic import classification_examples, ner_examples, uda_pairs, write_rows
+
+    d = tmp_path_factory.mktemp("task")
+    rows = {
+        "cls4_train": classification_examples(200, 4, seed=0),
+        "cls4_test": classification_examples(80, 4, seed=1),
+        "cls4_noisy": classification_examples(200, 4, seed=2, flip=0.1),
+        "cls4_unlabeled": classification_examples(200, 4, seed=3),
+        "cls20_train": classification_examples(120, 20, seed=0),
+        "cls20_test": classification_examples(40, 20, seed=1),
+        "cls20_pairs": uda_pairs(120, 20, seed=0),
+        "ner_train": ner_examples(120, seed=0),
+        "ner_test": ner_examples(40, seed=1),
+    }
+    files = {name: write_rows(str(d / f"{name}.jsonl"), r) for name, r in rows.items()}
+    corpus = [{"text": r["text"]} for name, r_ in rows.items() if name.startswith("cls") for r in r_]
+    corpus += [{"text": r["augmented"]} for r in rows["cls20_pairs"]]
+    corpus += [{"text": " ".join(r["tokens"])} for r in rows["ner_train"]]
+    files["corpus"] = write_rows(str(d / "corpus.jsonl"), corpus)
+    return files
+
+
+@pytest.fixture(scope="session")
+def task_bert(tmp_path_factory, task_data) -> str:
+    """A tiny BERT whose vocabulary holds the task words whole (class keywords, entities)."""
+    return _tiny(tmp_path_factory, "task-bert", "bert", [task_data["corpus"]], 600)

@@ -1,0 +1,211 @@
+"""Downstream fine-tuning: does the adapted model beat the base model on the domain task?
+
+    python -m trainer finetune --config finetune.json
+
+Every named model (e.g. base and adapted) is fine-tuned once per seed with the same data, batches, step budget and
+hyper-parameters, evaluated on the test set, and summarised as mean ± std over the seeds; `delta` is adapted − base
+of the means. Options (see task_train.py, noise.py): class-imbalance weights or resampling, UDA consistency
+training on unlabeled pairs, label-noise detection by confident learning (once, before the models are trained,
+with one model's out-of-fold predictions; the flagged rows are dropped or down-weighted for every model alike),
+EMA weights, best-epoch selection on a dev set.
+
+Output: outputDir/metrics.json = {task, labels, models: {name: {seeds: [{seed, accuracy, macroF1, perClassF1,
+(ner) entityF1, precision, recall}], mean, std}}, delta?, noise?, uda?}; outputDir/model with saveModel.
+Events: progress (step/total over every fit, with model and seed; UDA adds supervisedLoss, consistencyLoss,
+maskFraction), metric `<model>.<measure>` (means) and `delta.<measure>`, done.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+from .config import FinetuneConfig
+from .errors import ConfigError
+from .evaluate import autocast_for, pick_device
+from .events import Events, log
+from .model import load_tokenizer
+from .noise import confident_learning, out_of_fold, stratified_folds
+from .scores import classification_scores, entity_types, ner_scores, summarize
+from .task_train import (Budget, Progress, Uda, fit, inverse_frequency, load_task_model, predict_probs,
+                         predict_words)
+from .taskdata import (Encoded, bio_tags, encode_texts, encode_words, label_ids, read_classification, read_ner,
+                       read_pairs)
+
+
+class TaskSets:
+    """The config's data read once (strings); encoded per tokenizer on demand."""
+
+    def __init__(self, cfg: FinetuneConfig):
+        d = cfg.data
+        self.cfg = cfg
+        self.ner = cfg.task == "ner"
+        if self.ner:
+            self.rows = {name: read_ner(paths, d.tokens_field, d.tags_field)
+                         for name, paths in (("train", d.train), ("dev", d.dev), ("test", d.test)) if paths}
+            self.labels = bio_tags(cfg.labels) if cfg.labels else bio_tags(
+                sorted({t for tags in self.rows["train"].tags for t in tags}))
+            self.types = entity_types(self.labels)
+            self.ids = {name: [label_ids(t, self.labels, f"data.{name}") for t in rows.tags]
+                        for name, rows in self.rows.items()}
+        else:
+            self.rows = {name: read_classification(paths, d.text_field, d.label_field)
+                         for name, paths in (("train", d.train), ("dev", d.dev), ("test", d.test)) if paths}
+            self.labels = list(cfg.labels) if cfg.labels else sorted(set(self.rows["train"].labels))
+            self.ids = {name: label_ids(rows.labels, self.labels, f"data.{name}") for name, rows in self.rows.items()}
+        if len(self.labels) < 2:
+            raise ConfigError(f"labels: at least two classes are needed, the train set has {self.labels}")
+        self.pairs = read_pairs(d.unlabeled, d.text_field) if cfg.uda is not None else None
+        if self.pairs is not None and not self.pairs[0]:
+            raise ConfigError("data.unlabeled: no pairs {text, augmented} in the files")
+        for name in ("train", "test"):
+            if not self._count(name):
+                raise ConfigError(f"data.{name}: no rows in the files")
+
+    def _count(self, name: str) -> int:
+        rows = self.rows[name]
+        return len(rows.words) if self.ner else len(rows.texts)
+
+    def encode(self, tokenizer, name: str) -> Encoded:
+        max_length = self.cfg.data.max_length
+        if self.ner:
+            return encode_words(tokenizer, self.rows[name].words, self.ids[name], max_length)
+        return encode_texts(tokenizer, self.rows[name].texts, max_length, self.ids[name])
+
+    def scores(self, model, data: Encoded, name: str, device, autocast, batch_size: int) -> dict:
+        if self.ner:
+            pred = predict_words(model, data, batch_size, device, autocast, outside=self.labels.index("O"))
+            as_tags = [[self.labels[i] for i in p] for p in pred]
+            return ner_scores(self.rows[name].tags, as_tags, self.types)
+        probs = predict_probs(model, data, batch_size, device, autocast)
+        return classification_scores(self.ids[name].tolist(), probs.argmax(1).tolist(), self.labels)
+
+
+def _key(scores: dict, ner: bool) -> float:
+    return scores["entityF1"] if ner else scores["macroF1"]
+
+
+def run(cfg: FinetuneConfig, events: Events | None = None) -> dict:
+    events = events or Events()
+    device = pick_device(cfg.device)
+    autocast = autocast_for(device, "auto")
+    sets = TaskSets(cfg)
+    budget = Budget(cfg.epochs, cfg.batch_size, cfg.lr, cfg.weight_decay, cfg.warmup_ratio, cfg.max_steps)
+    n_train = len(sets.ids["train"])
+    k = len(sets.labels)
+    progress = Progress(events, len(cfg.models) * len(cfg.seeds) * budget.steps(n_train), cfg.log_every)
+    log.info("finetune: %d models × %d seeds, %d train rows, %d labels", len(cfg.models), len(cfg.seeds), n_train, k)
+
+    row_weights = np.ones(n_train)
+    keep = np.arange(n_train)
+    noise_out = None
+    if cfg.noise is not None:
+        flagged, joint = _detect_noise(cfg, sets, device, autocast, progress)
+        noise_out = {"flagged": flagged.tolist(), "count": len(flagged), "action": cfg.noise.action,
+                     "folds": cfg.noise.folds, "confidentJoint": joint.tolist()}
+        events.metric("noise.flagged", len(flagged))
+        if cfg.noise.action == "drop":
+            keep = np.setdiff1d(keep, flagged)
+            progress.add(len(cfg.models) * len(cfg.seeds) * (budget.steps(len(keep)) - budget.steps(n_train)))
+        else:
+            row_weights[flagged] = cfg.noise.weight
+
+    results: dict[str, dict] = {}
+    uda_stats: dict[str, dict] = {}
+    for name, spec in cfg.models.items():
+        tokenizer = load_tokenizer(spec.path)
+        train = sets.encode(tokenizer, "train").take(keep)
+        test = sets.encode(tokenizer, "test")
+        dev = sets.encode(tokenizer, "dev") if "dev" in sets.rows else None
+        uda = None
+        if sets.pairs is not None:
+            u = cfg.uda
+            uda = Uda(encode_texts(tokenizer, sets.pairs[0], cfg.data.max_length),
+                      encode_texts(tokenizer, sets.pairs[1], cfg.data.max_length), u.weight,
+                      u.confidence_threshold, u.temperature, u.tsa, u.unlabeled_batch_ratio)
+        class_weights = None
+        if cfg.imbalance == "weights":
+            class_weights = inverse_frequency(train.labels.reshape(-1), k)
+        runs = []
+        for seed in cfg.seeds:
+            model = load_task_model(spec.path, cfg.task, sets.labels, seed)
+            dev_score = None
+            if dev is not None:
+                def dev_score(m, dev=dev):
+                    return _key(sets.scores(m, dev, "dev", device, autocast, cfg.batch_size), sets.ner)
+            stats = fit(model, train, budget, seed, device, progress, name=name, n_classes=k,
+                        class_weights=class_weights, row_weights=row_weights[keep],
+                        resample=cfg.imbalance == "resample", uda=uda,
+                        ema_decay=cfg.ema.decay if cfg.ema else None, dev_score=dev_score, autocast=autocast)
+            scores = {"seed": seed, **sets.scores(model, test, "test", device, autocast, cfg.batch_size)}
+            if "bestEpoch" in stats:
+                scores["bestEpoch"] = stats["bestEpoch"]
+            runs.append(scores)
+            if uda is not None:
+                uda_stats.setdefault(name, {"maskFraction": [], "consistencyLoss": [], "supervisedLoss": []})
+                for key in uda_stats[name]:
+                    uda_stats[name][key].append(stats[key])
+            log.info("%s seed %d: %s", name, seed,
+                     {k_: round(v, 4) for k_, v in scores.items() if isinstance(v, float)})
+            save = cfg.save_model
+            if save is not None and save.model == name and (save.seed or cfg.seeds[0]) == seed:
+                out = os.path.join(cfg.output_dir, "model")
+                model.save_pretrained(out, safe_serialization=True)
+                tokenizer.save_pretrained(out)
+            del model
+        mean, std = summarize(runs)
+        results[name] = {"seeds": runs, "mean": mean, "std": std}
+
+    metrics: dict = {"task": cfg.task, "labels": sets.labels, "models": results}
+    flat: dict[str, float] = {}
+    for name, r in results.items():
+        for measure, value in r["mean"].items():
+            if isinstance(value, float):
+                flat[f"{name}.{measure}"] = value
+                events.metric(f"{name}.{measure}", value)
+    if "base" in results and "adapted" in results:
+        base, adapted = results["base"]["mean"], results["adapted"]["mean"]
+        metrics["delta"] = {m: adapted[m] - base[m] for m in base if isinstance(base[m], float) and m in adapted}
+        for measure, value in metrics["delta"].items():
+            flat[f"delta.{measure}"] = value
+            events.metric(f"delta.{measure}", value)
+    if noise_out is not None:
+        metrics["noise"] = noise_out
+    if cfg.uda is not None:
+        metrics["uda"] = {"pairs": len(sets.pairs[0]), **{k_: v for k_, v in cfg.raw["uda"].items()},
+                          "models": {n: {k_: float(np.mean(v)) for k_, v in s.items()} for n, s in uda_stats.items()}}
+    os.makedirs(cfg.output_dir, exist_ok=True)
+    with open(os.path.join(cfg.output_dir, "metrics.json"), "w", encoding="utf-8") as f:
+        json.dump(metrics, f, indent=2)
+    events.done(cfg.output_dir, flat)
+    return metrics
+
+
+def _detect_noise(cfg: FinetuneConfig, sets: TaskSets, device, autocast, progress: Progress):
+    """Out-of-fold probabilities of the train rows by the noise model, then confident learning."""
+    name = cfg.noise.model or ("base" if "base" in cfg.models else next(iter(cfg.models)))
+    path = cfg.models[name].path
+    tokenizer = load_tokenizer(path)
+    train = sets.encode(tokenizer, "train")
+    labels = sets.ids["train"]
+    k = len(sets.labels)
+    seed = cfg.seeds[0]
+    # noise.epochs sets the fold models' own budget; without it they train like the task models
+    budget = Budget(cfg.noise.epochs or cfg.epochs, cfg.batch_size, cfg.lr, cfg.weight_decay, cfg.warmup_ratio,
+                    None if cfg.noise.epochs else cfg.max_steps)
+    fold = stratified_folds(labels, cfg.noise.folds, seed)  # the folds out_of_fold deals
+    progress.add(sum(budget.steps(int((fold != f).sum())) for f in range(cfg.noise.folds)))
+    class_weights = inverse_frequency(labels, k) if cfg.imbalance == "weights" else None
+
+    def fit_and_predict(rows: np.ndarray, held: np.ndarray) -> np.ndarray:
+        model = load_task_model(path, cfg.task, sets.labels, seed)
+        fit(model, train.take(rows), budget, seed, device, progress, name=f"{name}.noise", n_classes=k,
+            class_weights=class_weights, resample=cfg.imbalance == "resample", autocast=autocast)
+        return predict_probs(model, train.take(held), cfg.batch_size, device, autocast)
+
+    probs = out_of_fold(fit_and_predict, labels, k, cfg.noise.folds, seed)
+    flagged, joint = confident_learning(probs, labels)
+    log.info("confident learning: %d of %d train rows flagged", len(flagged), len(labels))
+    return flagged, joint
