@@ -16,12 +16,16 @@ import { stageImpls } from './stages';
 import type { Progress, StageContext, StageImpl, StageOutput } from './stages/types';
 import { keys, type ArtifactStore } from './store';
 import { mapLimit } from './concurrency';
+import type { GpuLease, GpuPool } from '../worker/gpus';
+import { ConfigError } from './errors';
 
 export interface ActivityDeps {
   store: ArtifactStore;
   /** Root for per-attempt scratch directories. */
   workRoot?: string;
   log?: (msg: string) => void;
+  /** GPU workers: the pool each stage attempt leases its GPUs from (pinned through CUDA_VISIBLE_DEVICES). */
+  gpus?: GpuPool;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -60,7 +64,7 @@ export function createActivities(deps: ActivityDeps) {
   }
 
   async function runStage(call: FanoutCall): Promise<StageDone> {
-    return withContext(call, async (ctx) => {
+    return withContext(call, { gpus: true }, async (ctx) => {
       const impl = implOf(call);
       if (!impl.run) throw new Error(`stage kind ${call.stage.kind} cannot run as a single activity`);
       return publish(call, ctx.attempt, await impl.run(ctx));
@@ -69,7 +73,7 @@ export function createActivities(deps: ActivityDeps) {
 
   /** A gated stage's first step: is there anything to ask a human about? */
   async function proposeStage(call: FanoutCall): Promise<Proposal> {
-    return withContext(call, async (ctx) => {
+    return withContext(call, {}, async (ctx) => {
       const impl = implOf(call);
       if (!impl.propose) throw new Error(`stage kind ${call.stage.kind} has no approval step`);
       return impl.propose(ctx);
@@ -78,7 +82,7 @@ export function createActivities(deps: ActivityDeps) {
 
   /** Fan-out, each phase: list its tasks once per cache key; a retry of the stage reuses the stored list. */
   async function planFanout(call: FanoutCall, phase = 0): Promise<{ count: number; name: string; phases: number }> {
-    return withContext(call, async (ctx) => {
+    return withContext(call, {}, async (ctx) => {
       const { phases } = fanoutOf(call);
       const spec = phases[phase];
       if (!spec) throw new Error(`stage kind ${call.stage.kind} has no fan-out phase ${phase}`);
@@ -94,7 +98,7 @@ export function createActivities(deps: ActivityDeps) {
 
   /** One task; a task whose ledger entry exists already finished in an earlier attempt or run. */
   async function runFanoutTask(call: FanoutCall, phase: number, index: number): Promise<{ reused: boolean }> {
-    return withContext(call, async (ctx) => {
+    return withContext(call, { gpus: true }, async (ctx) => {
       const key = keys.ledgerShard(call.cacheKey, phase, index);
       if ((await store.statSize(key)) !== undefined) return { reused: true };
       const tasks = await tasksOf(call.cacheKey, phase);
@@ -107,7 +111,7 @@ export function createActivities(deps: ActivityDeps) {
 
   /** Last step: gather every phase's results in order and publish the stage output. */
   async function reduceFanout(call: FanoutCall): Promise<StageDone> {
-    return withContext(call, async (ctx) => {
+    return withContext(call, {}, async (ctx) => {
       const results = [];
       for (let p = 0; p < fanoutOf(call).phases.length; p++) results.push(await phaseResults(call, p));
       return publish(call, ctx.attempt, await fanoutOf(call).reduce(ctx, results));
@@ -158,7 +162,7 @@ export function createActivities(deps: ActivityDeps) {
   }
 
   /** Builds the StageContext, keeps the activity heartbeating, cleans up, and classifies errors. */
-  async function withContext<T>(call: FanoutCall, body: (ctx: StageContext<unknown>) => Promise<T>): Promise<T> {
+  async function withContext<T>(call: FanoutCall, opts: { gpus?: boolean }, body: (ctx: StageContext<unknown>) => Promise<T>): Promise<T> {
     const actx = Context.current();
     const { attempt, heartbeatDetails, heartbeatTimeoutMs } = actx.info;
     const workDir = fs.mkdtempSync(path.join(ensureDir(workRoot), `${call.stage.name}-`));
@@ -167,6 +171,7 @@ export function createActivities(deps: ActivityDeps) {
     // Heartbeat even when the stage is silent: it is how cancellation reaches a running attempt.
     const timer = setInterval(beat, Math.max(200, Math.min(5000, (heartbeatTimeoutMs || 30_000) / 3)));
     beat();
+    let lease: GpuLease | undefined;
     try {
       const inputs = await Promise.all(call.inputs.map(async (ref) => ({ stage: ref.stage, manifest: await mustManifest(ref.digest) })));
       const ctx: StageContext<unknown> = {
@@ -188,11 +193,31 @@ export function createActivities(deps: ActivityDeps) {
         log: (m) => log(`[${call.pipeline}/${call.runId}/${call.stage.name}#${attempt}] ${m}`),
         approval: call.approval,
       };
-      return await guarded(() => body(ctx), attempt);
+      return await guarded(async () => {
+        if (opts.gpus) lease = await leaseGpus(call, ctx);
+        return body(ctx);
+      }, attempt);
     } finally {
+      lease?.release();
       clearInterval(timer);
       fs.rmSync(workDir, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * On a GPU worker: whole GPUs for this attempt (resources.gpu, default 1), waited for while heartbeating; the
+   * stage sees them as ctx.gpus and the trainer runs with CUDA_VISIBLE_DEVICES set to exactly these.
+   */
+  async function leaseGpus(call: FanoutCall, ctx: StageContext<unknown>): Promise<GpuLease | undefined> {
+    const pool = deps.gpus;
+    const n = call.stage.resources?.gpu ?? 1;
+    if (!pool || pool.total === 0 || n === 0) return undefined; // no GPU here: the stage runs on CPU
+    if (n > pool.total) throw new ConfigError(`stage ${call.stage.name} needs ${n} GPU(s); the workers of its queue have ${pool.total}`);
+    if (pool.total - pool.leased < n) ctx.progress({ message: `waiting for ${n} free GPU(s)` });
+    const lease = await pool.acquire(n, ctx.signal);
+    ctx.gpus = lease.ids;
+    ctx.log(`pinned to GPU ${lease.ids.join(',')}`);
+    return lease;
   }
 
   async function mustManifest(digest: string): Promise<ManifestT> {

@@ -3,23 +3,27 @@ import type { Client } from '@temporalio/client';
 import { parse as parseYaml } from 'yaml';
 import { connectClient } from '../client/runs';
 import { SpecError, formatIssues } from '../schemas';
-import { loadConfig, type DaptConfig } from '../worker/config';
+import { loadConfig, ProfileError, type DaptConfig } from '../worker/config';
 import { ServerUnreachableError } from '../worker/errors';
 
 export interface GlobalOptions {
+  profile?: string;
   address?: string;
   namespace?: string;
   s3Endpoint?: string;
   bucket?: string;
 }
 
+/** Flags win over the environment, which wins over the profile (worker/config.ts). */
 export function configFrom(opts: GlobalOptions): DaptConfig {
-  return loadConfig({
-    ...(opts.address || opts.namespace
-      ? { temporal: { address: opts.address ?? loadConfig().temporal.address, namespace: opts.namespace ?? loadConfig().temporal.namespace } }
-      : {}),
-    ...(opts.s3Endpoint || opts.bucket ? { store: { ...loadConfig().store, ...(opts.s3Endpoint ? { endpoint: opts.s3Endpoint } : {}), ...(opts.bucket ? { bucket: opts.bucket } : {}) } } : {}),
-  });
+  return loadConfig(
+    {
+      temporal: { ...(opts.address ? { address: opts.address } : {}), ...(opts.namespace ? { namespace: opts.namespace } : {}) },
+      store: { ...(opts.s3Endpoint ? { endpoint: opts.s3Endpoint } : {}), ...(opts.bucket ? { bucket: opts.bucket } : {}) },
+    },
+    process.env,
+    { profile: opts.profile },
+  );
 }
 
 let client: Client | undefined;
@@ -43,6 +47,10 @@ export function exitWith(e: unknown): never {
   if (e instanceof ServerUnreachableError) {
     console.error(`error: ${e.message}`);
     process.exit(3);
+  }
+  if (e instanceof ProfileError) {
+    console.error(`configuration error: ${e.message}`);
+    process.exit(2);
   }
   if (e instanceof UsageError) {
     console.error(`error: ${e.message}`);

@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { approvalCommand } from './commands/approval';
 import { artifactsCommand } from './commands/artifacts';
 import { devCommand } from './commands/dev';
+import { doctorCommand } from './commands/doctor';
 import { demoCommand } from './commands/demo';
 import { controlCommand, listCommand, runCommand, statusCommand } from './commands/runs';
 import { scheduleCreate, scheduleDescribe, scheduleDo, scheduleList } from './commands/schedule';
@@ -15,6 +16,7 @@ const collect = (v: string, prev: string[] = []) => [...prev, v];
 export function buildProgram(): Command {
   const program = new Command('dapt')
     .description('Declarative DAGs on Temporal for domain-adaptive continual pretraining')
+    .option('--profile <name>', 'configuration profile: local, cluster or one in ~/.config/dapt/profiles.yaml (env DAPT_PROFILE)')
     .option('--address <host:port>', 'Temporal frontend (env DAPT_TEMPORAL_ADDRESS)')
     .option('--namespace <ns>', 'Temporal namespace (env DAPT_NAMESPACE)')
     .option('--s3-endpoint <url>', 'MinIO/S3 endpoint (env DAPT_S3_ENDPOINT)')
@@ -117,7 +119,18 @@ export function buildProgram(): Command {
     .option('--queue <name>', 'cpu, gpu, gpu-<class>, all (repeatable or comma-separated)', collect)
     .option('--concurrency <n>', 'activity slots per queue (gpu: number of visible GPUs)')
     .option('--no-workflows', 'do not run pipeline workflows in this process')
+    .option('--metrics-port <port>', 'serve Prometheus metrics on this port (env DAPT_METRICS_PORT)')
     .action((o) => workerCommand(configFrom(g()), { ...o, queue: o.queue ?? ['all'] }));
+
+  program
+    .command('doctor')
+    .description('check the configuration end to end: Temporal, namespace, search attributes, bucket, workers per queue, trainer')
+    .option('--queue <name>', 'activity queues that need a worker (repeatable; default: every stage kind\'s default queue)', collect)
+    .option('--pipeline <file>', 'check the queues this pipeline uses (repeatable)', collect)
+    .option('--no-trainer', "skip the trainer Python check (it runs on GPU workers' machines)")
+    .action(async (o) => {
+      process.exitCode = await doctorCommand(configFrom(g()), o);
+    });
 
   const dev = program.command('dev').description('the local Temporal dev server and MinIO');
   for (const action of ['up', 'down', 'status'] as const) {

@@ -39,6 +39,7 @@ export function stageLine(name: string, s: StageState): string {
   if (d) parts.push(d);
   if (s.digest) parts.push(`→ ${s.digest.slice(0, 12)}`);
   if (s.reason) parts.push(`(${s.reason})`);
+  if (s.fallback) parts.push(`(fell back to queue ${s.fallback.to}: ${s.fallback.reason})`);
   if (s.error) parts.push(`\n      ${s.error}`);
   return parts.join('  ');
 }
@@ -62,7 +63,7 @@ function lineWatcher(): Watcher {
   const seen = new Map<string, string>();
   const print = (st: LiveRunStatus) => {
     for (const [n, s] of Object.entries(st.stages)) {
-      const key = `${s.state}|${s.attempt}|${s.fanout?.done ?? ''}|${s.error ?? ''}`;
+      const key = `${s.state}|${s.attempt}|${s.fanout?.done ?? ''}|${s.error ?? ''}|${s.fallback?.to ?? ''}`;
       if (seen.get(n) !== key) {
         seen.set(n, key);
         console.log(stageLine(n, s));
@@ -85,7 +86,7 @@ function barWatcher(): Watcher {
         icon: ICON[s.state],
         stage: n.padEnd(16),
         state: s.state.padEnd(9),
-        info: [s.attempt > 1 ? `attempt ${s.attempt}` : '', s.message ?? '', s.error ? s.error.slice(0, 60) : ''].filter(Boolean).join(' '),
+        info: [s.attempt > 1 ? `attempt ${s.attempt}` : '', s.fallback ? `on ${s.fallback.to} (fallback)` : '', s.message ?? '', s.error ? s.error.slice(0, 60) : ''].filter(Boolean).join(' '),
       };
       let bar = bars.get(n);
       if (!bar) bars.set(n, (bar = multi.create(100, 0, payload)));

@@ -7,7 +7,7 @@ import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@t
 import { ApplicationFailure, defaultPayloadConverter, defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { Plan } from '../schemas/plan';
 import type { RunInput, RunStatus } from '../schemas/run';
-import { workflowQueue, type DaptConfig } from '../worker/config';
+import { temporalConnectOptions, workflowQueue, type DaptConfig } from '../worker/config';
 import { connectionError } from '../worker/errors';
 import type { pipelineWorkflow } from '../workflows';
 import {
@@ -24,7 +24,7 @@ export const PIPELINE_ATTR = defineSearchAttributeKey('DaptPipeline', SearchAttr
 
 export async function connectClient(config: DaptConfig): Promise<Client> {
   try {
-    const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '5s' });
+    const connection = await Connection.connect({ ...temporalConnectOptions(config), connectTimeout: '5s' });
     return new Client({ connection, namespace: config.temporal.namespace });
   } catch (e) {
     throw connectionError('Temporal', config.temporal.address, e);

@@ -23,4 +23,14 @@ export type ArtifactType = (typeof ARTIFACT_TYPES)[number];
 
 /** Logical task queues; a deployment may prefix them (see worker/config.ts). */
 export const QUEUES = { cpu: 'cpu', gpu: 'gpu' } as const;
+
+/** A GPU queue: `gpu`, or `gpu-<class>` for one resource class (gpu-a100-80g). Its workers hand out GPUs as slots. */
+export function isGpuQueue(queue: string): boolean {
+  return queue === QUEUES.gpu || queue.startsWith(`${QUEUES.gpu}-`);
+}
+
+/** The queue of a GPU resource class (`resources.gpuClass` in the spec), or the generic GPU queue. */
+export function gpuQueue(gpuClass?: string): string {
+  return gpuClass ? `${QUEUES.gpu}-${gpuClass}` : QUEUES.gpu;
+}
 export const QueueName = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, { message: 'expected a queue name like cpu, gpu or gpu-a100-80g' });

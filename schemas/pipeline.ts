@@ -21,12 +21,27 @@ export const TimeoutSpec = z
   .partial()
   .strict();
 
+export const ResourcesSpec = z
+  .object({
+    gpu: z.number().int().min(0).default(1).describe('GPUs per attempt, pinned through CUDA_VISIBLE_DEVICES (several: torchrun over them)'),
+    gpuClass: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]*$/, { message: 'expected a class name like a100-80g (it names the queue gpu-<class>)' })
+      .optional()
+      .describe('GPU resource class: the stage runs on queue gpu-<class>'),
+  })
+  .strict();
+
 export const StageSpec = z
   .object({
     uses: z.string().describe('stage kind'),
     needs: z.array(z.string()).default([]),
     with: z.record(z.string(), z.unknown()).default({}),
     queue: QueueName.optional(),
+    resources: ResourcesSpec.optional().describe('what an attempt needs; a GPU class picks the queue gpu-<class> unless queue is set'),
+    fallbackQueue: QueueName.optional().describe(
+      'with timeout.scheduleToStart: when no worker on the queue takes the stage in time, run it here instead (e.g. cpu)',
+    ),
     retry: RetrySpec.optional(),
     timeout: TimeoutSpec.optional(),
     cache: z.boolean().default(true),

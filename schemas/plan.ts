@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { CronExpressionParser } from 'cron-parser';
 import type { z } from 'zod';
-import type { ArtifactType } from './common';
+import { gpuQueue, type ArtifactType } from './common';
 import { canonicalJson } from './canonical';
 import { formatPath, type SpecIssue } from './issues';
 import { PipelineSpec, StageSpec, type RetrySpecT, type TimeoutSpecT } from './pipeline';
@@ -27,6 +27,10 @@ export interface PlanStage {
   needs: string[];
   params: Record<string, unknown>;
   queue: string;
+  /** GPUs an attempt needs (set when the spec says `resources`); a GPU worker pins them for the attempt. */
+  resources?: { gpu: number; gpuClass?: string };
+  /** Where the stage runs when no worker on `queue` starts it within `timeouts.scheduleToStart`. */
+  fallbackQueue?: string;
   retry: PlanRetry;
   timeouts: { startToClose: string; heartbeat: string; scheduleToStart?: string };
   cache: boolean;
@@ -114,7 +118,9 @@ export function compilePipeline(raw: unknown, opts: CompileOptions = {}): Compil
       version: kind.version,
       needs: s.needs,
       params: p,
-      queue: s.queue ?? defaults.queue ?? (kind.defaultQueue || ENGINE_DEFAULTS.queue),
+      queue: s.queue ?? (s.resources?.gpuClass ? gpuQueue(s.resources.gpuClass) : undefined) ?? defaults.queue ?? (kind.defaultQueue || ENGINE_DEFAULTS.queue),
+      ...(s.resources ? { resources: s.resources } : {}),
+      ...(s.fallbackQueue ? { fallbackQueue: s.fallbackQueue } : {}),
       retry: mergeRetry(defaults.retry, s.retry),
       timeouts: mergeTimeouts(defaults.timeout, s.timeout),
       cache: kind.cacheable === false ? false : s.cache,
@@ -162,6 +168,8 @@ export function compilePipeline(raw: unknown, opts: CompileOptions = {}): Compil
     }
   }
 
+  issues.push(...placementIssues(stages));
+
   const cycle = findCycle(rawStages);
   if (cycle) {
     issues.push({ code: 'cycle', path: `stages.${cycle[0]}.needs`, message: `cycle: ${cycle.join(' → ')}` });
@@ -171,6 +179,28 @@ export function compilePipeline(raw: unknown, opts: CompileOptions = {}): Compil
   const body = { name: spec.name, description: spec.description, levels: levelsOf(stages), stages, schedule: spec.schedule };
   const hash = createHash('sha256').update(canonicalJson(body)).digest('hex');
   return { ok: true, plan: { ...body, hash } };
+}
+
+/** Queue, resources and fallback must agree: a fallback needs a scheduleToStart limit to ever be taken. */
+function placementIssues(stages: Record<string, PlanStage>): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  for (const st of Object.values(stages)) {
+    const at = (p: string) => `stages.${st.name}.${p}`;
+    const cls = st.resources?.gpuClass;
+    if (cls && st.queue !== gpuQueue(cls)) {
+      const message = `queue "${st.queue}" contradicts resources.gpuClass "${cls}" (whose queue is ${gpuQueue(cls)}): set one of them`;
+      issues.push({ code: 'invalid', path: at('queue'), message });
+    }
+    if (!st.fallbackQueue) continue;
+    if (!st.timeouts.scheduleToStart) {
+      const message = 'a fallbackQueue needs timeout.scheduleToStart: without it the stage waits for a worker on its queue forever';
+      issues.push({ code: 'invalid', path: at('fallbackQueue'), message });
+    }
+    if (st.fallbackQueue === st.queue) {
+      issues.push({ code: 'invalid', path: at('fallbackQueue'), message: `the fallback queue is the stage's own queue (${st.queue})` });
+    }
+  }
+  return issues;
 }
 
 function cronIssues(schedule: unknown): SpecIssue[] {

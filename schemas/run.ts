@@ -82,6 +82,8 @@ export interface StageState {
   progress?: number;
   message?: string;
   metrics?: Record<string, unknown>;
+  /** Set when no worker on the stage's queue started it within timeout.scheduleToStart and it moved to its fallbackQueue. */
+  fallback?: { from: string; to: string; reason: string; at: string };
   /** state `waiting`: the approval request (its summary is also the stage's message); then its outcome. */
   approval?: { requestedAt: string; deadline: string; summary: string; outcome?: ApprovalOutcome };
 }

@@ -1,16 +1,20 @@
 /**
  * A dapt worker process: the pipeline workflows and engine bookkeeping on the workflow queue, and stage
- * activities on each resource queue it serves (cpu, gpu, gpu-<class>). Activity slots per queue are bounded.
+ * activities on each resource queue it serves (cpu, gpu, gpu-<class>). Activity slots per queue are bounded; a
+ * GPU queue has one slot per visible GPU and each attempt leases its GPUs from one pool shared by all the GPU
+ * queues of the process (several GPU classes on one machine never hand out the same device twice).
  */
 import os from 'node:os';
 import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/runtime';
 import { ArtifactStore, StoreUnavailableError } from '../activities/store';
-import { QUEUES } from '../schemas/common';
+import { freePort } from '../infra/process';
+import { isGpuQueue } from '../schemas/common';
 import { workflowBundle } from './bundle';
-import { workflowQueue, type DaptConfig } from './config';
+import { temporalConnectOptions, workflowQueue, type DaptConfig } from './config';
 import { connectionError } from './errors';
-import { visibleGpus } from './gpus';
+import { GpuPool, visibleGpuIds, visibleGpus } from './gpus';
+import { WorkerMetrics } from './metrics';
 
 export { visibleGpus };
 
@@ -22,10 +26,18 @@ export interface WorkerOptions {
   concurrency?: number;
   workflows?: boolean;
   log?: (msg: string) => void;
+  /** Serve Prometheus metrics on this port (0: any free port); undefined: no endpoint. */
+  metricsPort?: number;
+  /** Interface of the metrics endpoint (default 0.0.0.0: scraped from other machines). */
+  metricsHost?: string;
+  /** GPU ids to hand out on GPU queues (default: CUDA_VISIBLE_DEVICES, else /dev/nvidiaN). */
+  gpus?: string[];
 }
 
 export interface RunningWorkers {
   queues: string[];
+  /** The metrics endpoint, when one was asked for. */
+  metrics?: { port: number; url: string };
   /** Resolves when every worker has stopped (after shutdown()). */
   done: Promise<void>;
   shutdown(): Promise<void>;
@@ -36,6 +48,9 @@ let runtimeInstalled = false;
 export async function startWorkers(opts: WorkerOptions): Promise<RunningWorkers> {
   const { config } = opts;
   const log = opts.log ?? ((m: string) => console.error(m));
+  // The SDK core's own metrics need the runtime installed with an exporter: only the first workers of a process can.
+  let coreMetricsUrl: string | undefined;
+  if (!runtimeInstalled && opts.metricsPort !== undefined) coreMetricsUrl = `http://127.0.0.1:${await freePort()}/metrics`;
   if (!runtimeInstalled) {
     // Quiet the core SDK's own logging; dapt reports what matters itself.
     const level = (process.env.DAPT_LOG_LEVEL ?? 'WARN') as 'WARN';
@@ -47,11 +62,14 @@ export async function startWorkers(opts: WorkerOptions): Promise<RunningWorkers>
         console.error(`${new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString()} [${entry.level}] ${entry.message}${meta}`);
       }),
       // Core's benign "task not found" races after a shutdown or cancellation are not worth a user's attention.
-      telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR', other: 'ERROR' }) } },
+      telemetryOptions: {
+        logging: { filter: makeTelemetryFilterString({ core: 'ERROR', other: 'ERROR' }) },
+        ...(coreMetricsUrl ? { metrics: { prometheus: { bindAddress: new URL(coreMetricsUrl).host } } } : {}),
+      },
     });
     runtimeInstalled = true;
   }
-  const connection = await NativeConnection.connect({ address: config.temporal.address }).catch((e) => {
+  const connection = await NativeConnection.connect(temporalConnectOptions(config)).catch((e) => {
     throw connectionError('Temporal', config.temporal.address, e);
   });
   const store = new ArtifactStore(config.store);
@@ -59,6 +77,12 @@ export async function startWorkers(opts: WorkerOptions): Promise<RunningWorkers>
     throw e instanceof StoreUnavailableError ? connectionError('MinIO', config.store.endpoint, e) : e;
   });
   const activities = createActivities({ store, log });
+  const gpuQueues = opts.queues.filter(isGpuQueue);
+  const pool = gpuQueues.length ? new GpuPool(opts.gpus ?? visibleGpuIds()) : undefined;
+  // GPU queues get the same activities with the GPU pool: each attempt is pinned to the GPUs it leases.
+  const gpuActivities = pool ? createActivities({ store, log, gpus: pool }) : activities;
+  const metrics = opts.metricsPort !== undefined ? new WorkerMetrics(pool) : undefined;
+  const interceptors = metrics ? { activity: [metrics.interceptor()] } : undefined;
 
   const workers: { queue: string; worker: Worker }[] = [];
   if (opts.workflows !== false) {
@@ -71,19 +95,23 @@ export async function startWorkers(opts: WorkerOptions): Promise<RunningWorkers>
         workflowBundle: await workflowBundle(),
         activities,
         maxConcurrentActivityTaskExecutions: 50,
+        interceptors,
       }),
     });
+    metrics?.queue(workflowQueue(config), 50);
   }
   for (const q of opts.queues) {
-    const slots = opts.concurrency ?? defaultSlots(q, log);
+    const slots = opts.concurrency ?? defaultSlots(q, pool, log);
+    metrics?.queue(config.queuePrefix + q, slots);
     workers.push({
       queue: config.queuePrefix + q,
       worker: await Worker.create({
         connection,
         namespace: config.temporal.namespace,
         taskQueue: config.queuePrefix + q,
-        activities,
+        activities: isGpuQueue(q) ? gpuActivities : activities,
         maxConcurrentActivityTaskExecutions: slots,
+        interceptors,
         // On SIGTERM running stages get this long to finish before they are cancelled (and checkpoint).
         shutdownGraceTime: '10s',
         // Progress, checkpoint acknowledgements and cancellation travel with heartbeats: send them often.
@@ -91,12 +119,15 @@ export async function startWorkers(opts: WorkerOptions): Promise<RunningWorkers>
       }),
     });
   }
+  const endpoint = metrics ? await metrics.serve(opts.metricsPort!, opts.metricsHost, coreMetricsUrl) : undefined;
   const done = Promise.all(workers.map((w) => w.worker.run())).then(async () => {
+    await endpoint?.close();
     await connection.close();
   });
   let stopping: Promise<void> | undefined;
   return {
     queues: workers.map((w) => w.queue),
+    ...(endpoint ? { metrics: { port: endpoint.port, url: endpoint.url } } : {}),
     done,
     shutdown() {
       stopping ??= (async () => {
@@ -108,9 +139,10 @@ export async function startWorkers(opts: WorkerOptions): Promise<RunningWorkers>
   };
 }
 
-function defaultSlots(queue: string, log: (m: string) => void): number {
-  if (queue === QUEUES.gpu || queue.startsWith(`${QUEUES.gpu}-`)) {
-    const gpus = visibleGpus();
+/** A GPU queue: one slot per GPU of the pool (1 when there is none: its stages run on CPU). */
+function defaultSlots(queue: string, pool: GpuPool | undefined, log: (m: string) => void): number {
+  if (isGpuQueue(queue)) {
+    const gpus = pool?.total ?? 0;
     if (gpus === 0) log(`queue ${queue}: no GPU visible, running its stages on CPU with 1 slot`);
     return Math.max(1, gpus);
   }

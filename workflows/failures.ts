@@ -1,5 +1,5 @@
 /** Reading Temporal failure chains: the root cause's message and the attempt it happened on. */
-import { ApplicationFailure, TemporalFailure } from '@temporalio/workflow';
+import { ApplicationFailure, TemporalFailure, TimeoutFailure } from '@temporalio/workflow';
 
 function chain(err: unknown): unknown[] {
   const out: unknown[] = [];
@@ -26,4 +26,9 @@ export function failureAttempt(err: unknown): number | undefined {
     }
   }
   return undefined;
+}
+
+/** No worker picked the activity up in time (a stage on a queue nobody serves, e.g. a missing GPU class). */
+export function scheduleToStartTimedOut(err: unknown): boolean {
+  return chain(err).some((e) => e instanceof TimeoutFailure && e.timeoutType === 'SCHEDULE_TO_START');
 }

@@ -27,7 +27,7 @@ import type { PlanStage } from '../schemas/plan';
 import type { ApprovalOutcome, FanoutCall, ParkDecision, RunInput, RunStatus, StageCall, StageDone, StageState } from '../schemas/run';
 import { CONTROL_OPTIONS, stageActivityOptions } from './activity-options';
 import { abortSignal, approveStageSignal, rejectStageSignal, retryStageSignal, skipStageSignal, statusQuery } from './definitions';
-import { describeFailure, failureAttempt } from './failures';
+import { describeFailure, failureAttempt, scheduleToStartTimedOut } from './failures';
 import { fanoutBatchWorkflow } from './fanout';
 
 type Outcome = { ok: true; ref: ArtifactRef } | { ok: false };
@@ -65,7 +65,8 @@ export async function pipelineWorkflow(input: RunInput): Promise<RunStatus> {
 
   // Cache lookups are short and run where the workflow runs: a local activity saves a task-queue round trip per stage.
   const control = proxyLocalActivities<DaptActivities>(CONTROL_OPTIONS);
-  const queueOf = (st: PlanStage) => (input.queuePrefix ?? '') + st.queue;
+  // After a scheduleToStart fallback the stage's activities (and fan-out tasks) go to its fallbackQueue.
+  const queueOf = (st: PlanStage) => (input.queuePrefix ?? '') + (status.stages[st.name]?.fallback?.to ?? st.queue);
 
   async function fanout(st: PlanStage, s: StageState, call: FanoutCall, round: number): Promise<StageDone> {
     const acts = (what: string) => proxyActivities<DaptActivities>(stageActivityOptions(st, queueOf(st), `${st.name}:${what}:${round}`));
@@ -134,7 +135,15 @@ export async function pipelineWorkflow(input: RunInput): Promise<RunStatus> {
           Object.assign(s, { state: 'cancelled', endedAt: now() });
           throw err;
         }
-        Object.assign(s, { attempt: failureAttempt(err) ?? s.attempt, error: describeFailure(err), endedAt: now() });
+        if (st.fallbackQueue && !s.fallback && scheduleToStartTimedOut(err)) {
+          const reason = `no worker on queue ${st.queue} started the stage within ${st.timeouts.scheduleToStart}`;
+          s.fallback = { from: st.queue, to: st.fallbackQueue, reason, at: now() };
+          continue; // the next round runs on the fallback queue
+        }
+        const error = scheduleToStartTimedOut(err)
+          ? `no worker on queue ${s.fallback?.to ?? st.queue} started the stage within ${st.timeouts.scheduleToStart} (timeout.scheduleToStart)`
+          : describeFailure(err);
+        Object.assign(s, { attempt: failureAttempt(err) ?? s.attempt, error, endedAt: now() });
         if (st.onFailure !== 'park') {
           s.state = 'failed';
           return { ok: false };

@@ -34,8 +34,10 @@ const empty = (metrics: Record<string, unknown>): StageOutput => ({ files: [], s
 export const noopStage: StageImpl<P> = {
   async run(ctx) {
     ctx.progress({ fraction: 0, message: 'started' });
+    const from = Date.now();
     await act(ctx, ctx.stage);
-    return empty({ attempt: ctx.attempt });
+    // On a GPU worker: which GPUs the attempt held, and when (the fleet tests check that leases never overlap).
+    return empty({ attempt: ctx.attempt, ...(ctx.gpus ? { gpus: ctx.gpus, heldFrom: from, heldTo: Date.now() } : {}) });
   },
   fanout: {
     phases: [

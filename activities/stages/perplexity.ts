@@ -90,6 +90,7 @@ export const perplexityStage: StageImpl<Params> = {
       configPath,
       cwd: ctx.workDir,
       signal: ctx.signal,
+      gpus: ctx.gpus,
       onEvent: (e) => {
         if (e.event === 'done') done = e.metrics ?? {};
         else if (e.event === 'progress') ctx.progress({ fraction: e.total ? e.step / e.total : undefined, message: `evaluating ${e.step}/${e.total}` });

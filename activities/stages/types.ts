@@ -40,6 +40,8 @@ export interface StageContext<P = Record<string, unknown>> {
   /** The checkpoint of the previous attempt's last heartbeat, if any. */
   resumeFrom<T>(): T | undefined;
   log(msg: string): void;
+  /** On a GPU worker: the GPUs leased to this attempt (CUDA_VISIBLE_DEVICES ids); undefined = no pinning. */
+  gpus?: string[];
   /** A gated stage's run step: what the human (or the timeout) answered; absent when nobody was asked. */
   approval?: ApprovalOutcome;
 }

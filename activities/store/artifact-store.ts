@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import https from 'node:https';
 import type { Readable } from 'node:stream';
 import { pipeline as pipe } from 'node:stream/promises';
 import * as Minio from 'minio';
@@ -20,6 +21,8 @@ export interface StoreConfig {
   /** Prefix for every key, e.g. a team's folder in a shared bucket. */
   prefix?: string;
   region?: string;
+  /** PEM CA bundle that signed an https endpoint's certificate (a private CA). */
+  caFile?: string;
 }
 
 export interface RunStageRecord {
@@ -47,6 +50,7 @@ export class ArtifactStore {
       accessKey: config.accessKey,
       secretKey: config.secretKey,
       region: config.region ?? 'us-east-1',
+      ...(config.caFile && url.protocol === 'https:' ? { transportAgent: new https.Agent({ ca: fs.readFileSync(config.caFile), keepAlive: true }) } : {}),
     });
     this.bucket = config.bucket;
     this.prefix = config.prefix ?? '';

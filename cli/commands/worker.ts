@@ -2,16 +2,27 @@
 import { QUEUES } from '../../schemas/common';
 import type { DaptConfig } from '../../worker/config';
 import { startWorkers } from '../../worker/worker';
+import { UsageError } from '../context';
 
-export async function workerCommand(cfg: DaptConfig, opts: { queue: string[]; concurrency?: string; workflows?: boolean }): Promise<void> {
+export async function workerCommand(
+  cfg: DaptConfig,
+  opts: { queue: string[]; concurrency?: string; workflows?: boolean; metricsPort?: string },
+): Promise<void> {
   const queues = opts.queue.flatMap((q) => (q === 'all' ? [QUEUES.cpu, QUEUES.gpu] : q.split(',')));
+  const port = opts.metricsPort ?? process.env.DAPT_METRICS_PORT;
+  const metricsPort = port === undefined || port === '' ? undefined : Number(port);
+  if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort >= 0 && metricsPort < 65536)) {
+    throw new UsageError(`--metrics-port (or DAPT_METRICS_PORT): expected a port number, got "${port}"`);
+  }
   const w = await startWorkers({
     config: cfg,
     queues,
     concurrency: opts.concurrency ? Number(opts.concurrency) : undefined,
     workflows: opts.workflows,
+    metricsPort,
   });
-  console.error(`dapt worker ${process.pid}: polling ${w.queues.join(', ')} on ${cfg.temporal.address}`);
+  console.error(`dapt worker ${process.pid}: polling ${w.queues.join(', ')} on ${cfg.temporal.address} (profile ${cfg.profile.name})`);
+  if (w.metrics) console.error(`dapt worker: Prometheus metrics on port ${w.metrics.port} (/metrics)`);
   const stop = (sig: string) => {
     console.error(`dapt worker: ${sig}, finishing running activities…`);
     void w.shutdown();

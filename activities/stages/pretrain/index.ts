@@ -122,6 +122,7 @@ export const pretrainStage: StageImpl<Params> = {
       resumeDir,
       cwd: ctx.workDir,
       signal: ctx.signal,
+      gpus: ctx.gpus,
       onEvent: (e) => track.onEvent(e),
       log: (m) => ctx.log(m),
     });

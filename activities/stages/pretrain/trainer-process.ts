@@ -9,6 +9,7 @@
  * `python -m trainer.torchrun N ...`, i.e. `torch.distributed.run --standalone --nproc_per_node=N -m trainer ...`
  * behind the same death-signal launcher, with the trainer's exit codes and SIGTERM contract (trainer/torchrun.py:
  * the launcher forwards SIGTERM to the ranks, rank 0 checkpoints, all exit 143). DAPT_TRAINER_NPROC forces N.
+ * On a GPU worker the attempt's leased GPUs (`gpus`) decide: CUDA_VISIBLE_DEVICES names exactly them and N is their count.
  */
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -60,7 +61,7 @@ const launcher = (module: string) => [
 ].join('\n');
 
 export interface TrainerRunOptions {
-  command: 'pretrain' | 'evaluate';
+  command: 'pretrain' | 'evaluate' | 'translate' | 'finetune' | 'pseudolabel';
   configPath: string;
   resumeDir?: string;
   cwd: string;
@@ -70,6 +71,8 @@ export interface TrainerRunOptions {
   log(line: string): void;
   /** How long a SIGTERMed trainer may take to checkpoint and exit before it is SIGKILLed. */
   termGraceMs?: number;
+  /** The GPUs leased to this attempt (ctx.gpus): the trainer sees only these, one DDP rank each. */
+  gpus?: string[];
 }
 
 export interface TrainerResult {
@@ -85,7 +88,7 @@ export interface TrainerResult {
  * How many trainer processes (DDP ranks) `pretrain` starts: DAPT_TRAINER_NPROC when set, else the GPUs this worker
  * sees unless the config's device is 'cpu' (at least 1). `evaluate` runs as one process.
  */
-export async function trainerProcesses(command: TrainerRunOptions['command'], configPath: string): Promise<number> {
+export async function trainerProcesses(command: TrainerRunOptions['command'], configPath: string, gpus?: string[]): Promise<number> {
   if (command !== 'pretrain') return 1; // evaluation is one process
   const forced = process.env.DAPT_TRAINER_NPROC;
   if (forced !== undefined && forced.trim() !== '') {
@@ -100,22 +103,28 @@ export async function trainerProcesses(command: TrainerRunOptions['command'], co
     return 1; // the trainer reports an unreadable config itself (exit 2)
   }
   if (device === 'cpu') return 1; // 'cuda' or 'auto' (the default)
-  return Math.max(1, visibleGpus());
+  return Math.max(1, gpus ? gpus.length : visibleGpus());
+}
+
+/** The trainer's environment: pinned to the leased GPUs when there are any (else it inherits the worker's view). */
+export function trainerEnv(gpus: string[] | undefined, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return {
+    ...base,
+    PYTHONPATH: [REPO_ROOT, base.PYTHONPATH].filter(Boolean).join(path.delimiter),
+    PYTHONUNBUFFERED: '1',
+    DAPT_PARENT_PID: String(process.pid),
+    ...(gpus?.length ? { CUDA_VISIBLE_DEVICES: gpus.join(',') } : {}),
+  };
 }
 
 export async function runTrainer(opts: TrainerRunOptions): Promise<TrainerResult> {
   opts.signal.throwIfAborted();
   const python = await trainerPython();
-  const nproc = await trainerProcesses(opts.command, opts.configPath);
+  const nproc = await trainerProcesses(opts.command, opts.configPath, opts.gpus);
   const trainerArgs = [opts.command, '--config', opts.configPath, ...(opts.resumeDir ? ['--resume', opts.resumeDir] : [])];
   const args = nproc > 1 ? ['-c', launcher('trainer.torchrun'), String(nproc), ...trainerArgs] : ['-c', launcher('trainer'), ...trainerArgs];
   if (nproc > 1) opts.log(`trainer: ${nproc} processes (DDP through torch.distributed.run)`);
-  const env = {
-    ...process.env,
-    PYTHONPATH: [REPO_ROOT, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
-    PYTHONUNBUFFERED: '1',
-    DAPT_PARENT_PID: String(process.pid),
-  };
+  const env = trainerEnv(opts.gpus);
   const child = spawn(python, args, { cwd: opts.cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const stderrTail: string[] = [];
   let cancelled = false;
