@@ -15,15 +15,14 @@ import { CONFIG_ENV, loadConfig } from '../worker/config';
 const ROOT = path.resolve(__dirname, '..');
 const CHART = path.join(ROOT, 'infra/helm/dapt');
 const DOCKERFILES = ['infra/docker/Dockerfile.cpu', 'infra/docker/Dockerfile.gpu'];
-// Custom resources whose CRD schemas are not vendored: kubeconform skips them (and says so in its summary);
-// the tests below check their shape field by field instead.
-const CRD_KINDS = ['ScaledObject', 'TriggerAuthentication', 'ServiceMonitor'];
 
 interface Tools {
   hadolint: string;
   helm: string;
   kubeconform: string;
   k8s_schemas: string;
+  /** JSON schemas of the KEDA and Prometheus Operator CRDs (ScaledObject, TriggerAuthentication, ServiceMonitor). */
+  crd_schemas: string;
   k8s_version: string;
 }
 // Kubernetes objects as rendered YAML: only the fields these tests read are typed.
@@ -92,17 +91,19 @@ interface KubeconformResult {
 }
 
 function kubeconform(manifests: string): KubeconformResult {
-  const schemaLocation = `${tools.k8s_schemas}/{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json`;
+  // Only local schemas: built-in kinds, then the CRDs. A kind found in neither is an error, not a skip.
+  const builtIn = `${tools.k8s_schemas}/{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json`;
+  const crds = `${tools.crd_schemas}/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json`;
   const r = spawnSync(
     tools.kubeconform,
-    ['-strict', '-summary', '-output', 'json', '-kubernetes-version', tools.k8s_version, '-schema-location', schemaLocation, '-skip', CRD_KINDS.join(','), '-'],
+    ['-strict', '-summary', '-output', 'json', '-kubernetes-version', tools.k8s_version, '-schema-location', builtIn, '-schema-location', crds, '-'],
     { input: manifests, encoding: 'utf8' },
   );
   const out = JSON.parse(r.stdout) as {
     resources?: { kind: string; name: string; status: string; msg: string }[];
     summary: KubeconformResult['summary'];
   };
-  const problems = (out.resources ?? []).filter((x) => x.status !== 'statusValid' && x.status !== 'statusSkipped').map((x) => `${x.kind}/${x.name}: ${x.msg}`);
+  const problems = (out.resources ?? []).filter((x) => x.status !== 'statusValid').map((x) => `${x.kind}/${x.name}: ${x.msg}`);
   return { status: r.status, summary: out.summary, problems };
 }
 
@@ -110,9 +111,8 @@ function assertValid(yaml: string, objects: K8sObject[]): void {
   const r = kubeconform(yaml);
   assert.deepEqual(r.problems, [], 'kubeconform found invalid objects');
   assert.equal(r.status, 0);
-  const crds = objects.filter((o) => CRD_KINDS.includes(o.kind)).length;
-  assert.equal(r.summary.skipped, crds, 'only the CRD kinds are skipped');
-  assert.equal(r.summary.valid, objects.length - crds, 'every other object was validated against a schema');
+  assert.equal(r.summary.skipped, 0);
+  assert.equal(r.summary.valid, objects.length, 'every rendered object was validated against a schema');
 }
 
 const byKind = <T extends K8sObject>(objects: K8sObject[], kind: string) => objects.filter((o) => o.kind === kind) as T[];
@@ -219,6 +219,9 @@ describe('helm chart', () => {
     assert.deepEqual(worker(a100).args, ['worker', '--queue', 'gpu-a100-80g', '--no-workflows']);
     assert.equal(worker(a100).resources?.limits?.['nvidia.com/gpu'], 8);
     assert.equal(a100.spec.template.spec.volumes.find((v) => v.name === 'dshm')?.emptyDir?.sizeLimit, '64Gi');
+    // No scratch.sizeLimit: still an emptyDir (a null volume source would pass the schema but not the API server).
+    assert.deepEqual(a100.spec.template.spec.volumes.find((v) => v.name === 'scratch')?.emptyDir, {});
+    assert.equal(cpu.spec.template.spec.volumes.find((v) => v.name === 'scratch')?.emptyDir?.sizeLimit, '50Gi');
 
     const so = named<K8sObject & { spec: { scaleTargetRef: { name: string }; minReplicaCount: number; maxReplicaCount: number; triggers: Trigger[] } }>(
       objects,
@@ -279,6 +282,7 @@ describe('helm chart', () => {
       [[...CREDS, 'workers.cpu.autoscaling.keda.enabled=true', 'workers.cpu.autoscaling.hpa.enabled=true'], /workers.cpu.autoscaling: keda and hpa are both enabled/],
       [[...CREDS, 'workers.gpu.gpus=0'], /workers.gpu: queue "gpu" is a GPU queue but gpus is 0/],
       [[...CREDS, 'workers.cpu.workflows=false'], /no enabled worker has workflows: true/],
+      [[...CREDS, 'workers.gpu.autoscaling.keda.enabled=true'], /workers.gpu.autoscaling.keda.maxReplicas is required/],
       // values.schema.json
       [[...CREDS, 'workers.cpu.replicas=two'], /at '\/workers\/cpu\/replicas': got string, want integer/],
       [[...CREDS, 'workers.cpu.queue=cpu'], /at '\/workers\/cpu': additional properties 'queue' not allowed/],
@@ -302,6 +306,18 @@ describe('helm chart', () => {
     assert.equal(r.summary.invalid, 1, r.problems.join('\n'));
     assert.match(r.problems.join('\n'), /additional properties 'terminationGracePeriodSecond' not allowed/);
     assert.match(r.problems.join('\n'), /containerPort': got string, want integer/);
+  });
+
+  test('kubeconform rejects broken custom resources (KEDA, Prometheus Operator)', () => {
+    const { yaml } = render([...CREDS, 'workers.cpu.autoscaling.keda.enabled=true', 'metrics.serviceMonitor.enabled=true']);
+    const broken = yaml.replace('scaleTargetRef:', 'scaleTargetReff:').replace('- parameter: cert', '- parametr: cert').replace('- port: metrics\n', '- portt: metrics\n');
+    const r = kubeconform(broken);
+    assert.notEqual(r.status, 0);
+    const problems = r.problems.join('\n');
+    assert.equal(r.summary.invalid, 3, problems);
+    assert.match(problems, /ScaledObject\/dapt-worker-cpu: .*missing property 'scaleTargetRef'/);
+    assert.match(problems, /TriggerAuthentication\/dapt-temporal: .*missing property 'parameter'/);
+    assert.match(problems, /ServiceMonitor\/dapt: .*additional properties 'portt' not allowed/);
   });
 });
 
