@@ -10,7 +10,9 @@ with one model's out-of-fold predictions; the flagged rows are dropped or down-w
 EMA weights, best-epoch selection on a dev set.
 
 Output: outputDir/metrics.json = {task, labels, models: {name: {seeds: [{seed, accuracy, macroF1, perClassF1,
-(ner) entityF1, precision, recall}], mean, std}}, delta?, noise?, uda?}; outputDir/model with saveModel.
+(ner) entityF1, precision, recall, (dev) bestEpoch}], mean, std}}, budget: {trainRows, stepsPerRun, epochs,
+batchSize, seeds}, delta?, noise?: {flagged, count, action, folds, confidentJoint}, uda?: {pairs, <uda config>,
+models: {name: {maskFraction, consistencyLoss, supervisedLoss}}}}; outputDir/model with saveModel.
 Events: progress (step/total over every fit, with model and seed; UDA adds supervisedLoss, consistencyLoss,
 maskFraction), metric `<model>.<measure>` (means) and `delta.<measure>`, done.
 """
@@ -158,7 +160,9 @@ def run(cfg: FinetuneConfig, events: Events | None = None) -> dict:
         mean, std = summarize(runs)
         results[name] = {"seeds": runs, "mean": mean, "std": std}
 
-    metrics: dict = {"task": cfg.task, "labels": sets.labels, "models": results}
+    metrics: dict = {"task": cfg.task, "labels": sets.labels, "models": results,
+                     "budget": {"trainRows": int(len(keep)), "stepsPerRun": budget.steps(len(keep)),
+                                "epochs": cfg.epochs, "batchSize": cfg.batch_size, "seeds": list(cfg.seeds)}}
     flat: dict[str, float] = {}
     for name, r in results.items():
         for measure, value in r["mean"].items():
@@ -167,7 +171,8 @@ def run(cfg: FinetuneConfig, events: Events | None = None) -> dict:
                 events.metric(f"{name}.{measure}", value)
     if "base" in results and "adapted" in results:
         base, adapted = results["base"]["mean"], results["adapted"]["mean"]
-        metrics["delta"] = {m: adapted[m] - base[m] for m in base if isinstance(base[m], float) and m in adapted}
+        metrics["delta"] = {m: adapted[m] - base[m] for m in base
+                            if isinstance(base[m], float) and m in adapted and m != "bestEpoch"}
         for measure, value in metrics["delta"].items():
             flat[f"delta.{measure}"] = value
             events.metric(f"delta.{measure}", value)

@@ -27,6 +27,7 @@ from .config import PseudolabelConfig
 from .errors import ConfigError
 from .evaluate import autocast_for, pick_device
 from .events import Events, log
+from .data import read_texts
 from .model import load_tokenizer
 from .task_train import Budget, Progress, fit, load_task_model, predict_probs
 from .taskdata import Encoded, encode_texts, label_ids, pad_id, read_classification
@@ -70,7 +71,7 @@ def run(cfg: PseudolabelConfig, events: Events | None = None) -> dict:
     autocast = autocast_for(device, "auto")
     d = cfg.data
     labeled = read_classification(d.train, d.text_field, d.label_field)
-    unlabeled = read_classification(d.unlabeled, d.text_field, None).texts
+    unlabeled = list(read_texts(d.unlabeled, d.text_field))  # documents: records without text are skipped
     if not labeled.texts:
         raise ConfigError("data.train: no rows in the files")
     if not unlabeled:

@@ -169,12 +169,32 @@ def test_cli_two_models_same_budget_metrics_and_saved_model(tmp_path, task_bert,
     assert metrics["delta"] and all(v == 0 for v in metrics["delta"].values())
     assert set(base["mean"]) == {"accuracy", "macroF1", "perClassF1", "bestEpoch"}
     assert base["std"]["accuracy"] >= 0
+    assert metrics["budget"] == {"trainRows": 200, "stepsPerRun": 5, "epochs": 2, "batchSize": 16, "seeds": [1, 2]}
+    assert "bestEpoch" not in metrics["delta"]
     done = events[-1]
     assert done["event"] == "done" and "delta.macroF1" in done["metrics"] and "base.accuracy" in done["metrics"]
     from transformers import AutoModelForSequenceClassification
 
     saved = AutoModelForSequenceClassification.from_pretrained(str(tmp_path / "out" / "model"))
     assert saved.config.id2label == {0: "c00", 1: "c01", 2: "c02", 3: "c03"}
+
+
+def test_defaults_match_the_contract(tmp_path, task_bert, task_data):
+    raw = {"command": "finetune", "task": "classification", "models": {"base": {"path": task_bert}},
+           "data": {"train": [task_data["cls4_train"]], "test": [task_data["cls4_test"]],
+                    "unlabeled": [task_data["cls20_pairs"]]},
+           "outputDir": str(tmp_path), "uda": {}, "noise": {"method": "confident-learning"}, "ema": {}}
+    cfg = config.parse(raw)
+    assert cfg.seeds == [1, 2, 3] and cfg.epochs == 3 and cfg.imbalance == "none" and cfg.device == "auto"
+    assert cfg.data.text_field == "text" and cfg.data.label_field == "label" and cfg.data.max_length == 128
+    assert cfg.data.tokens_field == "tokens" and cfg.data.tags_field == "tags" and cfg.data.dev is None
+    assert (cfg.uda.weight, cfg.uda.confidence_threshold, cfg.uda.temperature, cfg.uda.tsa,
+            cfg.uda.unlabeled_batch_ratio) == (1, 0.8, 0.4, "none", 3)
+    assert (cfg.noise.folds, cfg.noise.action, cfg.noise.weight) == (4, "drop", 0.2) and cfg.ema.decay == 0.999
+    pl = config.parse({"command": "pseudolabel", "teacher": {"path": task_bert},
+                       "data": {"train": [task_data["cls4_train"]], "unlabeled": [task_data["cls4_unlabeled"]]},
+                       "outputDir": str(tmp_path)})
+    assert (pl.threshold, pl.rounds, pl.per_class_cap, pl.data.max_length) == (0.9, 1, None, 128)
 
 
 @pytest.mark.parametrize("mutate, expected", [
