@@ -11,6 +11,7 @@ import { filterStage } from './filter';
 import { selectStage } from './select';
 import { pretrainStage } from './pretrain';
 import { perplexityStage } from './perplexity';
+import { reportStage } from './report';
 import { promoteStage } from './promote';
 
 export const stageImpls: StageImpls = {
@@ -24,6 +25,7 @@ export const stageImpls: StageImpls = {
   select: selectStage,
   pretrain: pretrainStage,
   perplexity: perplexityStage,
+  report: reportStage,
   promote: promoteStage,
   noop: noopStage,
 };
