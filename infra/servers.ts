@@ -245,11 +245,7 @@ export const DEFAULT_MINIO_ACCESS_KEY = 'dapt';
 export const DEFAULT_MINIO_SECRET_KEY = 'daptdapt-secret';
 
 export async function startMinio(opts: MinioOptions): Promise<MinioServer> {
-  const accessKey = opts.accessKey ?? DEFAULT_MINIO_ACCESS_KEY;
-  const secretKey = opts.secretKey ?? DEFAULT_MINIO_SECRET_KEY;
-  // MinIO's own limits; checked here because MinIO reports them only in its log.
-  if (accessKey.length < 3) throw new Error('MinIO access key must be at least 3 characters');
-  if (secretKey.length < 8) throw new Error('MinIO secret key must be at least 8 characters');
+  const { accessKey, secretKey } = minioCredentials(opts);
   const drives = (Array.isArray(opts.dataDir) ? opts.dataDir : [opts.dataDir]).map((d) => path.resolve(d));
   if (drives.length === 0) throw new Error('startMinio: dataDir is empty');
   for (const d of drives) fs.mkdirSync(d, { recursive: true });
@@ -261,13 +257,7 @@ export async function startMinio(opts: MinioOptions): Promise<MinioServer> {
   const args = ['server', ...drives, '--address', `127.0.0.1:${port}`];
   if (opts.consolePort !== undefined) args.push('--console-address', `127.0.0.1:${opts.consolePort}`);
 
-  // Inherited MINIO_* variables (MINIO_VOLUMES, MINIO_OPTS, ...) would silently change the server we start.
-  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MINIO_')));
-  Object.assign(env, {
-    MINIO_ROOT_USER: accessKey,
-    MINIO_ROOT_PASSWORD: secretKey,
-    MINIO_BROWSER: consoleUrl ? 'on' : 'off',
-  });
+  const env = minioEnv(accessKey, secretKey, consoleUrl !== undefined);
   // In erasure mode MinIO refuses drives on the root filesystem ("drive not found", forever) unless it runs in
   // CI/CD mode; local dirs are exactly that. A single drive has no such check.
   if (drives.length > 1) env.MINIO_CI_CD = 'on';
@@ -287,6 +277,98 @@ export async function startMinio(opts: MinioOptions): Promise<MinioServer> {
     });
 
   return managed({ endpoint, port, consoleUrl, accessKey, secretKey, dataDir: drives[0] }, start);
+}
+
+function minioCredentials(opts: { accessKey?: string; secretKey?: string }): { accessKey: string; secretKey: string } {
+  const accessKey = opts.accessKey ?? DEFAULT_MINIO_ACCESS_KEY;
+  const secretKey = opts.secretKey ?? DEFAULT_MINIO_SECRET_KEY;
+  // MinIO's own limits; checked here because MinIO reports them only in its log.
+  if (accessKey.length < 3) throw new Error('MinIO access key must be at least 3 characters');
+  if (secretKey.length < 8) throw new Error('MinIO secret key must be at least 8 characters');
+  return { accessKey, secretKey };
+}
+
+function minioEnv(accessKey: string, secretKey: string, console: boolean): NodeJS.ProcessEnv {
+  // Inherited MINIO_* variables (MINIO_VOLUMES, MINIO_OPTS, ...) would silently change the server we start.
+  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MINIO_') && !k.startsWith('_MINIO_')));
+  Object.assign(env, { MINIO_ROOT_USER: accessKey, MINIO_ROOT_PASSWORD: secretKey, MINIO_BROWSER: console ? 'on' : 'off' });
+  return env;
+}
+
+export interface MinioClusterOptions {
+  /** Server processes, one drive each (4 to 16: MinIO's distributed erasure mode needs at least 4 drives). */
+  nodes?: number;
+  /** Node i keeps its drive in dataDir/node-i. */
+  dataDir: string;
+  /** Node i logs to logDir/minio-i.log. */
+  logDir: string;
+  accessKey?: string;
+  secretKey?: string;
+  timeoutMs?: number;
+}
+
+/** A distributed MinIO on loopback: every node is a full S3 endpoint onto one erasure set. */
+export interface MinioCluster {
+  nodes: MinioServer[];
+  endpoints: string[];
+  accessKey: string;
+  secretKey: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * MinIO in distributed mode on one machine: `nodes` processes on their own loopback ports, one drive each, all
+ * started with the same endpoint list so they form one erasure set. With 4 drives the default parity is EC:2:
+ * reads need 2 drives and writes 3 (data = parity, so write quorum is data + 1), so one node may be lost and
+ * every surviving node still serves reads and writes.
+ */
+export async function startMinioCluster(opts: MinioClusterOptions): Promise<MinioCluster> {
+  const n = opts.nodes ?? 4;
+  if (!Number.isInteger(n) || n < 4 || n > 16) throw new Error(`startMinioCluster: nodes must be 4 to 16, got ${n}`);
+  const { accessKey, secretKey } = minioCredentials(opts);
+  const bins = await ensureBinaries();
+  const ports: number[] = [];
+  while (ports.length < n) {
+    const p = await freePort();
+    if (!ports.includes(p)) ports.push(p);
+  }
+  const drives = ports.map((_, i) => path.resolve(opts.dataDir, `node-${i}`));
+  for (const d of drives) fs.mkdirSync(d, { recursive: true });
+  const peers = ports.map((p, i) => `http://127.0.0.1:${p}${drives[i]}`);
+
+  const startNode = (i: number) => {
+    const endpoint = `http://127.0.0.1:${ports[i]}`;
+    const env = minioEnv(accessKey, secretKey, false);
+    env.MINIO_CI_CD = 'on'; // drives on the root filesystem, see startMinio
+    // In a container (/.dockerenv) MinIO waits forever for a peer "resolving to localhost" to get a routable IP,
+    // unless the peer is named as the node itself; naming its own host:port is what lets loopback peers work.
+    env._MINIO_SERVER_LOCAL = `127.0.0.1:${ports[i]}`;
+    const start = () =>
+      launch({
+        what: `MinIO node ${i}`,
+        bin: bins.minio,
+        args: ['server', ...peers, '--address', `127.0.0.1:${ports[i]}`],
+        env,
+        logFile: path.resolve(opts.logDir, `minio-${i}.log`),
+        ports: [ports[i]],
+        // A node is ready once the whole cluster is (write quorum): nodes wait for each other to format.
+        timeoutMs: opts.timeoutMs ?? 60_000,
+        ready: () => minioReady(endpoint),
+      });
+    return managed({ endpoint, port: ports[i], accessKey, secretKey, dataDir: drives[i] }, start);
+  };
+
+  const started = await Promise.allSettled(ports.map((_, i) => startNode(i)));
+  const nodes = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const stop = async () => {
+    await Promise.all(nodes.map((s) => s.stop().catch(() => {})));
+  };
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await stop();
+    throw failed.reason;
+  }
+  return { nodes, endpoints: nodes.map((s) => s.endpoint), accessKey, secretKey, stop };
 }
 
 /**

@@ -248,51 +248,5 @@ export type TrainerEvent =
   | { event: 'metric'; name: string; value: number; step?: number }
   | { event: 'done'; outputDir: string; metrics: Record<string, number> };
 
-/** One seed's test scores of one model (`finetune` metrics.json); NER adds entityF1, precision and recall. */
-export interface TaskScores {
-  accuracy: number;
-  macroF1: number;
-  /** classification: per label; ner: per entity type */
-  perClassF1: Record<string, number>;
-  entityF1?: number;
-  precision?: number;
-  recall?: number;
-  /** with data.dev: the epoch whose weights were tested */
-  bestEpoch?: number;
-}
-
-/** outputDir/metrics.json of `python -m trainer finetune`. */
-export interface FinetuneMetrics {
-  task: 'classification' | 'ner';
-  /** class labels (ner: the BIO tag set) */
-  labels: string[];
-  models: Record<string, { seeds: (TaskScores & { seed: number })[]; mean: TaskScores; std: TaskScores }>;
-  budget: { trainRows: number; stepsPerRun: number; epochs: number; batchSize: number; seeds: number[] };
-  /** adapted − base of the means, per scalar measure (when both models are named base and adapted) */
-  delta?: Record<string, number>;
-  /** train row indices flagged by confident learning; confidentJoint[given][estimated true] */
-  noise?: { flagged: number[]; count: number; action: 'drop' | 'downweight'; folds: number; confidentJoint: number[][] };
-  /** the uda config plus, per model, the means over steps and seeds of the mask share and both loss terms */
-  uda?: { pairs: number; models: Record<string, { maskFraction: number; consistencyLoss: number; supervisedLoss: number }> } & Record<string, unknown>;
-}
-
-/** outputDir/pseudo.jsonl rows of `python -m trainer pseudolabel`. */
-export interface PseudoLabelRow {
-  text: string;
-  label: string;
-  confidence: number;
-  round: number;
-}
-
-/** outputDir/stats.json of `python -m trainer pseudolabel`; perClass is the last round's. */
-export interface PseudolabelStats {
-  labels: string[];
-  threshold: number;
-  perClassCap: number | 'balanced' | null;
-  unlabeled: number;
-  perClass: Record<string, { kept: number; candidates: number }>;
-  rounds: { round: number; teacher: string; candidates: number; kept: number; perClass: Record<string, { kept: number; candidates: number }> }[];
-}
-
 /** Exit codes (DESIGN.md): 0 done, 2 bad config, 3 out of memory, 143 terminated after a checkpoint. */
 export const TRAINER_EXIT = { ok: 0, badConfig: 2, oom: 3, terminated: 143 } as const;

@@ -52,7 +52,7 @@ export async function demoCommand(opts: { cache?: boolean }): Promise<number> {
 }
 
 /** Generated corpora and a tiny base model whose tokenizer knows only the general text (built once). */
-async function prepareDemoData(dir: string): Promise<void> {
+export async function prepareDemoData(dir: string): Promise<void> {
   writeJsonl(path.join(dir, 'domain', 'contracts.jsonl'), domainDocs(400), 20);
   writeJsonl(path.join(dir, 'general', 'everyday.jsonl'), generalDocs(200));
   const model = path.join(dir, 'tiny-bert');

@@ -223,3 +223,26 @@ def test_cli_bad_config_and_bad_rows_exit_2(tmp_path, task_bert, task_data):
     raw = finetune_config(tmp_path, {"base": task_bert}, task_data["cls4_train"], str(tmp_path / "test.jsonl"))
     rc, _, err = run_trainer("finetune", "--config", write_config(tmp_path / "bad2.json", raw))
     assert rc == 2 and "data.test: labels not in the label set" in err and "c99" in err
+
+
+def test_a_pretrain_checkpoint_fine_tunes_against_its_base(tmp_path, task_bert, task_data):
+    """The real flow: `pretrain` writes an MLM checkpoint (here with vocabulary extension: a resized embedding
+    matrix), `finetune` loads it next to its base under the same budget and reports adapted − base."""
+    from trainer.train import pretrain
+
+    from .conftest import pretrain_config
+
+    lexicon = tmp_path / "lexicon.txt"
+    lexicon.write_text("warfarinaspirin\ncardiologistward\n", encoding="utf-8")
+    raw = pretrain_config(tmp_path / "pt", task_bert, [task_data["corpus"]], train={"maxSteps": 6},
+                          vocab={"lexicon": str(lexicon), "padToMultipleOf": 8})
+    assert pretrain(config.parse(raw), events=Collect())["vocab.tokensAdded"] >= 1
+    adapted = str(tmp_path / "pt" / "out")
+    ft = finetune_config(tmp_path, {"base": task_bert, "adapted": adapted}, task_data["cls4_train"],
+                         task_data["cls4_test"], seeds=[1, 2], maxSteps=4)
+    metrics = run(config.parse(ft), Collect())
+    assert set(metrics["models"]) == {"base", "adapted"}
+    for name in ("base", "adapted"):
+        assert [s["seed"] for s in metrics["models"][name]["seeds"]] == [1, 2]
+    assert metrics["delta"]["macroF1"] == pytest.approx(
+        metrics["models"]["adapted"]["mean"]["macroF1"] - metrics["models"]["base"]["mean"]["macroF1"])
