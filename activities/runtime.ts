@@ -181,7 +181,6 @@ export function createActivities(deps: ActivityDeps) {
         attempt,
         cacheKey: call.cacheKey,
         params: call.stage.params,
-        ...(call.run ? { runView: call.run } : {}),
         inputs,
         store,
         workDir,

@@ -185,3 +185,36 @@ test('refresh: pretrain with baseModel promoted:<name> starts from the promoted 
   assert.deepEqual(await resolveModelRef(store, 'promoted:nothing-yet', baseModel), { path: baseModel });
   await assert.rejects(resolveModelRef(store, 'promoted:nothing-yet', undefined), (e: Error) => e instanceof ConfigError && e.message.includes(keys.promotedLatest('nothing-yet')));
 });
+
+test('seen + dedupe against: a refresh keeps only the documents the promoted line was not trained on', async (t) => {
+  if (!good) return t.skip('needs the promotion runs');
+  const added = domainDocs(30, 99);
+  const old = new Set(domainDocs(160).map((d) => d.text.toLowerCase()));
+  assert.ok(added.every((d) => !old.has(d.text.toLowerCase())), 'the generator gave new texts');
+  const newDir = path.dirname(writeJsonl(path.join(stack.dir, 'corpus', 'week-3', 'new.jsonl'), added));
+  const res = await finish(
+    (
+      await startRun(
+        stack.client,
+        cfg,
+        plan({
+          name: 'week-3-data',
+          stages: {
+            archive: { uses: 'source', with: { paths: [domainDir] } }, // everything collected so far
+            latest: { uses: 'source', with: { paths: [newDir] } },
+            seen: { uses: 'seen', with: { line: 'weekly' } },
+            fresh: { uses: 'dedupe', needs: ['archive', 'latest', 'seen'], with: { against: 'seen' } },
+            none: { uses: 'seen', with: { line: 'never-promoted' } },
+          },
+        }),
+      )
+    ).workflowId,
+  );
+  const seen = res.status.stages.seen.metrics!;
+  assert.equal(seen.promoted, (await readPromoted(stack.store(cfg), 'weekly'))!.model.digest);
+  assert.equal(seen.artifacts, 1, 'week 1 and week 2 trained on the same source artifact');
+  assert.equal(seen.documents, 160);
+  assert.ok((seen.models as number) >= 1);
+  assert.equal(res.status.stages.fresh.metrics!.kept, 30, JSON.stringify(res.status.stages.fresh.metrics));
+  assert.equal(res.status.stages.none.metrics!.documents, 0);
+});

@@ -11,8 +11,8 @@ import { filterStage } from './filter';
 import { selectStage } from './select';
 import { pretrainStage } from './pretrain';
 import { perplexityStage } from './perplexity';
-import { reportStage } from './report';
 import { promoteStage } from './promote';
+import { seenStage } from './seen';
 
 export const stageImpls: StageImpls = {
   source: sourceStage,
@@ -25,7 +25,7 @@ export const stageImpls: StageImpls = {
   select: selectStage,
   pretrain: pretrainStage,
   perplexity: perplexityStage,
-  report: reportStage,
   promote: promoteStage,
+  seen: seenStage,
   noop: noopStage,
 };

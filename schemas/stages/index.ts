@@ -12,12 +12,12 @@ import { NoopParams } from './noop';
 import { PerplexityParams } from './perplexity';
 import { PretrainParams } from './pretrain';
 import { PromoteParams } from './promote';
+import { SeenParams } from './seen';
 import { SourceParams } from './source';
 import { WarcParams } from './warc';
 import { ExtractParams } from './extract';
 import { FilterParams } from './filter';
 import { SelectParams } from './select';
-import { ReportParams } from './report';
 
 export interface StageKind<P extends z.ZodType = z.ZodType> {
   description: string;
@@ -33,8 +33,6 @@ export interface StageKind<P extends z.ZodType = z.ZodType> {
    * file's folder. `s3://` references and the listed keywords are left as they are.
    */
   localPaths?: { params: string[]; keywords?: string[] };
-  /** The stage describes its own run (the report): the workflow hands it the DAG and the stages' states so far. */
-  observesRun?: boolean;
   /** Whether these params make the stage a fan-out (plan tasks → run each → reduce). */
   fanout: (params: z.output<P>) => boolean;
   /** false: the stage has effects outside its artifact (a published pointer), so it runs every time. */
@@ -149,6 +147,15 @@ export const stageKinds = {
     localPaths: { params: ['baseVocab', 'dictionary'], keywords: ['jieba'] },
     fanout: () => false,
   }),
+  seen: kind({
+    description: 'The documents the promoted model of a line was trained on (through its lineage): the dedupe reference that keeps a refresh to new data',
+    params: SeenParams,
+    accepts: [],
+    produces: 'documents',
+    version: '1',
+    defaultQueue: 'cpu',
+    fanout: () => false,
+  }),
   promote: kind({
     description: 'Publish the model as models/<name>/latest when it beats the current one by a margin on a metric, optionally after human approval',
     params: PromoteParams,
@@ -159,17 +166,6 @@ export const stageKinds = {
     fanout: () => false,
     cacheable: false,
     approval: (p) => p.approval,
-  }),
-  report: kind({
-    description: 'One self-contained HTML report of the run: DAG and timings, data funnel, vocabulary, training curves, base vs adapted metrics, promotion',
-    params: ReportParams,
-    accepts: ['*'],
-    produces: 'report',
-    version: '1',
-    defaultQueue: 'cpu',
-    observesRun: true,
-    fanout: () => false,
-    cacheable: false, // it describes its run: timings and states differ even when every input is cached
   }),
   noop: kind({
     description: 'Engine test stage: sleeps, fails on purpose or fans out; produces no data',
