@@ -181,6 +181,7 @@ export function createActivities(deps: ActivityDeps) {
         attempt,
         cacheKey: call.cacheKey,
         params: call.stage.params,
+        ...(call.run ? { runView: call.run } : {}),
         inputs,
         store,
         workDir,

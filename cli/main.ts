@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { approvalCommand } from './commands/approval';
 import { artifactsCommand } from './commands/artifacts';
+import { reportCommand } from './commands/report';
 import { devCommand } from './commands/dev';
 import { doctorCommand } from './commands/doctor';
 import { demoCommand } from './commands/demo';
@@ -86,6 +87,16 @@ export function buildProgram(): Command {
     .option('--download <dir>', 'download the files (digests verified)')
     .option('--json')
     .action(withClient((c, cfg, run: string, stage: string | undefined, o) => artifactsCommand(c, cfg, run, stage, o)));
+  program
+    .command('report <run>')
+    .description("the run's HTML report: the one its report stage stored, or one rendered now from the run's status")
+    .option('--out <file>', 'where to write it (default: ./<run>.report.html)')
+    .option('--open', "open it with the platform's opener (xdg-open, open, start)")
+    .option('--render', "render from the run's current status even when a report stage stored one (covers every stage)")
+    .option('--stage <name>', 'which report stage, when the pipeline has several')
+    .option('--title <text>', 'page title of a rendered report')
+    .option('--screenshot [png]', 'also save a full-page PNG (headless Chromium; default: beside the report)')
+    .action(withClient((c, cfg, run: string, o) => reportCommand(c, cfg, run, o)));
 
   const sched = program.command('schedule').description('recurring runs on Temporal Schedules');
   sched

@@ -208,3 +208,15 @@ export async function listRuns(client: Client, opts: { pipeline?: string; limit?
   }
   return out;
 }
+
+/**
+ * The plan a run was started with, from the first event of its history (the workflow's input): readable for
+ * finished runs without a worker, unlike a query.
+ */
+export async function getRunPlan(client: Client, workflowId: string): Promise<Plan> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  const input = payload ? defaultPayloadConverter.fromPayload<RunInput>(payload) : undefined;
+  if (!input?.plan?.stages) throw new Error(`${workflowId}: its first history event carries no dapt plan (not a pipeline run?)`);
+  return input.plan;
+}

@@ -40,6 +40,8 @@ export interface PlanStage {
   produces: ArtifactType;
   /** Set when the stage waits for a human between its propose and run steps (see workflows/pipeline.ts). */
   approval?: PlanApproval;
+  /** Set for kinds that describe their own run (report): the workflow passes them the run so far. */
+  observesRun?: true;
 }
 
 export interface Plan {
@@ -128,6 +130,7 @@ export function compilePipeline(raw: unknown, opts: CompileOptions = {}): Compil
       mode: (kind.fanout as (x: unknown) => boolean)(p) ? 'fanout' : 'single',
       concurrency: s.concurrency ?? ENGINE_DEFAULTS.concurrency,
       produces: producedType(s.uses, p),
+      ...((kind as StageKind).observesRun ? { observesRun: true as const } : {}),
     };
     const approval = (kind as StageKind).approval?.(p);
     if (approval) stages[name].approval = approval;

@@ -19,6 +19,8 @@ export interface StageCall {
   stage: PlanStage;
   inputs: ArtifactRef[];
   noCache: boolean;
+  /** For stages that describe their run (PlanStage.observesRun): the DAG and every stage's state so far. */
+  run?: RunView;
   /** A gated stage's run: what the human (or the timeout) decided. */
   approval?: ApprovalOutcome;
 }
@@ -102,3 +104,32 @@ export interface RunStatus {
 
 /** Signals a parked stage waits for (a waiting stage waits for approve / reject). */
 export type ParkDecision = 'retry' | 'skip';
+
+/** A stage of a RunView: its place in the DAG and its state, without live or bulky fields (metrics are in the manifests). */
+export interface RunViewStage extends Omit<StageState, 'metrics' | 'progress' | 'message' | 'approval'> {
+  kind: string;
+  needs: string[];
+  produces: string;
+}
+
+/** A run as a report sees it: the plan's DAG joined with each stage's state. Small, plain data. */
+export interface RunView {
+  pipeline: string;
+  runId: string;
+  planHash: string;
+  state: RunStateName;
+  startedAt: string;
+  endedAt?: string;
+  stages: Record<string, RunViewStage>;
+}
+
+/** Joins a plan and a status into a RunView (pure: the workflow and the CLI both use it). */
+export function runViewOf(plan: Pick<Plan, 'stages'>, status: RunStatus): RunView {
+  const stages: Record<string, RunViewStage> = {};
+  for (const [name, st] of Object.entries(plan.stages)) {
+    const { metrics: _m, progress: _p, message: _msg, approval: _a, ...state } = status.stages[name] ?? { state: 'pending', attempt: 0 };
+    stages[name] = { ...state, kind: st.kind, needs: [...st.needs], produces: st.produces };
+  }
+  const { pipeline, runId, planHash, state, startedAt, endedAt } = status;
+  return { pipeline, runId, planHash, state, startedAt, ...(endedAt ? { endedAt } : {}), stages };
+}

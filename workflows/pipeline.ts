@@ -25,6 +25,7 @@ import type { DaptActivities } from '../activities/runtime';
 import type { ArtifactRef } from '../schemas/manifest';
 import type { PlanStage } from '../schemas/plan';
 import type { ApprovalOutcome, FanoutCall, ParkDecision, RunInput, RunStatus, StageCall, StageDone, StageState } from '../schemas/run';
+import { runViewOf } from '../schemas/run';
 import { CONTROL_OPTIONS, stageActivityOptions } from './activity-options';
 import { abortSignal, approveStageSignal, rejectStageSignal, retryStageSignal, skipStageSignal, statusQuery } from './definitions';
 import { describeFailure, failureAttempt, scheduleToStartTimedOut } from './failures';
@@ -123,6 +124,7 @@ export async function pipelineWorkflow(input: RunInput): Promise<RunStatus> {
           return { ok: true, ref: prep.hit };
         }
         const fcall: FanoutCall = { ...call, cacheKey: prep.cacheKey };
+        if (st.observesRun) fcall.run = runViewOf(plan, status); // what finished before it, as it is now
         if (st.approval) fcall.approval = answered ??= await approval(st, s, fcall, round);
         const done =
           st.mode === 'fanout'

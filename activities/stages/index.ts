@@ -11,6 +11,7 @@ import { filterStage } from './filter';
 import { selectStage } from './select';
 import { pretrainStage } from './pretrain';
 import { perplexityStage } from './perplexity';
+import { reportStage } from './report';
 import { promoteStage } from './promote';
 import { seenStage } from './seen';
 
@@ -25,6 +26,7 @@ export const stageImpls: StageImpls = {
   select: selectStage,
   pretrain: pretrainStage,
   perplexity: perplexityStage,
+  report: reportStage,
   promote: promoteStage,
   seen: seenStage,
   noop: noopStage,

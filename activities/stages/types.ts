@@ -5,6 +5,7 @@
  */
 import type { ArtifactFileT, ManifestT } from '../../schemas/manifest';
 import type { ApprovalOutcome, Proposal } from '../../schemas/run';
+import type { RunView } from '../../schemas/run';
 import type { StageKindName, StageParams } from '../../schemas/stages';
 import type { ArtifactStore } from '../store';
 
@@ -29,6 +30,8 @@ export interface StageContext<P = Record<string, unknown>> {
   /** The stage's cache key: stable across attempts and reruns of the same work (ledger keys). */
   cacheKey?: string;
   params: P;
+  /** Stages that describe their run (the report) only: the DAG and each stage's state when this one started. */
+  runView?: RunView;
   inputs: StageInputArtifact[];
   store: ArtifactStore;
   /** A fresh local directory for this attempt, removed afterwards. */

@@ -18,6 +18,7 @@ import { WarcParams } from './warc';
 import { ExtractParams } from './extract';
 import { FilterParams } from './filter';
 import { SelectParams } from './select';
+import { ReportParams } from './report';
 
 export interface StageKind<P extends z.ZodType = z.ZodType> {
   description: string;
@@ -33,6 +34,8 @@ export interface StageKind<P extends z.ZodType = z.ZodType> {
    * file's folder. `s3://` references and the listed keywords are left as they are.
    */
   localPaths?: { params: string[]; keywords?: string[] };
+  /** The stage describes its own run (the report): the workflow hands it the DAG and the stages' states so far. */
+  observesRun?: boolean;
   /** Whether these params make the stage a fan-out (plan tasks → run each → reduce). */
   fanout: (params: z.output<P>) => boolean;
   /** false: the stage has effects outside its artifact (a published pointer), so it runs every time. */
@@ -166,6 +169,17 @@ export const stageKinds = {
     fanout: () => false,
     cacheable: false,
     approval: (p) => p.approval,
+  }),
+  report: kind({
+    description: 'One self-contained HTML report of the run: DAG and timings, data funnel, vocabulary, training curves, base vs adapted metrics, promotion',
+    params: ReportParams,
+    accepts: ['*'],
+    produces: 'report',
+    version: '1',
+    defaultQueue: 'cpu',
+    observesRun: true,
+    fanout: () => false,
+    cacheable: false, // it describes its run: timings and states differ even when every input is cached
   }),
   noop: kind({
     description: 'Engine test stage: sleeps, fails on purpose or fans out; produces no data',

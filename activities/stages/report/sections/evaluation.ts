@@ -1,0 +1,121 @@
+/**
+ * Base vs adapted: the perplexity stage's held-out domain and general numbers (the general set is the forgetting
+ * probe) and the evaluate stage's fine-tuning metrics, mean ± std over seeds with each seed shown.
+ */
+import { orderedStages, type ReportData } from '../gather';
+import { esc, fmtDelta, fmtNum, isNum, kvTable, notInPipeline, numCell } from '../html';
+import { groupedBarChart, lineChart, stripChart } from '../svg';
+import type { Section } from './types';
+
+type Obj = Record<string, unknown>;
+const obj = (v: unknown): Obj => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : {});
+
+const PERPLEXITY_SCHEMA = 'perplexity-metrics/v1';
+const FINETUNE_SCHEMA = 'finetune-metrics/v1';
+
+function perplexityPart(data: ReportData, name: string): string {
+  const x = data.manifests[name].metrics;
+  const models = obj(x.models);
+  const delta = obj(x.delta);
+  const sets = [...new Set(Object.values(models).flatMap((m) => Object.keys(obj(m))))].sort((a, b) => (a === 'domain' ? -1 : b === 'domain' ? 1 : a.localeCompare(b)));
+  const measures = [...new Set(sets.flatMap((s) => Object.values(models).flatMap((m) => Object.keys(obj(obj(m)[s])))))];
+  const modelNames = Object.keys(models).sort((a, b) => (a === 'base' ? -1 : b === 'base' ? 1 : a.localeCompare(b)));
+  const rows = sets.flatMap((set) =>
+    measures.map((measure) => {
+      const cells = modelNames.map((mn) => numCell(`eval.${name}.${mn}.${set}.${measure}`, obj(obj(models[mn])[set])[measure])).join('');
+      const d = obj(delta[set])[measure];
+      const better = isNum(d) && d !== 0 ? (measure === 'accuracy' ? d > 0 : d < 0) : undefined;
+      const cls = better === undefined ? '' : better ? ' better' : ' worse';
+      return `<tr><th>${esc(set)}</th><td>${esc(measure)}</td>${cells}<td class="num${cls}" data-key="eval.${esc(name)}.delta.${esc(set)}.${esc(measure)}"${isNum(d) ? ` data-value="${d}"` : ''}>${esc(fmtDelta(d))}</td></tr>`;
+    }),
+  );
+  const setInfo = obj(x.sets);
+  const general = obj(delta.general).loss;
+  const probe = isNum(general)
+    ? `<p>Forgetting probe: general-text loss ${general > 0 ? 'rose' : 'fell'} by <b>${esc(fmtNum(Math.abs(general)))}</b> (${esc(fmtDelta(general))}).</p>`
+    : '<p class="hint">No general held-out set: forgetting was not probed.</p>';
+  const chart = groupedBarChart({
+    id: `perplexity-loss-${name}`,
+    groups: sets.map((set) => ({ label: set, bars: modelNames.map((mn) => ({ name: mn, value: obj(obj(models[mn])[set]).loss as number })) })),
+    yLabel: 'held-out loss',
+  });
+  return (
+    `<h3>${esc(name)} <small>held-out loss and perplexity</small></h3>${chart}` +
+    `<table class="grid"><thead><tr><th>set</th><th>measure</th>${modelNames.map((m) => `<th>${esc(m)}</th>`).join('')}<th>Δ ${esc(modelNames.filter((m) => m !== 'base').join(', ') || 'adapted')} − base</th></tr></thead><tbody>${rows.join('')}</tbody></table>` +
+    probe +
+    (Object.keys(setInfo).length ? `<p class="hint">${Object.entries(setInfo).map(([s, i]) => `${esc(s)}: ${esc(fmtNum(obj(i).documents))} documents from ${esc(obj(i).source)}`).join('; ')}</p>` : '')
+  );
+}
+
+/** A seed's value of a metric: seeds are numbers, or objects holding the metric (directly or under `metrics`). */
+function seedValue(seed: unknown, metric: string): number | undefined {
+  if (isNum(seed)) return seed;
+  const s = obj(seed);
+  const v = s[metric] ?? obj(s.metrics)[metric];
+  return isNum(v) ? v : undefined;
+}
+
+function finetunePart(data: ReportData, name: string): string {
+  const x = data.manifests[name].metrics;
+  const models = obj(x.models);
+  const modelNames = Object.keys(models).sort((a, b) => (a === 'base' ? -1 : b === 'base' ? 1 : a.localeCompare(b)));
+  const metricsOf = (m: Obj) => (isNum(m.mean) ? ['score'] : Object.keys(obj(m.mean)).filter((k) => isNum(obj(m.mean)[k])));
+  const primary = typeof x.primary === 'string' ? x.primary : undefined;
+  const metrics = [...new Set(modelNames.flatMap((mn) => metricsOf(obj(models[mn]))))].sort((a, b) => Number(b === primary) - Number(a === primary));
+  if (!metrics.length) return `<h3>${esc(name)}</h3><p class="absent">No per-model means in the metrics of ${esc(name)}.</p>`;
+  const parts = metrics.map((metric) => {
+    const rows = modelNames.map((mn) => {
+      const m = obj(models[mn]);
+      const mean = metric === 'score' && isNum(m.mean) ? m.mean : obj(m.mean)[metric];
+      const std = metric === 'score' && isNum(m.std) ? m.std : obj(m.std)[metric];
+      const seeds = (Array.isArray(m.seeds) ? m.seeds : []).map((s) => seedValue(s, metric)).filter(isNum);
+      return { label: mn, mean: isNum(mean) ? mean : undefined, std: isNum(std) ? std : undefined, values: seeds };
+    });
+    const table = rows
+      .map((r) => `<tr><th>${esc(r.label)}</th>${numCell(`eval.${name}.${r.label}.mean.${metric}`, r.mean)}${numCell(`eval.${name}.${r.label}.std.${metric}`, r.std)}<td class="num">${esc(r.values.length)}</td><td>${esc(r.values.map((v) => fmtNum(v)).join(', '))}</td></tr>`)
+      .join('');
+    return (
+      `<h4>${esc(metric)}</h4>` +
+      stripChart({ id: `seeds-${name}-${metric}`, rows, xLabel: `${metric}: each seed (dot), mean (tick), ± std (line)` }) +
+      `<table class="grid"><thead><tr><th>model</th><th>mean</th><th>std</th><th>seeds</th><th>per seed</th></tr></thead><tbody>${table}</tbody></table>`
+    );
+  });
+  const delta = flatNumbers(x.delta);
+  const verdict =
+    typeof x.improved === 'boolean'
+      ? `<p>${esc(x.task ?? 'task')}: the adapted model <b class="${x.improved ? 'better' : 'worse'}" data-key="eval.${esc(name)}.improved">${x.improved ? 'improved' : 'did not improve'}</b> ${esc(primary ?? 'the primary measure')} (${esc(fmtDelta(obj(x.delta)[primary ?? '']))}).</p>`
+      : '';
+  const curves = (Array.isArray(x.curves) ? x.curves : []).map(obj).map((c) => ({
+    name: `${String(c.model)} seed ${String(c.seed)}`,
+    points: (Array.isArray(c.points) ? c.points : []).map(obj).map((p): [number, number] => [p.step as number, p.loss as number]),
+  }));
+  return (
+    `<h3>${esc(name)} <small>fine-tuned task metrics over seeds</small></h3>${verdict}${parts.join('')}` +
+    (delta.length ? `<h4>Δ adapted − base</h4>${kvTable(delta, `eval.${name}.delta`)}` : '') +
+    (curves.some((c) => c.points.length) ? `<h4>Fine-tuning loss</h4>${lineChart({ id: `finetune-loss-${name}`, series: curves, xLabel: 'step', yLabel: 'loss' })}` : '') +
+    (isNum(obj(x.data).test) ? `<p class="hint">${Object.entries(obj(x.data)).map(([k, v]) => `${esc(k)}: ${esc(fmtNum(v))}`).join(', ')} rows</p>` : '')
+  );
+}
+
+/** Nested numbers as [dotted.path, value] rows. */
+export function flatNumbers(v: unknown, prefix = ''): [string, unknown][] {
+  if (isNum(v)) return [[prefix || 'value', v]];
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return [];
+  return Object.entries(v).flatMap(([k, x]) => flatNumbers(x, prefix ? `${prefix}.${k}` : k));
+}
+
+export const evaluationSection: Section = {
+  id: 'evaluation',
+  title: 'Base vs adapted',
+  render(data: ReportData) {
+    const parts = orderedStages(data.view).flatMap((name) => {
+      const m = data.manifests[name];
+      const kind = data.view.stages[name].kind;
+      if (m?.schema === PERPLEXITY_SCHEMA) return [perplexityPart(data, name)];
+      if (m?.schema === FINETUNE_SCHEMA) return [finetunePart(data, name)];
+      if ((kind === 'perplexity' || kind === 'evaluate') && !m) return [`<h3>${esc(name)}</h3><p class="absent">${esc(name)} has no metrics yet (${esc(data.view.stages[name].state)}).</p>`];
+      return [];
+    });
+    return parts.length ? parts.join('') : notInPipeline('Evaluation (perplexity, evaluate)');
+  },
+};

@@ -1,0 +1,36 @@
+/** Training curves: each pretrain stage's loss by step (from its model's metrics.json) and its summary numbers. */
+import { stagesOfKind, thin, type ReportData } from '../gather';
+import { esc, kvTable, notInPipeline } from '../html';
+import { lineChart } from '../svg';
+import type { Section } from './types';
+
+const SUMMARY = ['steps', 'finalLoss', 'train.firstLoss', 'train.minLoss', 'train.tokens', 'tokensPerSec', 'attempt', 'resumedFromStep', 'checkpointsUploaded', 'trainDocs', 'heldoutDocs', 'generalHeldoutDocs', 'replayDocs', 'objective', 'seqLen'];
+
+function stagePart(data: ReportData, name: string): string {
+  const m = data.manifests[name];
+  if (!m) return `<h3>${esc(name)}</h3><p class="absent">${esc(name)} has no model yet (${esc(data.view.stages[name].state)}).</p>`;
+  const x = m.metrics;
+  const curve = data.training[name]?.lossCurve ?? [];
+  const shown = thin(curve, data.maxCurvePoints);
+  const evals = Object.keys(x).filter((k) => k.startsWith('eval.')).sort();
+  return (
+    `<h3>${esc(name)}</h3>` +
+    (shown.length
+      ? lineChart({ id: `loss-${name}`, series: [{ name: 'training loss', points: shown }], xLabel: 'step', yLabel: 'loss' }) +
+        (shown.length < curve.length ? `<p class="hint">${curve.length} logged points, ${shown.length} drawn.</p>` : '')
+      : '<p class="absent">No loss curve was logged (metrics.json without lossCurve).</p>') +
+    `<div class="cols">${kvTable(SUMMARY.filter((k) => k in x).map((k) => [k, x[k]]), `train.${name}`)}` +
+    (evals.length ? kvTable(evals.map((k) => [k, x[k]]), `train.${name}`) : '') +
+    `</div>`
+  );
+}
+
+export const trainingSection: Section = {
+  id: 'training',
+  title: 'Training',
+  render(data: ReportData) {
+    const names = stagesOfKind(data, 'pretrain');
+    if (!names.length) return notInPipeline('Continued pretraining (pretrain)');
+    return names.map((n) => stagePart(data, n)).join('');
+  },
+};
