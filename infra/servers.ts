@@ -2,6 +2,7 @@
 // pinned releases that infra/install.sh puts in the cache dir.
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as https from 'node:https';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { assertPortFree, freePort, spawnServer, stopPid, tailFile } from './process';
@@ -239,6 +240,8 @@ export interface MinioOptions {
   secretKey?: string;
   keepAlive?: boolean;
   timeoutMs?: number;
+  /** Serve HTTPS: MinIO's certs dir (public.crt, private.key) and the CA that signed them (for the readiness probe). */
+  tls?: { certsDir: string; caFile: string };
 }
 
 export const DEFAULT_MINIO_ACCESS_KEY = 'dapt';
@@ -252,10 +255,11 @@ export async function startMinio(opts: MinioOptions): Promise<MinioServer> {
 
   const bins = await ensureBinaries();
   const port = opts.port ?? (await freePort());
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   const consoleUrl = opts.consolePort === undefined ? undefined : `http://127.0.0.1:${opts.consolePort}`;
   const args = ['server', ...drives, '--address', `127.0.0.1:${port}`];
   if (opts.consolePort !== undefined) args.push('--console-address', `127.0.0.1:${opts.consolePort}`);
+  if (opts.tls) args.push('--certs-dir', path.resolve(opts.tls.certsDir));
 
   const env = minioEnv(accessKey, secretKey, consoleUrl !== undefined);
   // In erasure mode MinIO refuses drives on the root filesystem ("drive not found", forever) unless it runs in
@@ -273,7 +277,7 @@ export async function startMinio(opts: MinioOptions): Promise<MinioServer> {
       keepAlive: opts.keepAlive,
       ports,
       timeoutMs: opts.timeoutMs,
-      ready: () => minioReady(endpoint),
+      ready: () => minioReady(endpoint, opts.tls && fs.readFileSync(opts.tls.caFile)),
     });
 
   return managed({ endpoint, port, consoleUrl, accessKey, secretKey, dataDir: drives[0] }, start);
@@ -375,8 +379,20 @@ export async function startMinioCluster(opts: MinioClusterOptions): Promise<Mini
  * live = the process serves HTTP; ready = it accepts requests. Neither waits for the drives (both answer 200
  * while an erasure set is still missing drives), so /minio/health/cluster, which checks write quorum, is last.
  */
-async function minioReady(endpoint: string): Promise<void> {
-  for (const probe of ['live', 'ready', 'cluster']) await httpOk(`${endpoint}/minio/health/${probe}`);
+async function minioReady(endpoint: string, ca?: Buffer): Promise<void> {
+  for (const probe of ['live', 'ready', 'cluster']) await (ca ? httpsOk(`${endpoint}/minio/health/${probe}`, ca) : httpOk(`${endpoint}/minio/health/${probe}`));
+}
+
+/** fetch() cannot be given a CA: a TLS MinIO with a private CA is probed through node:https. */
+function httpsOk(url: string, ca: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = https.get(url, { ca, timeout: 2000 }, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`GET ${url} -> HTTP ${res.statusCode}`))));
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${url}: timed out`)));
+    req.on('error', reject);
+  });
 }
 
 async function httpOk(url: string): Promise<void> {

@@ -134,7 +134,7 @@ test('a GPU worker leases whole GPUs per attempt: one slot per GPU, no GPU share
   }
 });
 
-test('dapt doctor: every check ok with workers; a queue nobody polls is named; a stopped MinIO fails the bucket check', async () => {
+test('dapt doctor: every check ok with workers; a queue nobody polls is named; missing search attribute and namespace; a stopped MinIO fails the bucket check', async () => {
   const cfg = stack.config('doctor');
   const w = await stack.workers(cfg, ['cpu', 'gpu']);
   const checks = await runDoctor(cfg, { queues: ['cpu', 'gpu'] });
@@ -157,6 +157,16 @@ test('dapt doctor: every check ok with workers; a queue nobody polls is named; a
   assert.match(cli.stdout, /^ok {4}queue doctor-cpu +\d+ activity poller\(s\)/m);
   assert.match(cli.stdout, /^FAIL {2}queue doctor-gpu-a100-80g +no worker polls queue "doctor-gpu-a100-80g"; start one: dapt worker --queue gpu-a100-80g$/m);
   assert.match(cli.stdout, /^1 check\(s\) failed$/m);
+
+  // A namespace without the engine's search attribute, and one that does not exist.
+  await stack.client.connection.workflowService.registerNamespace({ namespace: 'bare', workflowExecutionRetentionPeriod: { seconds: 86_400 } });
+  const bare = await runDoctor({ ...cfg, temporal: { ...cfg.temporal, namespace: 'bare' } }, { queues: ['cpu'], trainer: false });
+  const attr = bare.find((c) => c.name === 'search attributes')!;
+  assert.equal(attr.ok, false, formatChecks(bare));
+  assert.match(attr.detail, /^DaptPipeline is not registered in bare: temporal operator search-attribute create --name DaptPipeline --type Keyword/);
+  const none = await runDoctor({ ...cfg, temporal: { ...cfg.temporal, namespace: 'no-such-ns' } }, { queues: ['cpu'], trainer: false });
+  assert.equal(none.find((c) => c.name === 'namespace')?.ok, false, formatChecks(none));
+  assert.match(none.find((c) => c.name === 'namespace')!.detail, /^no-such-ns: .*not found/i);
 
   await w.shutdown();
   await stack.minio.stop();
