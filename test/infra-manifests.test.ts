@@ -128,6 +128,18 @@ describe('helm chart', () => {
     const { yaml, objects } = render(CREDS);
     assertValid(yaml, objects);
     assert.deepEqual(byKind(objects, 'Deployment').map((d) => d.metadata.name).sort(), ['dapt-worker-cpu', 'dapt-worker-gpu']);
+    // Node drains evict one worker of a kind at a time.
+    assert.deepEqual(
+      byKind<K8sObject & { spec: { maxUnavailable: number; selector: { matchLabels: Record<string, string> } } }>(objects, 'PodDisruptionBudget').map((p) => [
+        p.metadata.name,
+        p.spec.maxUnavailable,
+        p.spec.selector.matchLabels['app.kubernetes.io/component'],
+      ]),
+      [
+        ['dapt-worker-cpu', 1, 'worker-cpu'],
+        ['dapt-worker-gpu', 1, 'worker-gpu'],
+      ],
+    );
 
     const cpu = named<Deployment>(objects, 'Deployment', 'dapt-worker-cpu');
     assert.deepEqual(worker(cpu).args, ['worker', '--queue', 'cpu', '--concurrency', '4']);
@@ -288,6 +300,7 @@ describe('helm chart', () => {
       [[...CREDS, 'workers.cpu.queue=cpu'], /at '\/workers\/cpu': additional properties 'queue' not allowed/],
       [[...CREDS, 'temporal.address=temporal-frontend'], /at '\/temporal\/address': 'temporal-frontend' does not match pattern/],
       [[...CREDS, 'store.bucket=Dapt_Artifacts'], /at '\/store\/bucket'/],
+      [[...CREDS, 'temporall.address=x'], /additional properties 'temporall' not allowed/],
     ];
     for (const [sets, message] of cases) {
       const r = helm(sets);
