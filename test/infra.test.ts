@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client as TemporalClient, Connection } from '@temporalio/client';
 import { Client as MinioClient } from 'minio';
-import { ensureBinaries, freePort, PortInUseError, startMinio, startTemporal, type MinioServer } from '../infra/servers';
+import { ensureBinaries, freePort, PortInUseError, startMinio, startMinioCluster, startTemporal, type MinioServer } from '../infra/servers';
 import { DEV_ACCESS_KEY, DEV_SECRET_KEY, devDown, devStatus, devUp } from '../infra/dev';
 import { isAlive } from '../infra/process';
 
@@ -103,6 +103,25 @@ test('MinIO: erasure coding over four drives', { timeout: 120_000 }, async () =>
   } finally {
     await m.stop();
   }
+});
+
+test('MinIO cluster: four nodes, one erasure set; with a node killed every other node still writes and reads', { timeout: 120_000 }, async () => {
+  const cluster = await startMinioCluster({ nodes: 4, dataDir: path.join(tmp, 'cluster'), logDir: path.join(tmp, 'cluster-logs') });
+  try {
+    assert.equal(new Set(cluster.nodes.map((n) => n.port)).size, 4);
+    await putGet(cluster.nodes[0], 'cluster');
+    assert.equal(await readObject(cluster.nodes[3], 'cluster', 'hello.txt'), 'hello dapt', 'an object written through node 0 reads through node 3');
+    process.kill(cluster.nodes[3].pid, 'SIGKILL');
+    for (let i = 0; isAlive(cluster.nodes[3].pid) && i < 50; i++) await new Promise((r) => setTimeout(r, 100));
+    // 4 drives, EC:2: reads need 2 drives, writes 3, so the 3 survivors keep both.
+    for (const node of cluster.nodes.slice(0, 3)) {
+      await s3(node).putObject('cluster', `via-${node.port}.txt`, Buffer.from(String(node.port)));
+      assert.equal(await readObject(node, 'cluster', 'hello.txt'), 'hello dapt');
+    }
+  } finally {
+    await cluster.stop();
+  }
+  for (const node of cluster.nodes) assert.equal(isAlive(node.pid), false);
 });
 
 test('dev stack: up is idempotent, state survives down/up, down stops only what up started', { timeout: 180_000 }, async () => {
