@@ -337,14 +337,21 @@ describe('helm chart', () => {
 describe('Temporal and MinIO values for their official charts', () => {
   test('parse, and name the persistence and mode dapt relies on', () => {
     const temporal = parseAllDocuments(fs.readFileSync(path.join(ROOT, 'infra/helm/values/temporal.yaml'), 'utf8'))[0].toJS() as {
-      server: { config: { persistence: Record<string, { driver: string; sql: { driver: string } }> } };
-      elasticsearch: { enabled: boolean };
+      server: {
+        config: { persistence: { datastores: Record<string, { sql: { pluginName: string; databaseName: string } }> }; namespaces: { namespace: { name: string }[] } };
+        tls: Record<string, { enabled: boolean; requireClientAuth: boolean }>;
+      };
     };
-    for (const store of ['default', 'visibility']) {
-      assert.equal(temporal.server.config.persistence[store].driver, 'sql');
-      assert.equal(temporal.server.config.persistence[store].sql.driver, 'postgres12');
-    }
-    assert.equal(temporal.elasticsearch.enabled, false);
+    const stores = temporal.server.config.persistence.datastores;
+    assert.deepEqual(
+      Object.entries(stores).map(([k, v]) => [k, v.sql.pluginName, v.sql.databaseName]),
+      [
+        ['default', 'postgres12', 'temporal'],
+        ['visibility', 'postgres12', 'temporal_visibility'],
+      ],
+    );
+    assert.deepEqual(temporal.server.config.namespaces.namespace.map((n) => n.name), ['dapt']);
+    assert.equal(temporal.server.tls.frontend.requireClientAuth, true, 'the frontend requires client certificates (mTLS)');
     const minio = parseAllDocuments(fs.readFileSync(path.join(ROOT, 'infra/helm/values/minio.yaml'), 'utf8'))[0].toJS() as {
       mode: string;
       replicas: number;
