@@ -29,7 +29,7 @@ from .evaluate import autocast_for, pick_device
 from .events import Events, log
 from .data import read_texts
 from .model import load_tokenizer
-from .task_train import Budget, Progress, fit, load_task_model, predict_probs
+from .task_train import Budget, Progress, fit, load_task_model, predict_texts
 from .taskdata import Encoded, encode_texts, label_ids, pad_id, read_classification
 
 
@@ -86,7 +86,6 @@ def run(cfg: PseudolabelConfig, events: Events | None = None) -> dict:
 
     tokenizer = load_tokenizer(cfg.teacher.path)
     train = encode_texts(tokenizer, labeled.texts, d.max_length, y)
-    pool = encode_texts(tokenizer, unlabeled, d.max_length)
     budget = Budget(cfg.epochs, cfg.batch_size, cfg.lr, cfg.weight_decay, cfg.warmup_ratio, cfg.max_steps)
     progress = Progress(events, (0 if given else budget.steps(len(train))), cfg.log_every)
 
@@ -105,19 +104,19 @@ def run(cfg: PseudolabelConfig, events: Events | None = None) -> dict:
     probs = np.zeros((0, len(order)))
     per_class: dict = {}
     for r in range(1, cfg.rounds + 1):
-        probs = predict_probs(teacher, pool, cfg.batch_size, device, autocast)
+        probs = predict_texts(teacher, tokenizer, unlabeled, d.max_length, cfg.batch_size, device, autocast)
         kept, stats = select(probs, cfg.threshold, cfg.per_class_cap)
         per_class = {order[c]: s for c, s in stats.items()}
         rounds.append({"round": r, "teacher": teacher_kind, "candidates": sum(s["candidates"] for s in stats.values()),
                        "kept": len(kept), "perClass": per_class})
         events.metric("pseudolabel.kept", len(kept), step=r)
         events.metric("pseudolabel.candidates", rounds[-1]["candidates"], step=r)
-        log.info("round %d: %d of %d documents kept (%d candidates)", r, len(kept), len(pool),
+        log.info("round %d: %d of %d documents kept (%d candidates)", r, len(kept), len(unlabeled),
                  rounds[-1]["candidates"])
         if r == cfg.rounds:
             break
-        pseudo = pool.take(kept)
-        pseudo.labels = probs[kept].argmax(1).astype(np.int64)
+        pseudo = encode_texts(tokenizer, [unlabeled[i] for i in kept], d.max_length,
+                              probs[kept].argmax(1).astype(np.int64))
         student_data = Encoded.concat([train, pseudo], pad_id(tokenizer))
         progress.add(budget.steps(len(student_data)))
         del teacher

@@ -35,7 +35,7 @@ from .averaging import Averages
 from .data import rng_for
 from .events import Events, log
 from .model import IGNORE, lr_at
-from .taskdata import Encoded
+from .taskdata import Encoded, encode_texts
 
 _DROPOUT_FIELDS = ("hidden_dropout_prob", "attention_probs_dropout_prob", "dropout", "attention_dropout")
 
@@ -336,6 +336,18 @@ def predict_probs(model, data: Encoded, batch_size: int, device: torch.device, a
         out.append(logits.float().softmax(-1).cpu().numpy())
     model.train(was)
     return np.concatenate(out) if out else np.zeros((0, model.config.num_labels), dtype=np.float32)
+
+
+def predict_texts(model, tokenizer, texts: list[str], max_length: int, batch_size: int, device: torch.device,
+                  autocast=None, chunk: int = 8192) -> np.ndarray:
+    """[N, K] class probabilities of raw texts, tokenised `chunk` at a time (a large unlabeled pool never sits in
+    memory as one padded array) and batched by length (little padding)."""
+    out = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
+    for start in range(0, len(texts), chunk):
+        enc = encode_texts(tokenizer, texts[start: start + chunk], max_length)
+        order = np.argsort(enc.lengths, kind="stable")
+        out[start + order] = predict_probs(model, enc.take(order), batch_size, device, autocast)
+    return out
 
 
 @torch.no_grad()

@@ -171,6 +171,8 @@ def pad_id(tokenizer) -> int:
 
 
 def encode_texts(tokenizer, texts: Sequence[str], max_length: int, labels: np.ndarray | None = None) -> Encoded:
+    if not texts:
+        return Encoded(np.zeros((0, 1), dtype=np.int64), np.zeros(0, dtype=np.int64), labels)
     enc = tokenizer(list(texts), truncation=True, max_length=max_length, return_attention_mask=False, verbose=False)
     ids, lengths = _pad(enc["input_ids"], pad_id(tokenizer))
     return Encoded(ids, lengths, labels)

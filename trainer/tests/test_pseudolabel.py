@@ -60,14 +60,15 @@ def test_threshold_and_per_class_cap_are_respected(tmp_path, task_bert, task_dat
 
 
 def test_noisy_student_rounds_via_cli(tmp_path, task_bert, task_data):
-    raw = pseudolabel_config(tmp_path, task_bert, task_data, rounds=2, threshold=0.6, maxSteps=12)
+    raw = pseudolabel_config(tmp_path, task_bert, task_data, rounds=2, threshold=0.5, maxSteps=40)
     rc, events, err = run_trainer("pseudolabel", "--config", write_config(tmp_path / "pl.json", raw), timeout=240)
     assert rc == 0, err
     stats = json.loads((tmp_path / "out" / "stats.json").read_text())
     assert [r["round"] for r in stats["rounds"]] == [1, 2]
     assert stats["rounds"][0]["teacher"] == "fine-tuned" and stats["rounds"][1]["teacher"] == "student of round 1"
+    assert stats["rounds"][0]["kept"] > 0  # the student learned from pseudo-labeled rows too
     rows = _rows(tmp_path)
-    assert len(rows) == stats["rounds"][1]["kept"] and all(r["round"] == 2 and r["confidence"] >= 0.6 for r in rows)
+    assert len(rows) == stats["rounds"][1]["kept"] and all(r["round"] == 2 and r["confidence"] >= 0.5 for r in rows)
     progress = [e for e in events if e["event"] == "progress"]
     assert {e["model"] for e in progress} == {"teacher", "student1"} and progress[-1]["step"] == progress[-1]["total"]
     assert events[-1]["event"] == "done" and events[-1]["metrics"]["pseudolabel.kept"] == len(rows)
@@ -94,3 +95,20 @@ def test_bad_config_exits_2(tmp_path, task_bert, task_data):
     raw = pseudolabel_config(tmp_path, task_bert, task_data, threshold=1.5)
     with pytest.raises(config.ConfigError, match="threshold:"):
         config.parse(raw)
+
+
+def test_chunked_length_sorted_scoring_keeps_the_row_order(task_bert):
+    import torch
+
+    from trainer.model import load_tokenizer
+    from trainer.task_train import load_task_model, predict_probs, predict_texts
+    from trainer.taskdata import encode_texts
+
+    tok = load_tokenizer(task_bert)
+    model = load_task_model(task_bert, "classification", ["a", "b", "c"], seed=0).eval()
+    texts = ["the patient developed stenosis and received aspirin after myocarditis . " * (i % 4 + 1)
+             for i in range(11)]
+    cpu = torch.device("cpu")
+    chunked = predict_texts(model, tok, texts, 64, batch_size=3, device=cpu, chunk=4)
+    whole = predict_probs(model, encode_texts(tok, texts, 64), batch_size=16, device=cpu)
+    assert np.allclose(chunked, whole, atol=1e-5)
