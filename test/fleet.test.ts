@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -149,7 +150,11 @@ test('dapt doctor: every check ok with workers; a queue nobody polls is named; m
   // Through the CLI: one line per check and exit 1, naming the queue without a worker.
   const bin = path.join(__dirname, '..', 'bin', 'dapt.js');
   const env = { ...process.env, ...configEnv(cfg) };
-  const cli = await promisify(execFile)(process.execPath, [bin, 'doctor', '--queue', 'cpu,gpu-a100-80g', '--no-trainer'], { env }).then(
+  // The queues come from a pipeline: its GPU class and its fallback.
+  const file = path.join(stack.dir, 'a100.yaml');
+  const spec = ['name: a100', 'stages:', '  train:', '    uses: noop', '    resources: { gpuClass: a100-80g }', '    fallbackQueue: cpu', '    timeout: { scheduleToStart: 1m }'];
+  fs.writeFileSync(file, spec.join('\n'));
+  const cli = await promisify(execFile)(process.execPath, [bin, 'doctor', '--pipeline', file, '--no-trainer'], { env }).then(
     () => assert.fail('doctor exited 0 with a queue nobody polls'),
     (e: { code: number; stdout: string }) => e,
   );

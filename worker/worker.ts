@@ -36,6 +36,8 @@ export interface WorkerOptions {
 
 export interface RunningWorkers {
   queues: string[];
+  /** The GPUs its GPU queues hand out (one slot each); absent without GPU queues. */
+  gpus?: string[];
   /** The metrics endpoint, when one was asked for. */
   metrics?: { port: number; url: string };
   /** Resolves when every worker has stopped (after shutdown()). */
@@ -127,6 +129,7 @@ export async function startWorkers(opts: WorkerOptions): Promise<RunningWorkers>
   let stopping: Promise<void> | undefined;
   return {
     queues: workers.map((w) => w.queue),
+    ...(pool ? { gpus: [...pool.ids] } : {}),
     ...(endpoint ? { metrics: { port: endpoint.port, url: endpoint.url } } : {}),
     done,
     shutdown() {

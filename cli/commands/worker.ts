@@ -22,6 +22,7 @@ export async function workerCommand(
     metricsPort,
   });
   console.error(`dapt worker ${process.pid}: polling ${w.queues.join(', ')} on ${cfg.temporal.address} (profile ${cfg.profile.name})`);
+  if (w.gpus) console.error(`dapt worker: GPUs ${w.gpus.join(',') || 'none (GPU stages run on CPU, 1 slot)'}; each attempt is pinned to the GPUs it leases`);
   if (w.metrics) console.error(`dapt worker: Prometheus metrics on port ${w.metrics.port} (/metrics)`);
   const stop = (sig: string) => {
     console.error(`dapt worker: ${sig}, finishing running activities…`);
