@@ -11,7 +11,8 @@ import { InputError } from './errors';
 import { jsonLines } from './jsonl';
 import type { ArtifactStore } from './store';
 
-export class ShardWriter {
+/** Writes gzip JSONL shards of records (documents by default; other record kinds such as pairs too). */
+export class ShardWriter<R = DocumentRecordT> {
   private out: zlib.Gzip | undefined;
   private file: fs.WriteStream | undefined;
   private count = 0;
@@ -26,7 +27,7 @@ export class ShardWriter {
     private readonly name = 'shard',
   ) {}
 
-  async write(rec: DocumentRecordT): Promise<void> {
+  async write(rec: R): Promise<void> {
     if (!this.out) this.open();
     const ok = this.out!.write(JSON.stringify(rec) + '\n');
     this.count++;

@@ -250,8 +250,17 @@ function resolvePaths(kind: StageKindName, params: Record<string, unknown>, base
     typeof v === 'string' && !v.startsWith('s3://') && !v.startsWith('promoted:') && !spec.keywords?.includes(v) ? path.resolve(baseDir, v) : v;
   const out = { ...params };
   for (const name of spec.params) {
-    const v = out[name];
-    if (v !== undefined) out[name] = Array.isArray(v) ? v.map(resolve) : resolve(v);
+    // A dotted name (`backTranslation.forward`) reaches into an object param, copied on the way down.
+    const keys = name.split('.');
+    let node: Record<string, unknown> | undefined = out;
+    for (const key of keys.slice(0, -1)) {
+      const child: unknown = node?.[key];
+      node = isRecord(child) ? (node![key] = { ...child }) : undefined;
+    }
+    if (!node) continue;
+    const last = keys[keys.length - 1];
+    const v = node[last];
+    if (v !== undefined) node[last] = Array.isArray(v) ? v.map(resolve) : resolve(v);
   }
   return out;
 }

@@ -117,6 +117,36 @@ export const EvaluateConfig = z
   })
   .strict();
 
+/**
+ * Translation of JSONL texts through one or more seq2seq models in turn ([forward, backward] is a
+ * back-translation, the augment stage's paraphrases). Each text is split into sentences, translated in batches,
+ * and rejoined; the output has one {id, text} line per input line, in order.
+ */
+export const TranslateConfig = z
+  .object({
+    command: z.literal('translate'),
+    input: z.string().describe('JSONL {id, text} per line'),
+    output: z.string().describe('JSONL {id, text} per line, in input order'),
+    models: z
+      .array(
+        z
+          .object({
+            path: z.string().min(1).describe('local directory of a Hugging Face seq2seq model (AutoModelForSeq2SeqLM) with its tokenizer'),
+            prefix: z.string().default('').describe('prepended to every source sentence (T5 task prefixes)'),
+          })
+          .strict(),
+      )
+      .min(1)
+      .describe('applied in order'),
+    temperature: z.number().min(0).max(2).default(0).describe('0: greedy / beam search; > 0: sampling at this temperature'),
+    numBeams: z.number().int().min(1).max(16).default(1),
+    maxLength: z.number().int().min(8).max(1024).default(256).describe('tokens per sentence, in and out'),
+    batchSize: z.number().int().positive().default(16),
+    seed: z.number().int().default(0),
+    device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
+  })
+  .strict();
+
 /** A model to fine-tune: a local Hugging Face directory (an MLM checkpoint, a tiny BERT, or a task model). */
 export const TaskModelSpec = z
   .object({ path: z.string().min(1).describe('local directory of a Hugging Face format encoder (config, weights, tokenizer)') })
@@ -223,10 +253,11 @@ export const PseudolabelConfig = z
   })
   .strict();
 
-export const TrainerConfig = z.discriminatedUnion('command', [PretrainConfig, EvaluateConfig, FinetuneConfig, PseudolabelConfig]);
+export const TrainerConfig = z.discriminatedUnion('command', [PretrainConfig, EvaluateConfig, FinetuneConfig, PseudolabelConfig, TranslateConfig]);
 export type TrainerConfigT = z.output<typeof TrainerConfig>;
 export type PretrainConfigT = z.output<typeof PretrainConfig>;
 export type EvaluateConfigT = z.output<typeof EvaluateConfig>;
+export type TranslateConfigT = z.output<typeof TranslateConfig>;
 export type FinetuneConfigT = z.output<typeof FinetuneConfig>;
 export type PseudolabelConfigT = z.output<typeof PseudolabelConfig>;
 

@@ -1,4 +1,4 @@
-"""Command line: `python -m trainer <pretrain|evaluate|finetune|pseudolabel|tiny-model> ...` (see trainer/__init__.py).
+"""Command line: `python -m trainer <pretrain|evaluate|finetune|pseudolabel|translate|tiny-model> ...` (see trainer/__init__.py).
 
 Exit codes (schemas/trainer.ts TRAINER_EXIT): 0 done, 2 bad config, 3 CUDA out of memory, 143 terminated after a
 checkpoint; anything else is a crash the activity may retry.
@@ -66,10 +66,18 @@ def main(argv: list[str] | None = None) -> int:
     f.add_argument("--config", required=True)
     pl = sub.add_parser("pseudolabel", help="label unlabeled documents with a teacher (noisy-student rounds)")
     pl.add_argument("--config", required=True)
+    t = sub.add_parser("translate", help="translate JSONL texts through seq2seq models in turn (back-translation)")
+    t.add_argument("--config", required=True)
     sub.add_parser("tiny-model", help="build a tiny model + tokenizer (see --help of the command)")
     args = parser.parse_args(argv)
 
     try:
+        if args.command == "translate":  # its own typed config (trainer/translate.py), same schema file
+            from .translate import load as load_translate, run as translate
+
+            _quiet_transformers()
+            translate(load_translate(args.config), events=Events())
+            return 0
         from . import config
 
         cfg = config.load(args.config, expect=args.command)

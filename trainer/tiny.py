@@ -6,6 +6,7 @@ given corpus plus a randomly initialised model, saved in Hugging Face format (sa
 bert: BERT WordPiece (lower-cased, accents stripped, every CJK character its own piece — like bert-base-chinese)
       + BertForMaskedLM.
 gpt2: byte-level BPE (like GPT-2) + GPT2LMHeadModel.
+t5:   byte-level BPE + T5ForConditionalGeneration (a seq2seq model, e.g. for `translate` tests).
 """
 
 from __future__ import annotations
@@ -69,12 +70,23 @@ def train_tokenizer(arch: str, texts: Iterator[str], vocab_size: int):
         tok.train_from_iterator(texts, trainer=trainer)
         return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=eos, eos_token=eos, unk_token=eos,
                                        pad_token=eos, model_max_length=1024)
-    raise ValueError(f"unknown arch {arch!r} (bert or gpt2)")
+    if arch == "t5":
+        specials = ["<pad>", "</s>", "<unk>"]
+        tok = Tokenizer(models.BPE(unk_token="<unk>"))
+        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        tok.decoder = decoders.ByteLevel()
+        trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials, min_frequency=1,
+                                      show_progress=False, initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+        tok.train_from_iterator(texts, trainer=trainer)
+        tok.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", tok.token_to_id("</s>"))])
+        return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>",
+                                       model_max_length=512)
+    raise ValueError(f"unknown arch {arch!r} (bert, gpt2 or t5)")
 
 
 def build_model(spec: TinySpec, vocab_size: int, tokenizer):
     import torch
-    from transformers import BertConfig, BertForMaskedLM, GPT2Config, GPT2LMHeadModel
+    from transformers import BertConfig, BertForMaskedLM, GPT2Config, GPT2LMHeadModel, T5Config, T5ForConditionalGeneration
 
     torch.manual_seed(spec.seed)
     if spec.arch == "bert":
@@ -82,6 +94,12 @@ def build_model(spec: TinySpec, vocab_size: int, tokenizer):
                             num_attention_heads=spec.n_heads, intermediate_size=spec.intermediate or 4 * spec.hidden,
                             max_position_embeddings=spec.max_positions, pad_token_id=tokenizer.pad_token_id)
         return BertForMaskedLM(config)
+    if spec.arch == "t5":  # an encoder-decoder (AutoModelForSeq2SeqLM): the translate command's test model
+        config = T5Config(vocab_size=vocab_size, d_model=spec.hidden, d_kv=spec.hidden // spec.n_heads,
+                          d_ff=spec.intermediate or 4 * spec.hidden, num_layers=spec.layers, num_heads=spec.n_heads,
+                          pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+                          decoder_start_token_id=tokenizer.pad_token_id)
+        return T5ForConditionalGeneration(config)
     config = GPT2Config(vocab_size=vocab_size, n_embd=spec.hidden, n_layer=spec.layers, n_head=spec.n_heads,
                         n_inner=spec.intermediate or None, n_positions=spec.max_positions,
                         bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id,
@@ -101,7 +119,7 @@ def make_tiny_model(spec: TinySpec, corpus: list[str], out: str, text_field: str
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m trainer tiny-model", description=__doc__.split("\n\n")[0])
-    p.add_argument("--arch", choices=["bert", "gpt2"], required=True)
+    p.add_argument("--arch", choices=["bert", "gpt2", "t5"], required=True)
     p.add_argument("--corpus", nargs="+", required=True, help="JSONL(.gz) shards with a text field")
     p.add_argument("--out", required=True)
     p.add_argument("--text-field", default="text")

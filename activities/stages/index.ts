@@ -11,6 +11,7 @@ import { filterStage } from './filter';
 import { selectStage } from './select';
 import { pretrainStage } from './pretrain';
 import { perplexityStage } from './perplexity';
+import { augmentStage } from './augment';
 import { reportStage } from './report';
 import { promoteStage } from './promote';
 import { seenStage } from './seen';
@@ -29,5 +30,6 @@ export const stageImpls: StageImpls = {
   report: reportStage,
   promote: promoteStage,
   seen: seenStage,
+  augment: augmentStage,
   noop: noopStage,
 };

@@ -18,6 +18,7 @@ import { WarcParams } from './warc';
 import { ExtractParams } from './extract';
 import { FilterParams } from './filter';
 import { SelectParams } from './select';
+import { AugmentParams } from './augment';
 import { ReportParams } from './report';
 
 export interface StageKind<P extends z.ZodType = z.ZodType> {
@@ -180,6 +181,16 @@ export const stageKinds = {
     observesRun: true,
     fanout: () => false,
     cacheable: false, // it describes its run: timings and states differ even when every input is cached
+  }),
+  augment: kind({
+    description: 'UDA-style augmentation of unlabeled text: TF-IDF word replacement, EDA operations, back-translation → (original, augmented) pairs',
+    params: AugmentParams,
+    accepts: ['documents', 'lexicon'],
+    produces: 'pairs',
+    version: '1',
+    defaultQueue: 'cpu',
+    localPaths: { params: ['synonyms', 'backTranslation.forward', 'backTranslation.backward'] },
+    fanout: () => false,
   }),
   noop: kind({
     description: 'Engine test stage: sleeps, fails on purpose or fans out; produces no data',

@@ -1,0 +1,107 @@
+/**
+ * Back-translation through the trainer: the texts to paraphrase are written to one JSONL file while the stage
+ * reads its documents, `python -m trainer translate` runs them through the forward and then the backward
+ * seq2seq model (local Hugging Face directories or s3:// prefixes, staged like pretrain's base model), and the
+ * stage reads the results back in the same order while it writes the pairs.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import type { StageParams } from '../../../schemas/stages';
+import { TranslateConfig } from '../../../schemas/trainer';
+import { ConfigError, InputError } from '../../errors';
+import { modelSourceOf, stageModel } from '../pretrain/staging';
+import { runTrainer, trainerFailure } from '../pretrain/trainer-process';
+import type { StageContext } from '../types';
+
+type Params = StageParams<'augment'>;
+type BackTranslationParams = NonNullable<Params['backTranslation']>;
+
+export class BackTranslation {
+  private readonly input: string;
+  private readonly output: string;
+  private readonly fd: number;
+  private pending: string[] = [];
+  private pendingBytes = 0;
+  count = 0;
+  metrics: Record<string, number> = {};
+
+  constructor(private readonly dir: string) {
+    fs.mkdirSync(dir, { recursive: true });
+    this.input = path.join(dir, 'input.jsonl');
+    this.output = path.join(dir, 'output.jsonl');
+    this.fd = fs.openSync(this.input, 'w');
+  }
+
+  /** Queue a text; its translation comes back from `results()` in the order of `add` calls. */
+  add(key: string, text: string): void {
+    const line = JSON.stringify({ id: key, text }) + '\n';
+    this.pending.push(line);
+    this.pendingBytes += line.length;
+    this.count++;
+    if (this.pendingBytes > 1 << 20) this.flush();
+  }
+
+  private flush(): void {
+    if (this.pending.length) fs.writeSync(this.fd, this.pending.join(''));
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+
+  async run(ctx: StageContext<Params>, p: BackTranslationParams, seed: number): Promise<void> {
+    this.flush();
+    fs.closeSync(this.fd);
+    ctx.progress({ message: `back-translation: staging the models for ${this.count} texts` });
+    const forward = await stageModel(ctx.store, modelSourceOf(p.forward), path.join(this.dir, 'forward'), 'backTranslation.forward');
+    const backward = await stageModel(ctx.store, modelSourceOf(p.backward), path.join(this.dir, 'backward'), 'backTranslation.backward');
+    const parsed = TranslateConfig.safeParse({
+      command: 'translate',
+      input: this.input,
+      output: this.output,
+      models: [
+        { path: forward, prefix: p.forwardPrefix },
+        { path: backward, prefix: p.backwardPrefix },
+      ],
+      temperature: p.temperature,
+      numBeams: p.numBeams,
+      maxLength: p.maxLength,
+      batchSize: p.batchSize,
+      seed,
+      device: p.device,
+    });
+    if (!parsed.success) throw new ConfigError(`backTranslation: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    const configPath = path.join(this.dir, 'translate-config.json');
+    fs.writeFileSync(configPath, JSON.stringify(parsed.data, null, 2));
+    const result = await runTrainer({
+      command: 'translate',
+      configPath,
+      cwd: this.dir,
+      signal: ctx.signal,
+      onEvent: (e) => {
+        if (e.event === 'metric' && e.name === 'translated') ctx.progress({ fraction: e.value / Math.max(1, this.count), message: `back-translated ${e.value}/${this.count} texts` });
+        else if (e.event === 'done') this.metrics = e.metrics ?? {};
+      },
+      log: (m) => ctx.log(m),
+    });
+    if (result.cancelled) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error('augment cancelled');
+    const failure = trainerFailure('augment: back-translation', result);
+    if (failure) throw failure;
+  }
+
+  /** The translations, in order; `next(key)` checks that the trainer answered the text that was asked. */
+  results(): { next(key: string): Promise<string>; close(): void } {
+    const lines = readline.createInterface({ input: fs.createReadStream(this.output, 'utf8'), crlfDelay: Infinity })[Symbol.asyncIterator]();
+    let n = 0;
+    return {
+      next: async (key) => {
+        const r = await lines.next();
+        n++;
+        if (r.done) throw new InputError(`back-translation output ${this.output} ends after ${n - 1} of ${this.count} texts`);
+        const rec = JSON.parse(r.value) as { id?: unknown; text?: unknown };
+        if (rec.id !== key || typeof rec.text !== 'string') throw new InputError(`back-translation output line ${n}: expected the text of ${key}, got ${r.value.slice(0, 120)}`);
+        return rec.text;
+      },
+      close: () => void lines.return?.(),
+    };
+  }
+}
