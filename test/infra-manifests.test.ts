@@ -216,6 +216,7 @@ describe('helm chart', () => {
         '    nodeSelector: {nvidia.com/gpu.product: NVIDIA-A100-SXM4-80GB}',
         '    tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]',
         '    autoscaling: {keda: {enabled: true, minReplicas: 0, maxReplicas: 4, targetQueueSize: 1}}',
+        '  cpu-trainer: {enabled: true, image: gpu, queues: [cpu-trainer], workflows: false, replicas: 1, concurrency: 2, gpus: 0}',
         '',
       ].join('\n'),
     );
@@ -234,6 +235,14 @@ describe('helm chart', () => {
     // No scratch.sizeLimit: still an emptyDir (a null volume source would pass the schema but not the API server).
     assert.deepEqual(a100.spec.template.spec.volumes.find((v) => v.name === 'scratch')?.emptyDir, {});
     assert.equal(cpu.spec.template.spec.volumes.find((v) => v.name === 'scratch')?.emptyDir?.sizeLimit, '50Gi');
+
+    // The trainer image on CPU nodes: no GPU request, no GPU node selection, no /dev/shm volume.
+    const trainer = named<Deployment>(objects, 'Deployment', 'dapt-worker-cpu-trainer');
+    assert.equal((trainer.spec.template.spec.containers[0] as Container & { image: string }).image, 'registry.example.com/dapt/worker-gpu:0.1.0');
+    assert.deepEqual(worker(trainer).args, ['worker', '--queue', 'cpu-trainer', '--no-workflows', '--concurrency', '2']);
+    assert.equal(worker(trainer).resources?.limits?.['nvidia.com/gpu'], undefined);
+    assert.equal(trainer.spec.template.spec.nodeSelector, undefined);
+    assert.equal(trainer.spec.template.spec.volumes.find((v) => v.name === 'dshm'), undefined);
 
     const so = named<K8sObject & { spec: { scaleTargetRef: { name: string }; minReplicaCount: number; maxReplicaCount: number; triggers: Trigger[] } }>(
       objects,
