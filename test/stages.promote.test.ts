@@ -180,6 +180,11 @@ test('refresh: pretrain with baseModel promoted:<name> starts from the promoted 
   assert.equal(week2.status.stages.pretrain.state, 'succeeded', 'a new pointer is a new cache key');
   // Its perplexity compares against the model it started from, so the base side is the promoted model.
   assert.ok(Math.abs(lossOf(week2, 'base') - promoted.metric.value) < 1e-4, `${lossOf(week2, 'base')} vs ${promoted.metric.value}`);
+  // … and promote compares the candidate with the latest model measured in this run, on the same evaluation.
+  const decided = recordOf(week2);
+  assert.equal(decided.currentFrom, 'latest-same-eval', JSON.stringify(decided));
+  assert.equal(decided.current, lossOf(week2, 'base'));
+  assert.equal(decided.previous, promoted.model.digest);
 
   // Before anything is promoted under a name, the fallback is the base; without one, a clear error.
   assert.deepEqual(await resolveModelRef(store, 'promoted:nothing-yet', baseModel), { path: baseModel });

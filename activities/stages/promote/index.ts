@@ -26,7 +26,12 @@ interface Comparison {
   candidate: number;
   /** null: nothing to compare with (first promotion without a baseline, or initial: promote). */
   current: number | null;
-  currentFrom: 'latest' | 'baseline' | 'none';
+  /**
+   * latest: the value the latest model was promoted with; latest-same-eval: the candidate was trained from the
+   * latest model, so this run's base-model value is the latest model on the same evaluation (fairer, and the only
+   * meaningful one for delta metrics); baseline: the base model, for a first promotion; none: nothing to compare.
+   */
+  currentFrom: 'latest' | 'latest-same-eval' | 'baseline' | 'none';
   improvement: number | null;
   passes: boolean;
   latest?: PromotedModel;
@@ -137,7 +142,11 @@ async function compare(ctx: StageContext<Params>): Promise<Comparison> {
 
   let current: number | null = null;
   let currentFrom: Comparison['currentFrom'] = 'none';
-  if (latest) {
+  const sameEval = latest && baseArtifactOf(model) === latest.model.digest ? await baselineValue(ctx, p) : undefined;
+  if (sameEval !== undefined) {
+    current = sameEval;
+    currentFrom = 'latest-same-eval';
+  } else if (latest) {
     current = latestValue(latest, p.metric, name);
     currentFrom = 'latest';
   } else if (p.initial === 'compare-base') {
@@ -146,6 +155,12 @@ async function compare(ctx: StageContext<Params>): Promise<Comparison> {
   }
   const improvement = current === null ? null : p.better === 'higher' ? candidate - current : current - candidate;
   return { name, candidate, current, currentFrom, improvement, passes: improvement === null || improvement > p.margin, latest, model, alreadyPublished };
+}
+
+/** The model artifact the candidate was trained from, as its pretrain stage recorded it. */
+function baseArtifactOf(model: StageInputArtifact): string | undefined {
+  const base = model.manifest.metrics.baseModel as { artifact?: unknown } | undefined;
+  return base && typeof base.artifact === 'string' ? base.artifact : undefined;
 }
 
 /** The latest model's value of the metric: the one it was promoted on, else from the numbers it recorded. */
@@ -174,7 +189,12 @@ function summarize(p: Params, c: Comparison): string {
   const head = `${p.metric} ${f(c.candidate)} (model ${c.model.manifest.digest.slice(0, 12)})`;
   if (c.alreadyPublished) return `${head} is already the latest model of ${c.name}, published by this run`;
   if (c.current === null) return `${head}: first model of ${c.name}, nothing to compare with`;
-  const against = c.currentFrom === 'latest' ? `latest ${c.latest!.model.digest.slice(0, 12)}` : 'the base model';
+  const against =
+    c.currentFrom === 'latest'
+      ? `latest ${c.latest!.model.digest.slice(0, 12)}`
+      : c.currentFrom === 'latest-same-eval'
+        ? `latest ${c.latest!.model.digest.slice(0, 12)} on this run's evaluation`
+        : 'the base model';
   const verdict = c.passes ? 'passes' : 'does not pass';
   return `${head} vs ${f(c.current)} of ${against}: ${p.better} is better, improvement ${f(c.improvement!)} ${verdict} margin ${p.margin}`;
 }
