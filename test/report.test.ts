@@ -1,10 +1,10 @@
 /**
  * The report stage and `dapt report`, on the real stack: a whole pipeline (source → filter → dedupe → newwords →
- * pretrain of a tiny BERT with vocabulary extension → perplexity → report) runs; its stored report is fetched
+ * pretrain of a tiny BERT with vocabulary extension → perplexity → promote → report) runs; its stored report is fetched
  * with the CLI and loaded in a real headless Chromium (the system's, driven by playwright-core), where the page
  * must render without console errors or outside requests, every chart must carry the data of the manifests, and
  * a screenshot is saved beside the report. Then the CLI's re-render of the finished run, and a pipeline with
- * almost nothing in it (every section says so) whose title tries to inject markup.
+ * almost nothing in it (every section says so) whose title tries to inject markup, and an evaluate stage's seeds.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -16,7 +16,9 @@ import type { Browser, Page } from 'playwright-core';
 import { documentShards } from '../activities/documents';
 import { REPO_ROOT, trainerPython } from '../activities/stages/pretrain/trainer-process';
 import { startRun, waitForRun, type RunResult } from '../client/runs';
+import type { FinetuneMetrics } from '../activities/stages/evaluate';
 import { domainDocs, generalDocs, writeJsonl } from '../examples/demo/domain-corpus';
+import { writeTaskFiles } from '../examples/demo/domain-task';
 import { launchChromium } from '../infra/chromium';
 import type { ManifestT } from '../schemas/manifest';
 import { configEnv, type DaptConfig } from '../worker/config';
@@ -109,7 +111,8 @@ const STAGES = {
     with: { baseModel: '', seqLen: 64, evalFraction: 0.1, generalFrom: 'general', vocab: { extend: true, maxNewTokens: 16 }, train: TRAIN, device: 'cpu' },
   },
   perplexity: { uses: 'perplexity', needs: ['pretrain'], with: { maxSequences: 32, device: 'cpu' } },
-  report: { uses: 'report', needs: ['perplexity', 'newwords'], with: { title: 'Contract law adaptation' } },
+  promote: { uses: 'promote', needs: ['pretrain', 'perplexity'], with: { metric: 'perplexity.models.adapted.domain.loss', better: 'lower' } },
+  report: { uses: 'report', needs: ['promote', 'newwords'], with: { title: 'Contract law adaptation' } },
 };
 
 let full: { workflowId: string; result: RunResult; manifests: Record<string, ManifestT> } | undefined;
@@ -204,8 +207,11 @@ test('a pipeline with a report stage: the stored report renders in Chromium and 
   assert.equal(await lossBars.count(), 4);
   for (let i = 0; i < 4; i++) assert.ok(Number(await lossBars.nth(i).getAttribute('height')) > 0, 'every bar has a height');
 
-  // Sections whose stages are absent say so.
-  assert.match(await page.locator('section#promotion').innerText(), /not in this pipeline/);
+  // The promotion decision, as the promote stage recorded it.
+  const decision = manifests.promote.metrics as { decision: string; candidate: number; margin: number };
+  assert.equal(await page.locator('[data-key="promotion.promote.decision"]').innerText(), decision.decision);
+  assert.equal(await valueOf(page, 'promotion.promote.candidate'), decision.candidate);
+  assert.equal(await valueOf(page, 'promotion.promote.margin'), decision.margin);
 
   const png = path.join(dir, 'report.png');
   await page.screenshot({ path: png, fullPage: true });
@@ -255,5 +261,52 @@ test('a pipeline without data, model or evaluation stages: every section says so
     assert.equal(await page.locator(`section#${id} svg`).count(), 0, `${id} draws no chart`);
   }
   assert.equal(await page.locator('svg[data-chart="dag"] g.node').count(), 2);
+  await page.close();
+});
+
+test('an evaluate stage: mean ± std and every seed of each measure, and the fine-tuning curves', async () => {
+  const task = writeTaskFiles(path.join(stack.dir, 'task'), { seed: 0 });
+  const FINETUNE = { seeds: [1, 2], epochs: 2, batchSize: 16, lr: 1e-3, warmupRatio: 0.1, logEvery: 1, device: 'cpu' };
+  const p = plan({
+    name: 'dapt-report-eval',
+    defaults: { retry: { maxAttempts: 2, initialInterval: '200ms' } },
+    stages: {
+      corpus: { uses: 'source', with: { paths: [path.dirname(task.corpus)] } },
+      pretrain: {
+        uses: 'pretrain',
+        needs: ['corpus'],
+        with: { baseModel, seqLen: 64, evalFraction: 0, masking: { strategy: 'token' }, train: { maxSteps: 10, batchSize: 8, lr: 2e-3, warmupSteps: 2, checkpointEvery: 100, logEvery: 5 }, device: 'cpu' },
+      },
+      evaluate: { uses: 'evaluate', needs: ['pretrain'], with: { task: 'classification', data: task.classification, ...FINETUNE } },
+      report: { uses: 'report', needs: ['evaluate'] },
+    },
+  });
+  const res = await waitForRun(stack.client, (await startRun(stack.client, cfg, p)).workflowId);
+  assert.equal(res.ok, true, explain(res));
+  const m = (await stack.store(cfg).readManifest(res.status.stages.evaluate.digest!))!.metrics as unknown as FinetuneMetrics;
+
+  const file = path.join(stack.dir, 'out', 'evaluate.html');
+  const cli = await dapt('report', res.status.pipeline + '-' + res.status.runId, '--out', file);
+  assert.equal(cli.code, 0, cli.err);
+  const page = await openReport(file);
+  const measures = Object.keys(m.models.base.mean);
+  assert.ok(measures.includes(m.primary), `${m.primary} in ${measures}`);
+  for (const measure of measures) {
+    const dots = page.locator(`svg[data-chart="seeds-evaluate-${measure}"] circle.seed`);
+    const values = await dots.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-value'))));
+    const seeds = ['base', 'adapted'].flatMap((name) => m.models[name].seeds.map((s) => (s as unknown as Record<string, number>)[measure]));
+    assert.deepEqual(values, seeds, `${measure}: one dot per model and seed`);
+    for (const name of ['base', 'adapted']) {
+      assert.equal(await valueOf(page, `eval.evaluate.${name}.mean.${measure}`), m.models[name].mean[measure]);
+      assert.equal(await valueOf(page, `eval.evaluate.${name}.std.${measure}`), m.models[name].std[measure]);
+    }
+    assert.equal(await valueOf(page, `eval.evaluate.delta.${measure}`), m.delta[measure]);
+  }
+  assert.equal(await page.locator('[data-key="eval.evaluate.improved"]').innerText(), m.improved ? 'improved' : 'did not improve');
+  const curves = page.locator('svg[data-chart="finetune-loss-evaluate"] path.series');
+  assert.equal(await curves.count(), m.curves.length);
+  const points = await curves.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-points'))));
+  assert.deepEqual(points, m.curves.map((c) => c.points.length));
+  await page.screenshot({ path: file.replace(/\.html$/, '.png'), fullPage: true });
   await page.close();
 });
