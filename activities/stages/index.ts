@@ -12,6 +12,8 @@ import { selectStage } from './select';
 import { pretrainStage } from './pretrain';
 import { perplexityStage } from './perplexity';
 import { augmentStage } from './augment';
+import { evaluateStage } from './evaluate';
+import { pseudolabelStage } from './pseudolabel';
 import { reportStage } from './report';
 import { promoteStage } from './promote';
 import { seenStage } from './seen';
@@ -27,6 +29,8 @@ export const stageImpls: StageImpls = {
   select: selectStage,
   pretrain: pretrainStage,
   perplexity: perplexityStage,
+  evaluate: evaluateStage,
+  pseudolabel: pseudolabelStage,
   report: reportStage,
   promote: promoteStage,
   seen: seenStage,

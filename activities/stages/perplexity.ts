@@ -118,7 +118,7 @@ export const perplexityStage: StageImpl<Params> = {
 };
 
 /** What the adapted model's pretrain stage recorded (absent fields when the model came from elsewhere). */
-function recordOf(m: ManifestT): Partial<PretrainRecord> {
+export function recordOf(m: ManifestT): Partial<PretrainRecord> {
   const r = m.metrics as Partial<PretrainRecord>;
   const base = r.baseModel as unknown;
   const validBase = typeof base === 'object' && base !== null && ('path' in base || 's3' in base || 'artifact' in base);

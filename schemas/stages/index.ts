@@ -10,6 +10,8 @@ import { DedupeParams } from './dedupe';
 import { NewwordsParams } from './newwords';
 import { NoopParams } from './noop';
 import { PerplexityParams } from './perplexity';
+import { EvaluateParams } from './evaluate';
+import { PseudolabelParams } from './pseudolabel';
 import { PretrainParams } from './pretrain';
 import { PromoteParams } from './promote';
 import { SeenParams } from './seen';
@@ -102,6 +104,26 @@ export const stageKinds = {
     version: '1',
     defaultQueue: 'gpu',
     localPaths: { params: ['baseModel'] },
+    fanout: () => false,
+  }),
+  evaluate: kind({
+    description: 'Fine-tune base and adapted model on a labeled task (classification or NER) over several seeds; test scores and deltas',
+    params: EvaluateParams,
+    accepts: ['model', 'pairs', 'dataset'],
+    produces: 'metrics',
+    version: '1',
+    defaultQueue: 'gpu',
+    localPaths: { params: ['baseModel', 'data.train', 'data.dev', 'data.test'] },
+    fanout: () => false,
+  }),
+  pseudolabel: kind({
+    description: 'Label unlabeled documents with a teacher fine-tuned on the labeled set; keep confident labels (threshold, per-class cap)',
+    params: PseudolabelParams,
+    accepts: ['model', 'documents', 'dataset'],
+    produces: 'dataset',
+    version: '1',
+    defaultQueue: 'gpu',
+    localPaths: { params: ['teacher', 'data.train'] },
     fanout: () => false,
   }),
   warc: kind({
