@@ -72,11 +72,13 @@ export class WorkerMetrics {
     return (ctx) => {
       const inbound: ActivityInboundCallsInterceptor = {
         execute: async (input, next) => {
-          const { taskQueue: queue, activityType: activity, currentAttemptScheduledTimestampMs: scheduledMs } = ctx.info;
+          const { taskQueue: queue, activityType: activity, currentAttemptScheduledTimestampMs: scheduledMs, isLocal } = ctx.info;
           const stageKind = stageKindOf(input.args[0]);
           const started = Date.now();
-          this.scheduleToStart.observe({ queue }, Math.max(0, started - scheduledMs) / 1000);
-          this.bump(queue, 1);
+          // Local activities (cache lookups inside the workflow task) neither wait in a queue nor take activity slots.
+          const slot = isLocal ? 0 : 1;
+          if (!isLocal) this.scheduleToStart.observe({ queue }, Math.max(0, started - scheduledMs) / 1000);
+          this.bump(queue, slot);
           this.running.inc({ queue, activity, stage_kind: stageKind });
           let outcome: Outcome = 'failed';
           try {
@@ -87,7 +89,7 @@ export class WorkerMetrics {
             if (e instanceof CancelledFailure || ctx.cancellationSignal.aborted) outcome = 'cancelled';
             throw e;
           } finally {
-            this.bump(queue, -1);
+            this.bump(queue, -slot);
             this.running.dec({ queue, activity, stage_kind: stageKind });
             this.outcomes.inc({ queue, activity, stage_kind: stageKind, outcome });
             this.duration.observe({ queue, activity, outcome }, (Date.now() - started) / 1000);
