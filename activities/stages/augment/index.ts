@@ -127,7 +127,10 @@ export const augmentStage: StageImpl<Params> = {
     if (!documents) {
       throw new InputError(`augment: no text to augment: the documents of ${docsInputs.map((i) => i.stage).join(', ')} are empty${empty ? ` (${empty} without a single word)` : ''}`);
     }
-    if (bt) await bt.run(ctx, p.backTranslation!, p.seed);
+    if (bt) {
+      if (p.backTranslation!.temperature === 0 && bt.count > documents) ctx.log('augment: several back-translated variants per document with temperature 0 are identical (beam search is deterministic); set backTranslation.temperature for diverse paraphrases');
+      await bt.run(ctx, p.backTranslation!, p.seed);
+    }
 
     // Pass 2: the pairs.
     const augmenter: WordAugmenter = { segmenter, synonyms, terms, models: p.tfidf ? { en: stats.en.docs ? stats.en.finish() : undefined, zh: stats.zh.docs ? stats.zh.finish() : undefined } : {} };
