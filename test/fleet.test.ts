@@ -95,7 +95,7 @@ test('the metrics endpoint reports slots, outcomes and schedule-to-start latency
 
 test('a GPU worker leases whole GPUs per attempt: one slot per GPU, no GPU shared, multi-GPU stages get several', async () => {
   const cfg = stack.config('gpus');
-  const w = await startWorkers({ config: cfg, queues: ['gpu'], gpus: ['3', '5'], log: () => {} });
+  const w = await startWorkers({ config: cfg, queues: ['gpu'], gpus: ['3', '5'], metricsPort: 0, metricsHost: '127.0.0.1', log: () => {} });
   try {
     const p = plan({
       name: 'gpu-pinning',
@@ -130,6 +130,14 @@ test('a GPU worker leases whole GPUs per attempt: one slot per GPU, no GPU share
     assert.equal(r2.ok, false);
     assert.match(r2.status.stages.big.error ?? '', /ConfigError: stage big needs 3 GPU\(s\); the workers of its queue have 2/);
     assert.equal(r2.status.stages.big.attempt, 1, 'not retried: no retry can add GPUs');
+
+    // One slot per GPU; every lease given back.
+    const text = await (await fetch(w.metrics!.url)).text();
+    assert.match(text, /^dapt_worker_activity_slots\{queue="gpus-gpu"\} 2$/m);
+    assert.match(text, /^dapt_worker_gpus\{state="total"\} 2$/m);
+    assert.match(text, /^dapt_worker_gpus\{state="leased"\} 0$/m);
+    assert.match(text, /^dapt_worker_activity_outcomes_total\{queue="gpus-gpu",activity="runStage",stage_kind="noop",outcome="completed"\} 5$/m);
+    assert.match(text, /^dapt_worker_activity_outcomes_total\{queue="gpus-gpu",activity="runStage",stage_kind="noop",outcome="failed"\} 1$/m);
   } finally {
     await w.shutdown();
   }
