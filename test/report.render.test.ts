@@ -1,0 +1,72 @@
+/**
+ * The report renderer's pure parts, without servers: escaping, curve thinning, tick choice, and a failed run's
+ * page (states, the failure text escaped, absent sections). The page in a browser is test/report.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { renderReport, type ReportData } from '../activities/stages/report';
+import { thin } from '../activities/stages/report/gather';
+import { esc, fmtDuration, fmtNum } from '../activities/stages/report/html';
+import { lineChart, niceTicks } from '../activities/stages/report/svg';
+import type { RunView } from '../schemas/run';
+
+test('esc: every character that could open markup or close an attribute', () => {
+  assert.equal(esc(`<a href="x" title='y'>&</a>`), '&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;');
+  assert.equal(esc(undefined), '');
+});
+
+test('numbers and durations read as people write them', () => {
+  assert.equal(fmtNum(1234567), '1,234,567');
+  assert.equal(fmtNum(3.14159), '3.142');
+  assert.equal(fmtNum(0.000123456), '0.0001235');
+  assert.equal(fmtNum(null), '—');
+  assert.equal(fmtDuration(850), '850 ms');
+  assert.equal(fmtDuration(65_000), '1 min 05 s');
+});
+
+test('thin keeps the first and last point and at most max points, evenly', () => {
+  const pts = Array.from({ length: 1001 }, (_, i) => i);
+  const t = thin(pts, 11);
+  assert.deepEqual(t, [0, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000]);
+  assert.equal(thin(pts.slice(0, 5), 11).length, 5);
+});
+
+test('niceTicks: round steps covering the range', () => {
+  assert.deepEqual(niceTicks(0, 1), [0, 0.2, 0.4, 0.6, 0.8, 1]);
+  assert.deepEqual(niceTicks(4.3, 5.7), [4.5, 5, 5.5]); // step 0.5: the first round step at least (max − min) / count
+  assert.deepEqual(niceTicks(3, 3), [3]);
+});
+
+test('lineChart: one vertex per point; nothing to draw draws nothing', () => {
+  const svg = lineChart({ id: 'c', series: [{ name: 'loss', points: [[1, 3], [2, 2], [3, 1.5]] }], xLabel: 'step', yLabel: 'loss' });
+  const d = /<path class="series s0" data-series="loss" data-points="3" d="([^"]+)"/.exec(svg);
+  assert.ok(d, svg);
+  assert.equal(d[1].match(/[ML]/g)?.length, 3);
+  assert.equal(lineChart({ id: 'c', series: [{ name: 'loss', points: [] }], xLabel: 'step', yLabel: 'loss' }), '');
+});
+
+test('a failed run: states per stage, the failure escaped, skipped dependents, absent sections', () => {
+  const view: RunView = {
+    pipeline: 'p',
+    runId: 'r1',
+    planHash: 'a'.repeat(64),
+    state: 'failed',
+    startedAt: '2026-01-01T00:00:00.000Z',
+    endedAt: '2026-01-01T00:01:00.000Z',
+    stages: {
+      crawl: { kind: 'crawl', needs: [], produces: 'documents', state: 'failed', attempt: 3, startedAt: '2026-01-01T00:00:01.000Z', endedAt: '2026-01-01T00:00:59.000Z', error: 'HTTP <500> & "boom"' },
+      dedupe: { kind: 'dedupe', needs: ['crawl'], produces: 'documents', state: 'skipped', attempt: 0, reason: 'needs did not succeed: crawl' },
+    },
+  };
+  const data: ReportData = { title: 'T', view, manifests: {}, training: {}, generatedAt: '2026-01-01T00:02:00.000Z', maxCurvePoints: 100, problems: [] };
+  const html = renderReport(data);
+  assert.match(html, /HTTP &lt;500&gt; &amp; &quot;boom&quot;/);
+  assert.doesNotMatch(html, /<500>/);
+  assert.match(html, /data-stage="crawl" data-state="failed"/);
+  assert.match(html, /data-key="stage.crawl.attempt" data-value="3"/);
+  assert.match(html, /needs did not succeed: crawl/);
+  for (const id of ['funnel', 'vocab', 'training', 'evaluation', 'promotion']) {
+    const section = new RegExp(`<section id="${id}"[^>]*>.*?</section>`, 's').exec(html)?.[0] ?? '';
+    assert.match(section, /not in this pipeline/, id);
+  }
+});
