@@ -43,6 +43,7 @@ export async function demoCommand(opts: { cache?: boolean }): Promise<number> {
       console.log(`base → adapted: ${f('domain')}; ${f('general')} (the forgetting probe)`);
     }
     console.log(`inspect outputs: npx dapt artifacts ${run.workflowId}`);
+    console.log(`the run's report: npx dapt report ${run.workflowId} --open`);
     return code;
   } finally {
     await closeClient();
