@@ -18,6 +18,9 @@ type Params = StageParams<'promote'>;
 
 export const PROMOTION_SCHEMA = 'promotion/v1';
 
+/** Differences below this are float rounding (0.72 − 0.70 is 0.020000000000000018), not an improvement. */
+const ROUNDING = 1e-9;
+
 export type PromotionDecision = 'promoted' | 'rejected-margin' | 'rejected-by-human' | 'approval-timeout';
 
 /** What the candidate is measured against. */
@@ -154,7 +157,7 @@ async function compare(ctx: StageContext<Params>): Promise<Comparison> {
     if (b !== undefined) [current, currentFrom] = [b, 'baseline'];
   }
   const improvement = current === null ? null : p.better === 'higher' ? candidate - current : current - candidate;
-  return { name, candidate, current, currentFrom, improvement, passes: improvement === null || improvement > p.margin, latest, model, alreadyPublished };
+  return { name, candidate, current, currentFrom, improvement, passes: improvement === null || improvement - p.margin > ROUNDING, latest, model, alreadyPublished };
 }
 
 /** The model artifact the candidate was trained from, as its pretrain stage recorded it. */
