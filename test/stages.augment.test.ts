@@ -21,6 +21,7 @@ import type { StageInputArtifact } from '../activities/stages/types';
 import type { ArtifactStore } from '../activities/store';
 import { startRun, waitForRun } from '../client/runs';
 import { rng } from '../examples/demo/rng';
+import { compilePipeline } from '../schemas';
 import { DOCUMENT_SCHEMA, type ManifestT } from '../schemas/manifest';
 import { stageKinds, type StageParamsInput } from '../schemas/stages';
 import { PairRecord, PAIR_SCHEMA, type PairRecordT } from '../schemas/stages/augment';
@@ -302,6 +303,15 @@ describe('augment stage', () => {
     const empty = [await documentsInput(store, 'empty', [{ id: 'a', text: '  ' }])];
     await assert.rejects(augment(store, empty, { tfidf: { ratio: 0.2 } }), (e: Error) => e instanceof InputError && /no text to augment.*empty/.test(e.message));
     await assert.rejects(augment(store, [], { tfidf: { ratio: 0.2 } }), ConfigError);
+
+    // Local paths, nested ones included, are resolved against the pipeline file's folder; s3:// is left alone.
+    const compiled = compilePipeline(
+      { name: 'p', stages: { docs: { uses: 'source', with: { paths: ['corpus'] } }, aug: { uses: 'augment', needs: ['docs'], with: { eda: { synonym: 0.1 }, synonyms: 'syn.tsv', backTranslation: { forward: 'models/en-de', backward: 's3://models/de-en/' } } } } },
+      { baseDir: '/pipelines/legal' },
+    );
+    assert.ok(compiled.ok);
+    const aug = compiled.plan.stages.aug.params as { synonyms: string; backTranslation: { forward: string; backward: string } };
+    assert.deepEqual([aug.synonyms, aug.backTranslation.forward, aug.backTranslation.backward], ['/pipelines/legal/syn.tsv', '/pipelines/legal/models/en-de', 's3://models/de-en/']);
 
     // Params that cannot work are rejected by the schema, before anything runs.
     assert.equal(stageKinds.augment.params.safeParse({}).success, false, 'no operation enabled');
