@@ -217,6 +217,8 @@ const REMOTE_DEFAULTS: Partial<Record<Field, Value>> = {
   consoleUrl: '',
 };
 
+const EMPTY_MEANS_NONE = new Set<Field>(['store.prefix', 'queuePrefix', 'uiUrl', 'consoleUrl']);
+
 export type ConfigOverrides = Omit<Partial<DaptConfig>, 'temporal' | 'store'> & {
   temporal?: Partial<DaptConfig['temporal']>;
   store?: Partial<StoreConfig>;
@@ -281,15 +283,16 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   for (const v of CONFIG_ENV) {
     const raw = env[v.name];
     if (!v.field || raw === undefined) continue;
+    // An empty variable is an unset one (a chart leaves optional values empty), except where empty means "none".
+    if (raw === '' && !EMPTY_MEANS_NONE.has(v.field)) continue;
     if (v.fromFile) {
-      if (raw === '') continue;
       try {
         put(v.field, fs.readFileSync(raw, 'utf8').replace(/\r?\n$/, ''), `${v.name} (file ${raw})`);
       } catch (e) {
         problems.push(`${v.name}: cannot read ${raw} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
       }
     } else if (v.field === 'searchAttributes' || v.field === 'temporal.tls') {
-      put(v.field, raw !== '0' && raw !== '' && raw.toLowerCase() !== 'false', v.name);
+      put(v.field, raw !== '0' && raw.toLowerCase() !== 'false', v.name);
     } else {
       put(v.field, raw, v.name);
     }
