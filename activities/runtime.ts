@@ -218,6 +218,7 @@ export function createActivities(deps: ActivityDeps) {
     const lease = await pool.acquire(n, ctx.signal);
     ctx.gpus = lease.ids;
     ctx.log(`pinned to GPU ${lease.ids.join(',')}`);
+    ctx.progress({ message: `on GPU ${lease.ids.join(',')}` }); // until the stage reports progress of its own
     return lease;
   }
 
