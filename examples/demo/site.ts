@@ -3,8 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { demoSitePages } from './corpus';
 
-export async function serveDemoSite(port = 0): Promise<{ url: string; close(): Promise<void> }> {
-  const pages = demoSitePages();
+export async function serveDemoSite(port = 0, pages: Map<string, string> = demoSitePages()): Promise<{ url: string; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     const page = pages.get((req.url ?? '/').split('?')[0]);
     if (!page) {
