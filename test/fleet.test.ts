@@ -14,7 +14,7 @@ import { getRunStatus, startRun, waitForRun } from '../client/runs';
 import { statusText } from '../cli/render';
 import { configEnv } from '../worker/config';
 import { startWorkers, type RunningWorkers } from '../worker/worker';
-import { plan } from './helpers/plans';
+import { plan, waitFor } from './helpers/plans';
 import { startStack, type Stack } from './helpers/stack';
 
 let stack: Stack;
@@ -138,6 +138,38 @@ test('a GPU worker leases whole GPUs per attempt: one slot per GPU, no GPU share
     assert.match(text, /^dapt_worker_gpus\{state="leased"\} 0$/m);
     assert.match(text, /^dapt_worker_activity_outcomes_total\{queue="gpus-gpu",activity="runStage",stage_kind="noop",outcome="completed"\} 5$/m);
     assert.match(text, /^dapt_worker_activity_outcomes_total\{queue="gpus-gpu",activity="runStage",stage_kind="noop",outcome="failed"\} 1$/m);
+  } finally {
+    await w.shutdown();
+  }
+});
+
+test('an attempt waiting for a GPU heartbeats, says so in the status, and lets go when the run is cancelled', async () => {
+  const cfg = stack.config('gpuwait');
+  // Two slots but one GPU: the second attempt gets a slot and waits for the lease inside the activity.
+  const w = await startWorkers({ config: cfg, queues: ['gpu'], gpus: ['0'], concurrency: 2, metricsPort: 0, metricsHost: '127.0.0.1', log: () => {} });
+  try {
+    const p = plan({
+      name: 'gpu-wait',
+      defaults: { queue: 'gpu', timeout: { heartbeat: '5s' } },
+      stages: { first: { uses: 'noop', with: { sleepMs: 60_000 } }, second: { uses: 'noop', with: { sleepMs: 60_000 } } },
+    });
+    const run = await startRun(stack.client, cfg, p, { noCache: true });
+    const waiting = await waitFor('a stage waiting for its GPU', async () => {
+      const st = await getRunStatus(stack.client, run.workflowId);
+      return Object.entries(st.stages).find(([, s]) => s.message === 'waiting for 1 free GPU(s)');
+    });
+    const holder = waiting[0] === 'first' ? 'second' : 'first';
+    await waitFor('the holder running', async () => (await getRunStatus(stack.client, run.workflowId)).stages[holder].message === 'started');
+    await stack.client.workflow.getHandle(run.workflowId).cancel();
+    const res = await waitForRun(stack.client, run.workflowId);
+    assert.equal(res.ok, false);
+    assert.deepEqual([res.status.stages.first.state, res.status.stages.second.state], ['cancelled', 'cancelled']);
+    const text = await waitFor('both attempts gone', async () => {
+      const t = await (await fetch(w.metrics!.url)).text();
+      return /^dapt_worker_activity_slots_used\{queue="gpuwait-gpu"\} 0$/m.test(t) ? t : undefined;
+    });
+    assert.match(text, /^dapt_worker_gpus\{state="leased"\} 0$/m);
+    assert.match(text, /^dapt_worker_activity_outcomes_total\{queue="gpuwait-gpu",activity="runStage",stage_kind="noop",outcome="cancelled"\} 2$/m);
   } finally {
     await w.shutdown();
   }
