@@ -2,10 +2,11 @@
 import { Command, Option } from 'commander';
 import { approvalCommand } from './commands/approval';
 import { artifactsCommand } from './commands/artifacts';
+import { modelsCommand } from './commands/models';
 import { reportCommand } from './commands/report';
 import { devCommand } from './commands/dev';
 import { doctorCommand } from './commands/doctor';
-import { demoCommand } from './commands/demo';
+import { demoCommand, demoScale, demoSeed } from './commands/demo';
 import { controlCommand, listCommand, runCommand, statusCommand } from './commands/runs';
 import { scheduleCreate, scheduleDescribe, scheduleDo, scheduleList } from './commands/schedule';
 import { schemaCommand, validateCommand } from './commands/spec';
@@ -82,6 +83,12 @@ export function buildProgram(): Command {
     .option('--reason <text>')
     .action(withClient((c, _cfg, run: string, o) => approvalCommand(c, 'reject', run, o)));
   program
+    .command('models <name>')
+    .description('the promoted model of a line (models/<name>/latest): digest, metric, run, approver')
+    .option('--history', 'every promotion of the line, oldest first')
+    .option('--json')
+    .action(async (name: string, o: { history?: boolean; json?: boolean }) => modelsCommand(configFrom(g()), name, o));
+  program
     .command('artifacts <run> [stage]')
     .description('outputs of a run: keys, sizes, digests, lineage')
     .option('--download <dir>', 'download the files (digests verified)')
@@ -151,7 +158,11 @@ export function buildProgram(): Command {
   }
   program
     .command('demo')
-    .description('bring the local stack up, start workers in-process and run examples/demo.yaml with watch')
+    .description('bring the local stack up, start workers in-process, run an example pipeline (examples/<name>) with watch, download its report')
+    .option('--example <name>', 'biomed-en (default), legal-zh, or demo (examples/demo.yaml: the data stages only)')
+    .option('--prepare-only', 'only write the example data under examples/data/<name>')
+    .option('--seed <n>', 'another draw of the generated data', demoSeed)
+    .option('--scale <k>', 'multiply every generated count', demoScale)
     .option('--no-cache')
     .action(async (o) => {
       process.exitCode = await demoCommand(o);

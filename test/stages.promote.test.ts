@@ -166,6 +166,10 @@ test('approval gate: timeout and reject leave the old model in place; approve pu
   assert.equal(now.approver, 'alice');
   assert.equal(now.previous, old.model.digest);
   assert.equal((await store.list('models/gated/history/')).length, 2);
+  const shown = await run(process.execPath, [path.join(REPO_ROOT, 'bin', 'dapt.js'), 'models', 'gated', '--history', '--json'], { env });
+  const listed = JSON.parse(shown.stdout) as { latest: { model: { digest: string } }; history: { model: { digest: string } }[] };
+  assert.equal(listed.latest.model.digest, now.model.digest);
+  assert.deepEqual(listed.history.map((h) => h.model.digest), [old.model.digest, now.model.digest]);
 });
 
 test('refresh: pretrain with baseModel promoted:<name> starts from the promoted model', async (t) => {

@@ -12,4 +12,5 @@ export const keys = {
   /** The promoted model of a model line (see activities/stages/promote) and every earlier promotion. */
   promotedLatest: (name: string) => `models/${name}/latest.json`,
   promotedHistory: (name: string, stamp: string) => `models/${name}/history/${stamp}.json`,
+  promotedHistoryPrefix: (name: string) => `models/${name}/history/`,
 };
