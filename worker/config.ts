@@ -167,8 +167,6 @@ const ProfilesFile = z
   .object({ profiles: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, { message: 'profile names use letters, digits, _ . and -' }), ProfileSpec) })
   .strict();
 
-export type ProfileSpecT = z.input<typeof ProfileSpec>;
-
 /** A configuration problem: each line names where the value came from (file and field, or variable). */
 export class ProfileError extends Error {
   override name = 'ProfileError';
