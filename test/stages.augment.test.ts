@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { ShardWriter } from '../activities/documents';
 import { ConfigError, InputError } from '../activities/errors';
-import { augmentStage } from '../activities/stages/augment';
+import { augmentStage, type AugmentCheckpoint } from '../activities/stages/augment';
 import { splitWords, wordKey } from '../activities/stages/augment/tokens';
 import { defaultJieba } from '../activities/stages/near-dedupe/shingles';
 import { REPO_ROOT, trainerPython } from '../activities/stages/pretrain/trainer-process';
@@ -347,6 +347,9 @@ function wholeWordReplacements(original: string, augmented: string, vocab: Set<s
   return changed === undefined ? undefined : { words: w.words.length, changed };
 }
 
+/** The tiny T5 the engine test builds, reused by the retry test after it. */
+let tinyT5: string | undefined;
+
 describe('augment through the engine', () => {
   test('source → augment on a real Temporal + MinIO stack; back-translation through the trainer with a tiny T5', async (t) => {
     const stack = await startStack('augment');
@@ -361,6 +364,8 @@ describe('augment through the engine', () => {
       cwd: REPO_ROOT,
       env: { ...process.env, PYTHONPATH: REPO_ROOT },
     });
+    fs.cpSync(t5, path.join(minio.dir, 'tiny-t5'), { recursive: true });
+    tinyT5 = path.join(minio.dir, 'tiny-t5');
 
     const cfg = stack.config('augment');
     await stack.workers(cfg, ['cpu']);
@@ -393,5 +398,35 @@ describe('augment through the engine', () => {
     assert.equal(bad.ok, false);
     assert.equal(bad.status.stages.augment.attempt, 1, 'a config error is not retried');
     assert.match(JSON.stringify(bad.status.stages.augment), new RegExp(`backTranslation.backward: model directory ${missing.replace(/[/.]/g, '\\$&')} does not exist`));
+  });
+
+  test('a retry restores the back-translations of the previous attempt instead of translating again', async (t) => {
+    if (!tinyT5) return t.skip('needs the tiny T5 of the engine test');
+    const store = await minio.freshStore();
+    const inputs = [await documentsInput(store, 'docs', [...englishDocs(6), ...chineseDocs(3)])];
+    const params = (forward: string) =>
+      stageKinds.augment.params.parse({ tfidf: { ratio: 0.2 }, variants: 2, backTranslation: { forward, backward: tinyT5, maxLength: 12, device: 'cpu', temperature: 0.9 } });
+    const first = makeStageContext({ store, params: params(tinyT5) });
+    first.ctx.inputs = inputs;
+    const out1 = await augmentStage.run!(first.ctx);
+    const checkpoint = first.lastCheckpoint() as AugmentCheckpoint;
+    assert.equal(checkpoint.backTranslation?.attempt, 1);
+    assert.equal(checkpoint.backTranslation?.output.records, 9);
+    first.cleanup();
+
+    // Attempt 2 never stages the models (the forward one is gone now) and writes the same pairs.
+    const missing = path.join(minio.dir, 'gone-model');
+    const second = makeStageContext({ store, params: params(missing), attempt: 2, resumeFrom: checkpoint, inputs });
+    const out2 = await augmentStage.run!(second.ctx);
+    assert.ok(second.logLines.some((l) => /9 back-translations restored from attempt 1/.test(l)), second.logLines.join('\n'));
+    assert.deepEqual(out2.files.map((f) => f.sha256), out1.files.map((f) => f.sha256));
+    assert.deepEqual((out2.metrics as { translate: unknown }).translate, (out1.metrics as { translate: unknown }).translate);
+    second.cleanup();
+
+    // A checkpoint of other texts is not used: the trainer runs (and here fails on the missing model, naming it).
+    const other = { backTranslation: { ...checkpoint.backTranslation!, input: '0'.repeat(64) } };
+    const third = makeStageContext({ store, params: params(missing), attempt: 3, resumeFrom: other, inputs });
+    await assert.rejects(augmentStage.run!(third.ctx), (e: Error) => e instanceof ConfigError && e.message.includes(`backTranslation.forward: model directory ${missing} does not exist`));
+    third.cleanup();
   });
 });

@@ -7,9 +7,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
+import type { ArtifactFileT } from '../../../schemas/manifest';
 import type { StageParams } from '../../../schemas/stages';
 import { TranslateConfig } from '../../../schemas/trainer';
 import { ConfigError, InputError } from '../../errors';
+import { sha256File, type ArtifactStore } from '../../store';
 import { modelSourceOf, stageModel } from '../pretrain/staging';
 import { runTrainer, trainerFailure } from '../pretrain/trainer-process';
 import type { StageContext } from '../types';
@@ -48,9 +50,26 @@ export class BackTranslation {
     this.pendingBytes = 0;
   }
 
-  async run(ctx: StageContext<Params>, p: BackTranslationParams, seed: number): Promise<void> {
+  /** Ends the queue: no `add` after this. Returns the sha256 of what is to be translated. */
+  async close(): Promise<string> {
     this.flush();
     fs.closeSync(this.fd);
+    return sha256File(this.input);
+  }
+
+  /** The translations of an earlier attempt with the same input (see AugmentCheckpoint): false when gone. */
+  async restore(store: ArtifactStore, output: ArtifactFileT): Promise<boolean> {
+    if ((await store.statSize(output.key)) !== output.bytes) return false;
+    await store.downloadFile(output.key, this.output);
+    return (await sha256File(this.output)) === output.sha256;
+  }
+
+  /** Uploads the translations (a blob outside any manifest), so a retry on any worker can restore them. */
+  async save(store: ArtifactStore): Promise<ArtifactFileT> {
+    return store.putFile(this.output, 'back-translation.jsonl', this.count);
+  }
+
+  async run(ctx: StageContext<Params>, p: BackTranslationParams, seed: number): Promise<void> {
     ctx.progress({ message: `back-translation: staging the models for ${this.count} texts` });
     const forward = await stageModel(ctx.store, modelSourceOf(p.forward), path.join(this.dir, 'forward'), 'backTranslation.forward');
     const backward = await stageModel(ctx.store, modelSourceOf(p.backward), path.join(this.dir, 'backward'), 'backTranslation.backward');

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Jieba } from '@node-rs/jieba';
 import { rng } from '../../../examples/demo/rng';
-import type { ManifestT } from '../../../schemas/manifest';
+import type { ArtifactFileT, ManifestT } from '../../../schemas/manifest';
 import type { StageParams } from '../../../schemas/stages';
 import { PAIR_SCHEMA, type PairRecordT } from '../../../schemas/stages/augment';
 import { ShardWriter, readDocuments } from '../../documents';
@@ -95,6 +95,14 @@ function tfidfReplace(w: Editable, model: TfidfModel | undefined, ratio: number,
   return done;
 }
 
+/**
+ * What a retry resumes from: the back-translations (the expensive part) of the same input, identified by the
+ * sha256 of the texts sent to the trainer. The word-level operations are cheap and simply run again.
+ */
+export interface AugmentCheckpoint {
+  backTranslation?: { input: string; output: ArtifactFileT; metrics: Record<string, number>; attempt: number };
+}
+
 export const augmentStage: StageImpl<Params> = {
   async run(ctx: StageContext<Params>) {
     const p = ctx.params;
@@ -129,7 +137,16 @@ export const augmentStage: StageImpl<Params> = {
     }
     if (bt) {
       if (p.backTranslation!.temperature === 0 && bt.count > documents) ctx.log('augment: several back-translated variants per document with temperature 0 are identical (beam search is deterministic); set backTranslation.temperature for diverse paraphrases');
-      await bt.run(ctx, p.backTranslation!, p.seed);
+      const input = await bt.close();
+      const saved = ctx.resumeFrom<AugmentCheckpoint>()?.backTranslation;
+      if (saved?.input === input && (await bt.restore(ctx.store, saved.output))) {
+        bt.metrics = saved.metrics;
+        ctx.log(`augment: ${bt.count} back-translations restored from attempt ${saved.attempt}`);
+      } else {
+        await bt.run(ctx, p.backTranslation!, p.seed);
+        const checkpoint: AugmentCheckpoint = { backTranslation: { input, output: await bt.save(ctx.store), metrics: bt.metrics, attempt: ctx.attempt } };
+        ctx.progress({ message: `back-translated ${bt.count} texts`, checkpoint });
+      }
     }
 
     // Pass 2: the pairs.
