@@ -6,7 +6,7 @@ import { modelsCommand } from './commands/models';
 import { reportCommand } from './commands/report';
 import { devCommand } from './commands/dev';
 import { doctorCommand } from './commands/doctor';
-import { demoCommand } from './commands/demo';
+import { demoCommand, demoScale, demoSeed } from './commands/demo';
 import { controlCommand, listCommand, runCommand, statusCommand } from './commands/runs';
 import { scheduleCreate, scheduleDescribe, scheduleDo, scheduleList } from './commands/schedule';
 import { schemaCommand, validateCommand } from './commands/spec';
@@ -158,7 +158,11 @@ export function buildProgram(): Command {
   }
   program
     .command('demo')
-    .description('bring the local stack up, start workers in-process and run examples/demo.yaml with watch')
+    .description('bring the local stack up, start workers in-process, run an example pipeline (examples/<name>) with watch, download its report')
+    .option('--example <name>', 'biomed-en (default), legal-zh, or demo (examples/demo.yaml: the data stages only)')
+    .option('--prepare-only', 'only write the example data under examples/data/<name>')
+    .option('--seed <n>', 'another draw of the generated data', demoSeed)
+    .option('--scale <k>', 'multiply every generated count', demoScale)
     .option('--no-cache')
     .action(async (o) => {
       process.exitCode = await demoCommand(o);

