@@ -44,7 +44,7 @@ export const EXAMPLES: Record<string, Example> = {
     name: 'biomed-en',
     domain: BIOMED_EN,
     laptop: {
-      domainDocs: 400, duplicates: 20, generalDocs: 200, unlabeled: 160,
+      domainDocs: 400, duplicates: 20, generalDocs: 200, unlabeled: 96,
       classification: { train: 12, dev: 5, test: 30 }, ner: { train: 32, dev: 12, test: 60 },
     },
     site: 'Clinical research notes',
@@ -52,7 +52,7 @@ export const EXAMPLES: Record<string, Example> = {
   'legal-zh': {
     name: 'legal-zh',
     domain: LEGAL_ZH,
-    laptop: { domainDocs: 400, duplicates: 20, generalDocs: 200, unlabeled: 160, classification: { train: 12, dev: 5, test: 30 } },
+    laptop: { domainDocs: 400, duplicates: 20, generalDocs: 200, unlabeled: 96, classification: { train: 12, dev: 5, test: 30 } },
   },
 };
 
