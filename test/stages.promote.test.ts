@@ -21,12 +21,14 @@ import { configEnv, type DaptConfig } from '../worker/config';
 import { domainDocs, generalDocs, writeJsonl } from '../examples/demo/domain-corpus';
 import { plan, waitFor } from './helpers/plans';
 import { startStack, type Stack } from './helpers/stack';
+import type { RunningWorkers } from '../worker/worker';
 
 const run = promisify(execFile);
 process.env.OMP_NUM_THREADS ??= '1'; // see stages.pretrain.test.ts: one thread per tiny trainer
 
 let stack: Stack;
 let cfg: DaptConfig;
+let workers: RunningWorkers;
 let baseModel: string;
 let domainDir: string;
 
@@ -43,7 +45,7 @@ before(async () => {
     { cwd: REPO_ROOT, env: { ...process.env, PYTHONPATH: REPO_ROOT } },
   );
   cfg = stack.config('promote');
-  await stack.workers(cfg, ['cpu', 'gpu']);
+  workers = await stack.workers(cfg, ['cpu', 'gpu']);
 });
 after(async () => {
   await stack?.stop();
@@ -150,9 +152,13 @@ test('approval gate: timeout and reject leave the old model in place; approve pu
   assert.match(r2.reason!, /bob: eval set too small/);
   assert.deepEqual(await readPromoted(store, 'gated'), old);
 
-  // Approved with the CLI.
+  // Approved with the CLI, after the workers were replaced while the run waited: the wait is in the history, and
+  // a fresh worker replays it.
   const approved = await startRun(stack.client, cfg, gated('gated-approve', '10m'));
   await waiting(approved.workflowId);
+  await workers.shutdown();
+  workers = await stack.workers(cfg, ['cpu', 'gpu']);
+  assert.equal((await getRunStatus(stack.client, approved.workflowId)).stages.promote.state, 'waiting');
   const env = { ...process.env, ...configEnv(cfg) };
   const { stdout } = await run(process.execPath, [path.join(REPO_ROOT, 'bin', 'dapt.js'), 'approve', approved.workflowId, '--by', 'alice'], { env });
   assert.match(stdout, /approved promote/);
