@@ -58,19 +58,22 @@ interface HeldTask {
 }
 
 /**
- * A started task of `stage`'s fan-out (in its batch child workflows) held by one of `workers`. Tasks, not the
- * stage's plan/reduce activities on the run itself: those last milliseconds and could finish before the kill.
+ * A started task of `stage`'s fan-out (in its batch child workflows) held by one of `workers`: the most recently
+ * started one, which has the most work left, so it is still running when the kill lands. Tasks, not the stage's
+ * plan/reduce activities on the run itself: those last milliseconds.
  */
 async function startedTaskOf(runId: string, stage: string, workers: WorkerProcess[]): Promise<HeldTask | undefined> {
+  let latest: (HeldTask & { startedMs: number }) | undefined;
   for await (const wf of stack.client.workflow.list({ query: `WorkflowId STARTS_WITH "${runId}--${stage}--" AND ExecutionStatus = "Running"` })) {
     const desc = await stack.client.workflow.getHandle(wf.workflowId).describe().catch(() => undefined);
     for (const pa of desc?.raw.pendingActivities ?? []) {
       if (pa.state !== temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED) continue;
       const worker = workers.find((w) => w.identity === pa.lastWorkerIdentity);
-      if (worker) return { worker, workflowId: wf.workflowId, activityId: pa.activityId ?? '' };
+      const startedMs = Number(pa.lastStartedTime?.seconds ?? 0) * 1000 + Math.floor((pa.lastStartedTime?.nanos ?? 0) / 1e6);
+      if (worker && (!latest || startedMs > latest.startedMs)) latest = { worker, workflowId: wf.workflowId, activityId: pa.activityId ?? '', startedMs };
     }
   }
-  return undefined;
+  return latest;
 }
 
 /** The attempt and worker identity that completed an activity, from the workflow's history. */
