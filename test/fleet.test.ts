@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
+import { msToTs } from '@temporalio/common/lib/time';
 import { formatChecks, runDoctor } from '../client/doctor';
 import { getRunStatus, startRun, waitForRun } from '../client/runs';
 import { statusText } from '../cli/render';
@@ -204,7 +205,7 @@ test('dapt doctor: every check ok with workers; a queue nobody polls is named; m
   assert.match(cli.stdout, /^1 check\(s\) failed$/m);
 
   // A namespace without the engine's search attribute, and one that does not exist.
-  await stack.client.connection.workflowService.registerNamespace({ namespace: 'bare', workflowExecutionRetentionPeriod: { seconds: 86_400 } });
+  await stack.client.connection.workflowService.registerNamespace({ namespace: 'bare', workflowExecutionRetentionPeriod: msToTs('1 day') });
   const bare = await runDoctor({ ...cfg, temporal: { ...cfg.temporal, namespace: 'bare' } }, { queues: ['cpu'], trainer: false });
   const attr = bare.find((c) => c.name === 'search attributes')!;
   assert.equal(attr.ok, false, formatChecks(bare));
