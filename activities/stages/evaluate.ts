@@ -43,7 +43,7 @@ export interface ModelScores {
   seeds: SeedScores[];
   /** measure (accuracy, macroF1; ner also entityF1, precision, recall) → mean over seeds */
   mean: Record<string, number>;
-  /** measure → standard deviation over seeds (population; 0 with one seed) */
+  /** measure → standard deviation over seeds (sample, n − 1, as the trainer computes it; 0 with one seed) */
   std: Record<string, number>;
   /** label → mean F1 over seeds */
   perClassF1: Record<string, number>;
@@ -234,9 +234,11 @@ function readTrainerMetrics(outputDir: string): TrainerFinetuneMetrics {
 const MEASURES = ['accuracy', 'macroF1', 'entityF1', 'precision', 'recall'] as const;
 const OPTIONAL = ['entityF1', 'precision', 'recall', 'bestEpoch'] as const;
 
+/** Sample standard deviation (n − 1), as the trainer reports it; 0 for a single seed. */
 function meanStd(xs: number[]): { mean: number; std: number } {
   const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
-  return { mean, std: Math.sqrt(xs.reduce((s, x) => s + (x - mean) ** 2, 0) / xs.length) };
+  if (xs.length < 2) return { mean, std: 0 };
+  return { mean, std: Math.sqrt(xs.reduce((s, x) => s + (x - mean) ** 2, 0) / (xs.length - 1)) };
 }
 
 /**
