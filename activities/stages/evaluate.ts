@@ -12,7 +12,7 @@ import type { StageParams } from '../../schemas/stages';
 import { FinetuneConfig, type TrainerEvent } from '../../schemas/trainer';
 import { ConfigError } from '../errors';
 import { recordOf } from './perplexity';
-import { downloadFiles } from './pretrain/files';
+import { downloadFiles, workSubdir } from './pretrain/files';
 import { describeSource, localModelFingerprint, modelFiles, modelSourceOf, stageModel, type ModelSource } from './pretrain/staging';
 import { runTrainer, trainerFailure } from './pretrain/trainer-process';
 import { countRows, refList, stageDatasets, stagePairs, stageTaskFiles } from './task-data';
@@ -98,11 +98,7 @@ export const evaluateStage: StageImpl<Params> = {
     if (p.uda && p.task !== 'classification') throw new ConfigError(`uda: consistency training is for classification, not ${p.task}`);
     if (pairsInputs.length && !p.uda) ctx.log(`evaluate: the pairs of ${pairsInputs.map((i) => i.stage).join(', ')} are not used (no uda params)`);
 
-    const dir = (name: string) => {
-      const d = path.join(ctx.workDir, name);
-      fs.mkdirSync(d, { recursive: true });
-      return d;
-    };
+    const dir = (name: string) => workSubdir(ctx.workDir, name);
     ctx.progress({ message: 'staging the task data and the models' });
     const data = dir('data');
     const train = await stageTaskFiles(ctx.store, refList(p.data.train), data, 'data.train');

@@ -11,12 +11,12 @@ import { filterStage } from './filter';
 import { selectStage } from './select';
 import { pretrainStage } from './pretrain';
 import { perplexityStage } from './perplexity';
-import { augmentStage } from './augment';
 import { evaluateStage } from './evaluate';
 import { pseudolabelStage } from './pseudolabel';
 import { reportStage } from './report';
 import { promoteStage } from './promote';
 import { seenStage } from './seen';
+import { augmentStage } from './augment';
 
 export const stageImpls: StageImpls = {
   source: sourceStage,

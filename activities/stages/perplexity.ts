@@ -11,7 +11,7 @@ import type { ManifestT } from '../../schemas/manifest';
 import type { StageParams } from '../../schemas/stages';
 import { EvaluateConfig } from '../../schemas/trainer';
 import { ConfigError, InputError } from '../errors';
-import { downloadFiles } from './pretrain/files';
+import { downloadFiles, workSubdir } from './pretrain/files';
 import { HELDOUT_PREFIX, modelRefFingerprint, resolveModelRef, stageModel, writeDocuments, type ModelSource } from './pretrain/staging';
 import type { PretrainRecord } from './pretrain';
 import { runTrainer, trainerFailure } from './pretrain/trainer-process';
@@ -45,11 +45,7 @@ export const perplexityStage: StageImpl<Params> = {
     const baseSource: ModelSource | undefined = p.baseModel ? await resolveModelRef(ctx.store, p.baseModel, undefined) : record.baseModel;
     if (!baseSource) throw new ConfigError(`baseModel: required, since the model of ${adapted.stage} records no base model`);
 
-    const dir = (name: string) => {
-      const d = path.join(ctx.workDir, name);
-      fs.mkdirSync(d, { recursive: true });
-      return d;
-    };
+    const dir = (name: string) => workSubdir(ctx.workDir, name);
     ctx.progress({ message: 'staging the models and evaluation sets' });
     const adaptedDir = dir('adapted');
     await downloadFiles(ctx.store, adapted.manifest.files.filter((f) => !f.name.startsWith(HELDOUT_PREFIX)), adaptedDir);

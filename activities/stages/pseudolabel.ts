@@ -14,7 +14,7 @@ import type { StageParams } from '../../schemas/stages';
 import { PseudolabelConfig } from '../../schemas/trainer';
 import { ConfigError, InputError } from '../errors';
 import { localFileFingerprint } from './evaluate';
-import { downloadFiles } from './pretrain/files';
+import { downloadFiles, workSubdir } from './pretrain/files';
 import { describeSource, localModelFingerprint, modelFiles, modelSourceOf, stageModel, writeDocuments } from './pretrain/staging';
 import { runTrainer, trainerFailure } from './pretrain/trainer-process';
 import { PSEUDO_LABEL_SCHEMA, countRows, refList, stageDatasets, stageTaskFiles } from './task-data';
@@ -60,11 +60,7 @@ export const pseudolabelStage: StageImpl<Params> = {
     const documents = ctx.inputs.filter((i) => i.manifest.kind === 'documents');
     if (!documents.length) throw new ConfigError('pseudolabel needs a needs-stage producing documents: the unlabeled text to label');
 
-    const dir = (name: string) => {
-      const d = path.join(ctx.workDir, name);
-      fs.mkdirSync(d, { recursive: true });
-      return d;
-    };
+    const dir = (name: string) => workSubdir(ctx.workDir, name);
     ctx.progress({ message: 'staging the teacher and the data' });
     const data = dir('data');
     const train = await stageTaskFiles(ctx.store, refList(p.data.train), data, 'data.train');

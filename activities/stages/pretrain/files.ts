@@ -9,6 +9,13 @@ import type { ArtifactFileT } from '../../../schemas/manifest';
 import { InputError } from '../../errors';
 import { sha256File, type ArtifactStore } from '../../store';
 
+/** A named folder inside a stage's work dir (created): where inputs are staged and the trainer writes. */
+export function workSubdir(workDir: string, name: string): string {
+  const d = path.join(workDir, name);
+  fs.mkdirSync(d, { recursive: true });
+  return d;
+}
+
 /** Relative paths of every regular file under `dir`, `/`-separated and sorted (a stable manifest order). */
 export function listFiles(dir: string): string[] {
   const out: string[] = [];

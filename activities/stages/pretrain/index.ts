@@ -17,7 +17,7 @@ import { PretrainConfig, type TrainerEvent } from '../../../schemas/trainer';
 import { ConfigError } from '../../errors';
 import type { StageContext, StageImpl, StageInputArtifact } from '../types';
 import { downloadCheckpoint, uploadCheckpoint, type CheckpointRef } from './checkpoints';
-import { uploadDir } from './files';
+import { uploadDir, workSubdir } from './files';
 import { formatCount, formatDuration } from './format';
 import {
   HELDOUT_PREFIX,
@@ -50,11 +50,7 @@ export const pretrainStage: StageImpl<Params> = {
     const source: ModelSource = p.baseModel
       ? await resolveModelRef(ctx.store, p.baseModel, p.fallbackModel)
       : { artifact: inputs.model!.manifest.digest, stage: inputs.model!.stage };
-    const dir = (name: string) => {
-      const d = path.join(ctx.workDir, name);
-      fs.mkdirSync(d, { recursive: true });
-      return d;
-    };
+    const dir = (name: string) => workSubdir(ctx.workDir, name);
 
     ctx.progress({ message: `staging the base model (${describeSource(source)}) and documents` });
     const baseDir = await stageModel(ctx.store, source, dir('base-model'));
