@@ -78,6 +78,10 @@ export const TrainSpec = z
     swa: z.object({ startFraction: z.number().gt(0).lt(1) }).strict().optional().describe('average weights over the final part of training'),
     adapter: AdapterSpec.optional(),
     oomBatchHalving: z.boolean().default(false).describe('on CUDA OOM, halve the micro-batch (doubling accumulation) and go on'),
+    headWarmupSteps: z
+      .union([z.literal('auto'), z.number().int().nonnegative()])
+      .default('auto')
+      .describe("steps at the start that train only the LM head (encoder frozen); auto: 25% of maxSteps (at most 1000) when the base model's checkpoint has no LM head weights, else 0"),
   })
   .strict();
 

@@ -136,6 +136,7 @@ class TrainSpec:
     swa: SwaSpec | None = None
     adapter: AdapterSpec | None = None
     oom_batch_halving: bool = False
+    head_warmup_steps: int | Literal["auto"] = "auto"
 
 
 @dataclass(frozen=True)

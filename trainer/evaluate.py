@@ -22,7 +22,7 @@ from .data import rng_for, tokenize_corpus
 from .errors import ConfigError
 from .events import Events, log
 from .masking import Masker
-from .model import load_model, load_tokenizer, objective_for
+from .model import load_model_checked, load_tokenizer, objective_for
 from .words import Segmenter, read_lexicon
 
 
@@ -99,7 +99,12 @@ def run(cfg: EvaluateConfig, events: Events | None = None) -> dict[str, float]:
     sets = {"domain": cfg.data.domain, "general": cfg.data.general}
     for name, spec in cfg.models.items():
         tokenizer = load_tokenizer(spec.path)
-        model = load_model(spec.path, spec.objective).to(device)
+        model, headless = load_model_checked(spec.path, spec.objective)
+        model.to(device)
+        if headless:  # its loss is a random head's: not comparable with a trained head's
+            log.warning("%s (%s) has no LM head weights: its loss is that of a random head", name, spec.path)
+            metrics[f"{name}.headless"] = 1.0
+            events.metric(f"{name}.headless", 1.0)
         objective = objective_for(model, spec.objective)
         segmenter = make_segmenter(cfg.masking, spec.objective)
         for set_name, paths in sets.items():

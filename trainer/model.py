@@ -31,14 +31,42 @@ def load_tokenizer(path: str):
 
 
 def load_model(path: str, objective: str):
+    return load_model_checked(path, objective)[0]
+
+
+def load_model_checked(path: str, objective: str):
+    """The model and whether its checkpoint lacked LM-head weights (those are then randomly initialised).
+
+    Sentence-embedding checkpoints (e.g. all-MiniLM-L6-v2) ship the encoder only: transformers reports the head's
+    keys as missing. Keys of the body (`<base_model_prefix>.…`) that are missing do not count: that is another
+    problem, not a headless encoder."""
     from transformers import AutoModelForCausalLM, AutoModelForMaskedLM
 
     cls = AutoModelForMaskedLM if objective == "mlm" else AutoModelForCausalLM
+    kwargs = dict(local_files_only=True, dtype=torch.float32, output_loading_info=True)
     try:
-        return cls.from_pretrained(path, attn_implementation="sdpa", local_files_only=True, dtype=torch.float32)
+        model, info = cls.from_pretrained(path, attn_implementation="sdpa", **kwargs)
     except (ValueError, ImportError) as e:  # architecture without SDPA support
         log.warning("SDPA attention unavailable for %s (%s): using the default attention", path, e)
-        return cls.from_pretrained(path, local_files_only=True, dtype=torch.float32)
+        model, info = cls.from_pretrained(path, **kwargs)
+    prefix = model.base_model_prefix + "."
+    missing = [k for k in info.get("missing_keys") or () if not k.startswith(prefix)]
+    return model, bool(missing)
+
+
+def head_parameters(model) -> dict[str, torch.nn.Parameter]:
+    """The parameters outside the body (the LM head's own), by name; a decoder matrix tied to the input
+    embeddings belongs to the body, so it is not among them."""
+    body = {id(p) for p in _body(model).parameters()}
+    return {n: p for n, p in model.named_parameters() if id(p) not in body}
+
+
+def head_warmup_steps(setting: int | str, max_steps: int, head_missing: bool) -> int:
+    """Steps at the start during which only the head trains. 'auto': a quarter of the run (at most 1000) when the
+    head was missing, so its large early gradients (a random head) do not reach the encoder; else none."""
+    if setting != "auto":
+        return int(setting)
+    return min(1000, max(1, round(0.25 * max_steps))) if head_missing else 0
 
 
 def add_lora(model, r: int, alpha: float, dropout: float, target_modules: list[str] | None):

@@ -47,7 +47,8 @@ from .data import Stream, read_texts, rng_for, tokenize_corpus
 from .errors import ConfigError, OutOfMemory, Terminated
 from .evaluate import autocast_for, evaluate_batches, heldout_batches, make_masker, make_segmenter, pick_device
 from .events import Events, log
-from .model import add_lora, flops_model, load_model, load_tokenizer, lr_at, objective_for, peak_flops
+from .model import (add_lora, flops_model, head_parameters, head_warmup_steps, load_model_checked, load_tokenizer,
+                    lr_at, objective_for, peak_flops)
 from .vocab import extend_tokenizer, resize_embeddings, tokens_per_doc
 from .words import read_lexicon
 
@@ -228,10 +229,23 @@ def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sig
              f", {len(replay)} replay sequences" if replay is not None else "")
 
     # ------------------------------------------------------------------------------------------------ model
-    model = load_model(cfg.model.path, cfg.model.objective)  # fp32 master weights; bf16 only inside autocast
+    model, head_missing = load_model_checked(cfg.model.path, cfg.model.objective)  # fp32; bf16 inside autocast
+    head_warmup = head_warmup_steps(t.head_warmup_steps, t.max_steps, head_missing)
+    if head_missing:
+        metrics["model.headInitialised"] = 1.0
+        events.metric("model.headInitialised", 1.0)
+        log.warning("%s has no %s head weights: the head starts random and trains alone for the first %d steps",
+                    cfg.model.path, cfg.model.objective.upper(), head_warmup)
+    if head_warmup:
+        metrics["train.headWarmupSteps"] = float(head_warmup)
+        events.metric("train.headWarmupSteps", float(head_warmup))
+        if head_warmup >= t.max_steps:
+            log.warning("train.headWarmupSteps (%d) ≥ train.maxSteps (%d): the encoder will not train",
+                        head_warmup, t.max_steps)
     if ext is not None:
         rows = resize_embeddings(model, ext, cfg.vocab.pad_to_multiple_of)
         metrics["vocab.embeddingRows"] = rows
+    head_ids = {id(p) for p in head_parameters(model).values()}  # after a resize, which may replace them
     flops = flops_model(model, cfg.model.objective)
     peft_model = None
     if t.adapter is not None:
@@ -242,6 +256,10 @@ def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sig
             out = model.get_output_embeddings()
             for p in out.parameters() if out is not None else ():
                 p.requires_grad_(True)
+        if head_missing:  # a random head under a frozen base would stay random
+            for p in model.parameters():
+                if id(p) in head_ids:
+                    p.requires_grad_(True)
     model.to(device).train()
     objective = objective_for(model, cfg.model.objective)
     ddp_model = None
@@ -264,6 +282,9 @@ def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sig
     # ------------------------------------------------------------------------------------------------ optimizer
     decay = [p for p in params.values() if p.dim() >= 2]  # matrices and embeddings; not biases or norms
     no_decay = [p for p in params.values() if p.dim() < 2]
+    # Head warm-up drops the encoder's gradients after backward (DDP's all-reduce is unchanged); AdamW skips
+    # parameters without a gradient, weight decay included, so the encoder stays bit-identical until then.
+    frozen_in_warmup = [p for p in params.values() if id(p) not in head_ids]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": t.weight_decay},
                                    {"params": no_decay, "weight_decay": 0.0}],
                                   lr=t.lr, betas=(0.9, 0.999), eps=1e-8, fused=True)  # fused: CUDA and CPU kernels
@@ -380,6 +401,9 @@ def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sig
                     loss = loss_sum / n_targets
                     loss.backward()
                     step_loss += loss.detach()
+            if state.step < head_warmup:  # a pure function of the step: resume stays exact
+                for p in frozen_in_warmup:
+                    p.grad = None
             torch.nn.utils.clip_grad_norm_(params.values(), t.clip_norm)
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)

@@ -31,6 +31,8 @@ export interface PerplexityResult {
   /** set → adapted − base, per measure (negative loss/perplexity deltas mean the adaptation helped) */
   delta: Record<string, Partial<Record<(typeof MEASURES)[number], number>>>;
   sets: Record<string, { documents: number; source: string }>;
+  /** models whose checkpoint had no LM head weights: their loss is a random head's, not comparable */
+  headless?: string[];
 }
 
 export const perplexityStage: StageImpl<Params> = {
@@ -101,10 +103,13 @@ export const perplexityStage: StageImpl<Params> = {
     const sets: PerplexityResult['sets'] = { domain: { documents: domain.documents, source: domain.source } };
     if (general) sets.general = { documents: general.documents, source: general.source };
     const out: PerplexityResult = { models: numbers, delta: deltas(numbers), sets };
+    const headless = headlessModels(outputDir, done);
+    if (headless.length) out.headless = headless;
     const file = path.join(ctx.workDir, 'metrics.json');
     fs.writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
     const d = out.delta.domain;
     ctx.log(`perplexity: domain loss ${numbers.base?.domain?.loss?.toFixed(4)} → ${numbers.adapted?.domain?.loss?.toFixed(4)} (Δ ${d?.loss?.toFixed(4)})`);
+    if (headless.length) ctx.log(`perplexity: ${headless.join(', ')} has no MLM head weights: its loss is a random head's, not comparable`);
     return { files: [await ctx.store.putFile(file, 'metrics.json')], schema: METRICS_SCHEMA, metrics: { ...out } };
   },
 
@@ -161,6 +166,13 @@ export function readEvalNumbers(outputDir: string, done: Record<string, number>)
   }
   if (!out.base?.domain || !out.adapted?.domain) throw new Error(`perplexity: the trainer reported no domain numbers for both models (${Object.keys(flat).join(', ')})`);
   return out;
+}
+
+/** Models the trainer flagged `<model>.headless` (their checkpoint lacked the LM head). */
+export function headlessModels(outputDir: string, done: Record<string, number>): string[] {
+  const file = path.join(outputDir, 'metrics.json');
+  const flat = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>) : done;
+  return Object.entries(flat).filter(([k, v]) => k.endsWith('.headless') && v === 1).map(([k]) => k.slice(0, -'.headless'.length));
 }
 
 function deltas(models: PerplexityResult['models']): PerplexityResult['delta'] {

@@ -43,6 +43,9 @@ function perplexityPart(data: ReportData, name: string): string {
     `<h3>${esc(name)} <small>held-out loss and perplexity</small></h3>${chart}` +
     `<table class="grid"><thead><tr><th>set</th><th>measure</th>${modelNames.map((m) => `<th>${esc(m)}</th>`).join('')}<th>Δ ${esc(modelNames.filter((m) => m !== 'base').join(', ') || 'adapted')} − base</th></tr></thead><tbody>${rows.join('')}</tbody></table>` +
     probe +
+    (Array.isArray(x.headless) && x.headless.length
+      ? `<p class="hint">${esc(x.headless.join(', '))}: no MLM head weights in the checkpoint, so its loss is that of a random head and not comparable.</p>`
+      : '') +
     (Object.keys(setInfo).length ? `<p class="hint">${Object.entries(setInfo).map(([s, i]) => `${esc(s)}: ${esc(fmtNum(obj(i).documents))} documents from ${esc(obj(i).source)}`).join('; ')}</p>` : '')
   );
 }
