@@ -25,6 +25,8 @@ export interface WorkerOptions {
   /** Activity slots per queue; gpu defaults to the number of visible GPUs (1 when running on CPU). */
   concurrency?: number;
   workflows?: boolean;
+  /** Signals on which the SDK shuts the workers down (only the first workers of a process set it). */
+  shutdownSignals?: NodeJS.Signals[];
   log?: (msg: string) => void;
   /** Serve Prometheus metrics on this port (0: any free port); undefined: no endpoint. */
   metricsPort?: number;
@@ -57,6 +59,9 @@ export async function startWorkers(opts: WorkerOptions): Promise<RunningWorkers>
     // Quiet the core SDK's own logging; dapt reports what matters itself.
     const level = (process.env.DAPT_LOG_LEVEL ?? 'WARN') as 'WARN';
     Runtime.install({
+      // Default: SIGINT/SIGTERM shut the workers down gracefully. A process that handles them itself (dapt demo
+      // cancels its run first, which needs the workers alive) passes [].
+      ...(opts.shutdownSignals ? { shutdownSignals: opts.shutdownSignals } : {}),
       logger: new DefaultLogger(level, (entry) => {
         // Activity-only workers are normal here (they serve resource queues), not worth a warning.
         if (entry.message.startsWith('No workflows registered')) return;

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { InvalidArgumentError } from 'commander';
 import type { FinetuneMetrics } from '../../activities/stages/evaluate';
-import { getRunStatus, startRun } from '../../client/runs';
+import { cancelRun, getRunStatus, startRun } from '../../client/runs';
 import { domainDocs, generalDocs, writeJsonl } from '../../examples/demo/domain-corpus';
 import { serveDemoSite } from '../../examples/demo/site';
 import { EXAMPLES, examplePages, linkBaseModel, pipelineFile, prepareExample } from '../../examples/prepare';
@@ -55,13 +55,24 @@ export async function demoCommand(opts: DemoOptions): Promise<number> {
   const pages = example === MINIMAL ? undefined : examplePages(example);
   const site = example === MINIMAL || pages ? await serveDemoSite(0, pages) : undefined;
   process.env.DAPT_LOG_LEVEL ??= 'ERROR'; // the watch view reports failures; SDK warnings would repeat them
-  const workers = await startWorkers({ config: cfg, queues: ['cpu', 'gpu'], log: () => {} });
+  const workers = await startWorkers({ config: cfg, queues: ['cpu', 'gpu'], log: () => {}, shutdownSignals: [] });
   try {
     const plan = await loadPlan(file, { overrides: site ? { 'crawl.seeds': [site.url] } : {} });
     const client = await clientFor(cfg);
     const run = await startRun(client, cfg, plan, { noCache: opts.cache === false });
     console.log(`run ${run.workflowId}\n  Temporal UI: ${run.uiUrl}\n  MinIO console: ${dev.minio.consoleUrl} (bucket ${cfg.store.bucket})`);
-    const code = await watchRun(client, run.workflowId);
+    // The demo's workers live in this process: a run left behind would wait for them and take the next demo's
+    // worker slots. Ctrl-C cancels it (the trainer checkpoints on the way out); a second Ctrl-C exits at once.
+    const interrupt = (signal: NodeJS.Signals) => {
+      console.log(`\n${signal}: cancelling ${run.workflowId} (press Ctrl-C again to quit without waiting)`);
+      void cancelRun(client, run.workflowId).catch((e: unknown) => console.error(`cancel failed: ${String(e)}`));
+    };
+    process.once('SIGINT', interrupt);
+    process.once('SIGTERM', interrupt);
+    const code = await watchRun(client, run.workflowId).finally(() => {
+      process.removeListener('SIGINT', interrupt);
+      process.removeListener('SIGTERM', interrupt);
+    });
     const status = await getRunStatus(client, run.workflowId);
     for (const line of headline(plan, status)) console.log(line);
     console.log(`inspect outputs: npx dapt artifacts ${run.workflowId}`);
