@@ -106,7 +106,10 @@ const cls = () => ({ train: task.classification.train, dev: task.classification.
 test('source → pretrain → evaluate: the domain-adapted model beats the base on held-out domain terms (macro-F1 over seeds)', async (t) => {
   const cfg = stack.config('dapt');
   await stack.workers(cfg, ['cpu', 'gpu']);
-  const p = pipeline('dapt-evaluate', { evaluate: { uses: 'evaluate', needs: ['pretrain'], with: { task: 'classification', data: cls(), ...FINETUNE } } });
+  const p = pipeline('dapt-evaluate', {
+    evaluate: { uses: 'evaluate', needs: ['pretrain'], with: { task: 'classification', data: cls(), ...FINETUNE } },
+    report: { uses: 'report', needs: ['evaluate'] },
+  });
   const res = await waitForRun(stack.client, (await startRun(stack.client, cfg, p)).workflowId);
   assert.equal(res.ok, true, explain(res));
 
@@ -133,6 +136,10 @@ test('source → pretrain → evaluate: the domain-adapted model beats the base 
   assert.ok(adapted.mean.macroF1 > base.mean.macroF1 + 0.15, `macro-F1: base ${base.mean.macroF1}, adapted ${adapted.mean.macroF1}`);
   assert.ok(Math.abs(m.delta.macroF1 - (adapted.mean.macroF1 - base.mean.macroF1)) < 1e-9);
   assert.equal(m.improved, true);
+  // …and the run's report says so.
+  const reportManifest = (await stack.store(cfg).readManifest(res.status.stages.report.digest!))!;
+  const html = await readText(stack.store(cfg), reportManifest.files.find((f) => f.name === 'report.html')!.key);
+  assert.match(html, /the adapted model <b class="better" data-key="eval\.evaluate\.improved">improved<\/b> macroF1 \(\+/);
   assert.deepEqual(m.data, { train: 48, pseudoLabeled: 0, dev: 20, test: 120, pairs: 0 });
 
   // A loss curve per model and seed, for the report.
