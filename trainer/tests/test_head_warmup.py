@@ -88,3 +88,19 @@ def test_model_with_its_head_gets_no_warmup_by_default_and_an_explicit_one_on_re
     assert "model.headInitialised" not in metrics and "train.headWarmupSteps" not in metrics
     events, _ = _run(tmp_path, "explicit", tiny_bert, corpus, maxSteps=2, headWarmupSteps=1)
     assert _done(events)["train.headWarmupSteps"] == 1 and "model.headInitialised" not in _done(events)
+
+
+def test_evaluate_flags_a_headless_model(tmp_path, headless_bert, tiny_bert, corpus):
+    from trainer import config
+    from trainer.evaluate import run as evaluate
+    from trainer.events import Collect
+
+    cfg = config.parse({
+        "command": "evaluate",
+        "models": {"base": {"path": headless_bert, "objective": "mlm"},
+                   "adapted": {"path": tiny_bert, "objective": "mlm"}},
+        "data": {"domain": [corpus["domain_eval"]], "seqLen": 32, "maxSequences": 16},
+        "outputDir": str(tmp_path / "eval"), "device": "cpu"})
+    m = evaluate(cfg, Collect())
+    assert m["base.headless"] == 1.0 and "adapted.headless" not in m
+    assert "base.domain.loss" in m and "adapted.domain.loss" in m
