@@ -74,14 +74,15 @@ def test_sigterm_stops_all_ranks_checkpoints_exits_143_and_resumes(ddp_setup):
     proc = subprocess.Popen(_launcher("pretrain", "--config", config), env=trainer_env(), cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     seen = []
+    # Read to EOF rather than break + communicate(): communicate() reads the raw pipe and would drop lines already
+    # buffered by this iterator (a step's event lost under load).
     for line in proc.stdout:
-        seen.append(json.loads(line))
-        if seen[-1]["event"] == "progress" and seen[-1]["step"] == 3:
+        seen += parse_events(line)
+        if seen and seen[-1]["event"] == "progress" and seen[-1]["step"] == 3:
             os.kill(proc.pid, signal.SIGTERM)
-            break
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 143, err[-3000:]
-    seen += parse_events(out)
+    rc = proc.wait(timeout=120)
+    err = proc.stderr.read()
+    assert rc == 143, err[-3000:]
     saved = [e for e in seen if e["event"] == "checkpoint"]
     assert len(saved) == 1 and not any(e["event"] == "done" for e in seen), seen
     stopped = saved[0]["step"]
