@@ -95,7 +95,9 @@ function headline(plan: Plan, status: RunStatus): string[] {
       const { base, adapted } = (m as unknown as PerplexityMetrics).models ?? {};
       if (!base || !adapted) continue;
       const f = (set: 'domain' | 'general') => `${set} loss ${base[set].loss.toFixed(3)} → ${adapted[set].loss.toFixed(3)}`;
-      lines.push(`${name}: base → adapted ${f('domain')}; ${f('general')} (the forgetting probe)`);
+      const headless = (m as unknown as PerplexityMetrics).headless ?? [];
+      const note = headless.length ? ` [${headless.join(', ')}: no MLM head in the checkpoint, its loss is a random head's]` : '';
+      lines.push(`${name}: base → adapted ${f('domain')}; ${f('general')} (the forgetting probe)${note}`);
     } else if (stage.kind === 'evaluate') {
       const e = m as unknown as FinetuneMetrics;
       const k = e.primary;
@@ -146,5 +148,5 @@ export function demoScale(v: string): number {
   return n;
 }
 
-type PerplexityMetrics = { models: Record<'base' | 'adapted', Record<'domain' | 'general', { loss: number }>> };
+type PerplexityMetrics = { models: Record<'base' | 'adapted', Record<'domain' | 'general', { loss: number }>>; headless?: string[] };
 type PromotionMetrics = { decision: string; reason?: string };
