@@ -35,9 +35,9 @@ def open_text(path: str):
     return gzip.open(path, "rt", encoding="utf-8") if path.endswith(".gz") else open(path, encoding="utf-8")
 
 
-def read_texts(paths: Iterable[str], text_field: str = "text") -> Iterator[str]:
-    """Documents in shard order, line order; blank lines and records without text are skipped. A line that is not
-    JSON is a ConfigError (exit 2: a corrupt shard does not heal on retry), naming file and line."""
+def json_lines(paths: Iterable[str]) -> Iterator[tuple[str, int, object]]:
+    """(path, line number, parsed value) of every non-blank line, in shard order. A line that is not JSON is a
+    ConfigError (exit 2: a corrupt shard does not heal on retry), naming file and line."""
     for path in paths:
         with open_text(path) as f:
             for lineno, line in enumerate(f, 1):
@@ -45,12 +45,17 @@ def read_texts(paths: Iterable[str], text_field: str = "text") -> Iterator[str]:
                 if not line:
                     continue
                 try:
-                    record = json.loads(line)
+                    yield path, lineno, json.loads(line)
                 except json.JSONDecodeError as e:
                     raise ConfigError(f"{path}:{lineno}: not a JSON record ({e.msg})") from None
-                text = record.get(text_field) if isinstance(record, dict) else None
-                if isinstance(text, str) and text.strip():
-                    yield text
+
+
+def read_texts(paths: Iterable[str], text_field: str = "text") -> Iterator[str]:
+    """Documents in shard order, line order; blank lines and records without text are skipped."""
+    for _, _, record in json_lines(paths):
+        text = record.get(text_field) if isinstance(record, dict) else None
+        if isinstance(text, str) and text.strip():
+            yield text
 
 
 def _batched(it: Iterator[str], n: int) -> Iterator[list[str]]:

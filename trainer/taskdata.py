@@ -13,32 +13,22 @@ does not mend data.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from .data import open_text
+from .data import json_lines
 from .errors import ConfigError
 from .model import IGNORE
 
 
 def read_records(paths: Sequence[str]) -> Iterator[tuple[str, int, dict]]:
-    """(path, line number, record) of every non-blank line."""
-    for path in paths:
-        with open_text(path) as f:
-            for lineno, line in enumerate(f, 1):
-                line = line.strip()
-                if not line:
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise ConfigError(f"{path}:{lineno}: not a JSON record ({e.msg})") from None
-                if not isinstance(record, dict):
-                    raise ConfigError(f"{path}:{lineno}: not a JSON object")
-                yield path, lineno, record
+    """(path, line number, record) of every non-blank line; each must be a JSON object."""
+    for path, lineno, record in json_lines(paths):
+        if not isinstance(record, dict):
+            raise ConfigError(f"{path}:{lineno}: not a JSON object")
+        yield path, lineno, record
 
 
 def _text(record: dict, name: str, where: str) -> str:

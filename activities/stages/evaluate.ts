@@ -14,7 +14,7 @@ import { ConfigError } from '../errors';
 import { recordOf } from './perplexity';
 import { downloadFiles, workSubdir } from './pretrain/files';
 import { describeSource, localModelFingerprint, modelFiles, modelSourceOf, stageModel, type ModelSource } from './pretrain/staging';
-import { runTrainer, trainerFailure } from './pretrain/trainer-process';
+import { runTrainer, trainerFailure, writeTrainerConfig } from './pretrain/trainer-process';
 import { countRows, refList, stageDatasets, stagePairs, stageTaskFiles } from './task-data';
 import type { StageContext, StageImpl } from './types';
 
@@ -120,7 +120,7 @@ export const evaluateStage: StageImpl<Params> = {
     const baseDir = await stageModel(ctx.store, baseSource, dir('base'));
 
     const outputDir = dir('output');
-    const parsed = FinetuneConfig.safeParse({
+    const configPath = writeTrainerConfig(FinetuneConfig, {
       command: 'finetune',
       task: p.task,
       models: { base: { path: baseDir }, adapted: { path: adaptedDir } },
@@ -150,10 +150,7 @@ export const evaluateStage: StageImpl<Params> = {
       logEvery: p.logEvery,
       outputDir,
       device: p.device,
-    });
-    if (!parsed.success) throw new ConfigError(`finetune config: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    const configPath = path.join(ctx.workDir, 'trainer-config.json');
-    fs.writeFileSync(configPath, JSON.stringify(parsed.data, null, 2));
+    }, path.join(ctx.workDir, 'trainer-config.json'), 'finetune config');
 
     const curves = new CurveRecorder();
     const result = await runTrainer({

@@ -14,7 +14,7 @@ import { ConfigError, InputError } from '../errors';
 import { downloadFiles, workSubdir } from './pretrain/files';
 import { HELDOUT_PREFIX, modelRefFingerprint, resolveModelRef, stageModel, writeDocuments, type ModelSource } from './pretrain/staging';
 import type { PretrainRecord } from './pretrain';
-import { runTrainer, trainerFailure } from './pretrain/trainer-process';
+import { runTrainer, trainerFailure, writeTrainerConfig } from './pretrain/trainer-process';
 import type { StageContext, StageImpl, StageInputArtifact } from './types';
 
 type Params = StageParams<'perplexity'>;
@@ -62,7 +62,7 @@ export const perplexityStage: StageImpl<Params> = {
 
     const objective = record.objective ?? 'mlm';
     const outputDir = dir('output');
-    const parsed = EvaluateConfig.safeParse({
+    const configPath = writeTrainerConfig(EvaluateConfig, {
       command: 'evaluate',
       models: { base: { path: baseDir, objective }, adapted: { path: adaptedDir, objective } },
       data: {
@@ -77,10 +77,7 @@ export const perplexityStage: StageImpl<Params> = {
       batchSize: p.batchSize,
       outputDir,
       device: p.device,
-    });
-    if (!parsed.success) throw new ConfigError(`evaluate config: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    const configPath = path.join(ctx.workDir, 'trainer-config.json');
-    fs.writeFileSync(configPath, JSON.stringify(parsed.data, null, 2));
+    }, path.join(ctx.workDir, 'trainer-config.json'), 'evaluate config');
 
     let done: Record<string, number> = {};
     const result = await runTrainer({

@@ -16,7 +16,7 @@ import { ConfigError, InputError } from '../errors';
 import { localFileFingerprint } from './evaluate';
 import { downloadFiles, workSubdir } from './pretrain/files';
 import { describeSource, localModelFingerprint, modelFiles, modelSourceOf, stageModel, writeDocuments } from './pretrain/staging';
-import { runTrainer, trainerFailure } from './pretrain/trainer-process';
+import { runTrainer, trainerFailure, writeTrainerConfig } from './pretrain/trainer-process';
 import { PSEUDO_LABEL_SCHEMA, countRows, refList, stageDatasets, stageTaskFiles } from './task-data';
 import type { StageContext, StageImpl } from './types';
 
@@ -85,7 +85,7 @@ export const pseudolabelStage: StageImpl<Params> = {
     }
 
     const outputDir = dir('output');
-    const parsed = PseudolabelConfig.safeParse({
+    const configPath = writeTrainerConfig(PseudolabelConfig, {
       command: 'pseudolabel',
       teacher: { path: teacherDir },
       data: {
@@ -110,10 +110,7 @@ export const pseudolabelStage: StageImpl<Params> = {
       logEvery: p.logEvery,
       outputDir,
       device: p.device,
-    });
-    if (!parsed.success) throw new ConfigError(`pseudolabel config: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    const configPath = path.join(ctx.workDir, 'trainer-config.json');
-    fs.writeFileSync(configPath, JSON.stringify(parsed.data, null, 2));
+    }, path.join(ctx.workDir, 'trainer-config.json'), 'pseudolabel config');
 
     const result = await runTrainer({
       command: 'pseudolabel',

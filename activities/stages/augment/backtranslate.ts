@@ -10,10 +10,10 @@ import readline from 'node:readline';
 import type { ArtifactFileT } from '../../../schemas/manifest';
 import type { StageParams } from '../../../schemas/stages';
 import { TranslateConfig } from '../../../schemas/trainer';
-import { ConfigError, InputError } from '../../errors';
+import { InputError } from '../../errors';
 import { sha256File, type ArtifactStore } from '../../store';
 import { modelSourceOf, stageModel } from '../pretrain/staging';
-import { runTrainer, trainerFailure } from '../pretrain/trainer-process';
+import { runTrainer, trainerFailure, writeTrainerConfig } from '../pretrain/trainer-process';
 import type { StageContext } from '../types';
 
 type Params = StageParams<'augment'>;
@@ -73,7 +73,7 @@ export class BackTranslation {
     ctx.progress({ message: `back-translation: staging the models for ${this.count} texts` });
     const forward = await stageModel(ctx.store, modelSourceOf(p.forward), path.join(this.dir, 'forward'), 'backTranslation.forward');
     const backward = await stageModel(ctx.store, modelSourceOf(p.backward), path.join(this.dir, 'backward'), 'backTranslation.backward');
-    const parsed = TranslateConfig.safeParse({
+    const configPath = writeTrainerConfig(TranslateConfig, {
       command: 'translate',
       input: this.input,
       output: this.output,
@@ -87,10 +87,7 @@ export class BackTranslation {
       batchSize: p.batchSize,
       seed,
       device: p.device,
-    });
-    if (!parsed.success) throw new ConfigError(`backTranslation: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    const configPath = path.join(this.dir, 'translate-config.json');
-    fs.writeFileSync(configPath, JSON.stringify(parsed.data, null, 2));
+    }, path.join(this.dir, 'translate-config.json'), 'backTranslation');
     const result = await runTrainer({
       command: 'translate',
       configPath,

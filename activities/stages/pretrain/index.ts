@@ -30,7 +30,7 @@ import {
   stageModel,
   type ModelSource,
 } from './staging';
-import { runTrainer, trainerFailure } from './trainer-process';
+import { runTrainer, trainerFailure, writeTrainerConfig } from './trainer-process';
 
 type Params = StageParams<'pretrain'>;
 
@@ -68,7 +68,7 @@ export const pretrainStage: StageImpl<Params> = {
 
     const outputDir = dir('output');
     const checkpointDir = dir('checkpoints');
-    const parsed = PretrainConfig.safeParse({
+    const configPath = writeTrainerConfig(PretrainConfig, {
       command: 'pretrain',
       model: { path: baseDir, objective: p.objective },
       data: {
@@ -87,13 +87,7 @@ export const pretrainStage: StageImpl<Params> = {
       outputDir,
       checkpointDir,
       device: p.device,
-    });
-    if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-      throw new ConfigError(`pretrain config: ${issues.join('; ')}`);
-    }
-    const configPath = path.join(ctx.workDir, 'trainer-config.json');
-    fs.writeFileSync(configPath, JSON.stringify(parsed.data, null, 2));
+    }, path.join(ctx.workDir, 'trainer-config.json'), 'pretrain config');
 
     // A previous attempt's last uploaded checkpoint: continue from there, on whichever worker this runs.
     let resumeDir: string | undefined;

@@ -16,6 +16,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { promisify } from 'node:util';
+import type { z } from 'zod';
 import { TRAINER_EXIT, type TrainerEvent } from '../../../schemas/trainer';
 import { ConfigError } from '../../errors';
 import { visibleGpus } from '../../../worker/gpus';
@@ -59,6 +60,17 @@ const launcher = (module: string) => [
   '    sys.exit(143)  # the worker died before the death signal was armed',
   `runpy.run_module('${module}', run_name='__main__', alter_sys=True)`,
 ].join('\n');
+
+/**
+ * Validates a trainer config with its zod schema (the one the trainer's JSON Schema is generated from) and writes it
+ * where the trainer will read it. A mismatch is a ConfigError naming every field, before any process starts.
+ */
+export function writeTrainerConfig(schema: z.ZodType, value: unknown, file: string, what: string): string {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new ConfigError(`${what}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  fs.writeFileSync(file, JSON.stringify(parsed.data, null, 2));
+  return file;
+}
 
 export interface TrainerRunOptions {
   command: 'pretrain' | 'evaluate' | 'translate' | 'finetune' | 'pseudolabel';
