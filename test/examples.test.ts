@@ -5,21 +5,18 @@
  * size (a tiny BERT from `python -m trainer tiny-model` in place of MiniLM, few steps), down to its report.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { promisify } from 'node:util';
 import type { FinetuneMetrics } from '../activities/stages/evaluate';
-import { REPO_ROOT, trainerPython } from '../activities/stages/pretrain/trainer-process';
 import { startRun, waitForRun } from '../client/runs';
 import { EXAMPLES, examplePages, pipelineFile, prepareExample } from '../examples/prepare';
 import { loadPlan } from '../schemas';
 import { startStack, type Stack } from './helpers/stack';
+import { buildTinyModel } from './helpers/tiny-model';
 
-const run = promisify(execFile);
 process.env.OMP_NUM_THREADS ??= '1';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dapt-examples-'));
@@ -139,16 +136,10 @@ for (const name of Object.keys(EXAMPLES)) {
 }
 
 test('legal-zh end to end at a tiny size: filter → … → evaluate → promote → report', { timeout: 900_000 }, async (t) => {
-  const [s, python] = await Promise.all([startStack('examples'), trainerPython()]);
-  stack = s;
+  stack = await startStack('examples');
   const { pipeline, data } = await layout(path.join(stack.dir, 'examples'), 'legal-zh', { scale: 0.5 });
   // A tiny BERT whose WordPiece vocabulary is trained on the general text only: the legal words are new to it.
-  await run(
-    python,
-    ['-m', 'trainer', 'tiny-model', '--arch', 'bert', '--corpus', path.join(data, 'general', 'general.jsonl'),
-      '--out', path.join(data, 'base-model'), '--vocab-size', '400', '--hidden', '64', '--layers', '2', '--max-positions', '128'],
-    { cwd: REPO_ROOT, env: { ...process.env, PYTHONPATH: REPO_ROOT } },
-  );
+  await buildTinyModel({ corpus: [path.join(data, 'general', 'general.jsonl')], out: path.join(data, 'base-model') });
   const plan = await loadPlan(pipeline, {
     overrides: {
       'pretrain.train.maxSteps': 30,

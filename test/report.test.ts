@@ -11,10 +11,9 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { documentShards } from '../activities/documents';
-import { REPO_ROOT, trainerPython } from '../activities/stages/pretrain/trainer-process';
+import { REPO_ROOT } from '../activities/stages/pretrain/trainer-process';
 import { startRun, waitForRun, type RunResult } from '../client/runs';
 import type { FinetuneMetrics } from '../activities/stages/evaluate';
 import { domainDocs, generalDocs, writeJsonl } from '../examples/demo/domain-corpus';
@@ -24,8 +23,8 @@ import type { ManifestT } from '../schemas/manifest';
 import { configEnv, type DaptConfig } from '../worker/config';
 import { plan } from './helpers/plans';
 import { startStack, type Stack } from './helpers/stack';
+import { buildTinyModel } from './helpers/tiny-model';
 
-const run = promisify(execFile);
 process.env.OMP_NUM_THREADS ??= '1'; // a tiny model gains nothing from threads spinning against the servers
 
 let stack: Stack;
@@ -36,19 +35,13 @@ let domainDir: string;
 let generalDir: string;
 
 before(async () => {
-  let python: string;
-  [stack, python, browser] = await Promise.all([startStack('report'), trainerPython(), launchChromium()]);
+  [stack, browser] = await Promise.all([startStack('report'), launchChromium()]);
   cfg = stack.config('report');
   await stack.workers(cfg, ['cpu', 'gpu']);
   domainDir = path.dirname(writeJsonl(path.join(stack.dir, 'corpus', 'domain', 'contracts.jsonl'), domainDocs(200), 12));
   generalDir = path.dirname(writeJsonl(path.join(stack.dir, 'corpus', 'general', 'everyday.jsonl'), generalDocs(100)));
   baseModel = path.join(stack.dir, 'tiny-bert');
-  await run(
-    python,
-    ['-m', 'trainer', 'tiny-model', '--arch', 'bert', '--corpus', path.join(generalDir, 'everyday.jsonl'),
-      '--out', baseModel, '--vocab-size', '400', '--hidden', '32', '--layers', '1', '--max-positions', '128'],
-    { cwd: REPO_ROOT, env: { ...process.env, PYTHONPATH: REPO_ROOT } },
-  );
+  await buildTinyModel({ corpus: [path.join(generalDir, 'everyday.jsonl')], out: baseModel, hidden: 32, layers: 1 });
 });
 after(async () => {
   await browser?.close();

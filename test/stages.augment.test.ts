@@ -5,18 +5,15 @@
  * errors that name the file and line, and back-translation through the trainer with a tiny random T5.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import { ShardWriter } from '../activities/documents';
 import { ConfigError, InputError } from '../activities/errors';
 import { augmentStage, type AugmentCheckpoint } from '../activities/stages/augment';
 import { splitWords, wordKey } from '../activities/stages/augment/tokens';
 import { defaultJieba } from '../activities/stages/near-dedupe/shingles';
-import { REPO_ROOT, trainerPython } from '../activities/stages/pretrain/trainer-process';
 import type { StageInputArtifact } from '../activities/stages/types';
 import type { ArtifactStore } from '../activities/store';
 import { startRun, waitForRun } from '../client/runs';
@@ -29,6 +26,7 @@ import { ZH_WORDS } from './helpers/near-corpus';
 import { plan } from './helpers/plans';
 import { startStack } from './helpers/stack';
 import { makeStageContext, publishAsInput, startTestMinio, type TestMinio } from './helpers/stage-context';
+import { buildTinyModel } from './helpers/tiny-model';
 
 process.env.OMP_NUM_THREADS ??= '1';
 
@@ -358,12 +356,7 @@ describe('augment through the engine', () => {
     fs.mkdirSync(dir, { recursive: true });
     const docs = [...englishDocs(12), ...chineseDocs(6)];
     fs.writeFileSync(path.join(dir, 'docs.jsonl'), docs.map((d) => JSON.stringify({ text: d.text })).join('\n') + '\n');
-    const python = await trainerPython();
-    const t5 = path.join(stack.dir, 'tiny-t5');
-    await promisify(execFile)(python, ['-m', 'trainer', 'tiny-model', '--arch', 't5', '--corpus', path.join(dir, 'docs.jsonl'), '--out', t5, '--vocab-size', '300', '--hidden', '32', '--layers', '1'], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, PYTHONPATH: REPO_ROOT },
-    });
+    const t5 = await buildTinyModel({ arch: 't5', corpus: [path.join(dir, 'docs.jsonl')], out: path.join(stack.dir, 'tiny-t5'), vocabSize: 300, hidden: 32, layers: 1 });
     fs.cpSync(t5, path.join(minio.dir, 'tiny-t5'), { recursive: true });
     tinyT5 = path.join(minio.dir, 'tiny-t5');
 

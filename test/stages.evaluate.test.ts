@@ -7,23 +7,20 @@
  * the same terms, and config mistakes failing at once with the path named.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { after, before, test } from 'node:test';
-import { promisify } from 'node:util';
 import type { FinetuneMetrics } from '../activities/stages/evaluate';
 import type { PseudolabelMetrics, PseudoRow } from '../activities/stages/pseudolabel';
-import { REPO_ROOT, trainerPython } from '../activities/stages/pretrain/trainer-process';
 import type { ArtifactStore } from '../activities/store';
 import { startRun, waitForRun, type RunResult } from '../client/runs';
 import { generalDocs, writeJsonl } from '../examples/demo/domain-corpus';
 import { TASK_LABELS, TOPICS, writeTaskFiles, type TaskFiles } from '../examples/demo/domain-task';
 import { plan } from './helpers/plans';
 import { startStack, type Stack } from './helpers/stack';
+import { buildTinyModel } from './helpers/tiny-model';
 
-const run = promisify(execFile);
 // One thread per trainer: a tiny model gains nothing from more, and threads spinning against the servers and
 // the workers on a small shared machine make training many times slower.
 process.env.OMP_NUM_THREADS ??= '1';
@@ -36,19 +33,13 @@ let task: TaskFiles;
 let baseModel: string;
 
 before(async () => {
-  let python: string;
-  [stack, python] = await Promise.all([startStack('evaluate'), trainerPython()]);
+  stack = await startStack('evaluate');
   task = writeTaskFiles(path.join(stack.dir, 'task'), { seed: SEED });
   const general = writeJsonl(path.join(stack.dir, 'general', 'everyday.jsonl'), generalDocs(120));
   baseModel = path.join(stack.dir, 'tiny-bert');
   // The tokenizer knows the domain terms as words, the randomly initialised model knows nothing about them: what
   // it learns of them comes from pretraining (on the corpus) and fine-tuning (on the train terms only).
-  await run(
-    python,
-    ['-m', 'trainer', 'tiny-model', '--arch', 'bert', '--corpus', general, task.corpus,
-      '--out', baseModel, '--vocab-size', '400', '--hidden', '64', '--layers', '2', '--max-positions', '128'],
-    { cwd: REPO_ROOT, env: { ...process.env, PYTHONPATH: REPO_ROOT } },
-  );
+  await buildTinyModel({ corpus: [general, task.corpus], out: baseModel });
 });
 after(async () => {
   await stack?.stop();

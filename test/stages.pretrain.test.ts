@@ -25,6 +25,7 @@ import { domainDocs, generalDocs, writeJsonl } from '../examples/demo/domain-cor
 import { plan, waitFor } from './helpers/plans';
 import { startStack, type Stack } from './helpers/stack';
 import { makeStageContext, publishAsInput } from './helpers/stage-context';
+import { buildTinyModel } from './helpers/tiny-model';
 
 const run = promisify(execFile);
 // A tiny model gains nothing from a second thread, and OpenMP threads spinning against the servers, the workers
@@ -43,12 +44,7 @@ before(async () => {
   domainDir = path.dirname(writeJsonl(path.join(stack.dir, 'corpus', 'domain', 'contracts.jsonl'), domainDocs(240), 12));
   generalDir = path.dirname(writeJsonl(path.join(stack.dir, 'corpus', 'general', 'everyday.jsonl'), generalDocs(120)));
   baseModel = path.join(stack.dir, 'tiny-bert');
-  await run(
-    python,
-    ['-m', 'trainer', 'tiny-model', '--arch', 'bert', '--corpus', path.join(generalDir, 'everyday.jsonl'),
-      '--out', baseModel, '--vocab-size', '400', '--hidden', '64', '--layers', '2', '--max-positions', '128'],
-    { cwd: REPO_ROOT, env: { ...process.env, PYTHONPATH: REPO_ROOT } },
-  );
+  await buildTinyModel({ corpus: [path.join(generalDir, 'everyday.jsonl')], out: baseModel });
 });
 after(async () => {
   await stack?.stop();

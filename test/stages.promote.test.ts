@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import type { PromotionRecord } from '../activities/stages/promote';
 import { readPromoted } from '../activities/stages/promote/registry';
 import { resolveModelRef } from '../activities/stages/pretrain/staging';
-import { REPO_ROOT, trainerPython } from '../activities/stages/pretrain/trainer-process';
+import { REPO_ROOT } from '../activities/stages/pretrain/trainer-process';
 import { ConfigError } from '../activities/errors';
 import { keys } from '../activities/store';
 import { answerApproval, getRunStatus, startRun, waitForRun, type RunResult } from '../client/runs';
@@ -22,6 +22,7 @@ import { domainDocs, generalDocs, writeJsonl } from '../examples/demo/domain-cor
 import { plan, waitFor } from './helpers/plans';
 import { startStack, type Stack } from './helpers/stack';
 import type { RunningWorkers } from '../worker/worker';
+import { buildTinyModel } from './helpers/tiny-model';
 
 const run = promisify(execFile);
 process.env.OMP_NUM_THREADS ??= '1'; // see stages.pretrain.test.ts: one thread per tiny trainer
@@ -33,17 +34,11 @@ let baseModel: string;
 let domainDir: string;
 
 before(async () => {
-  let python: string;
-  [stack, python] = await Promise.all([startStack('promote'), trainerPython()]);
+  stack = await startStack('promote');
   domainDir = path.dirname(writeJsonl(path.join(stack.dir, 'corpus', 'domain', 'contracts.jsonl'), domainDocs(160)));
   const general = writeJsonl(path.join(stack.dir, 'corpus', 'general', 'everyday.jsonl'), generalDocs(120));
   baseModel = path.join(stack.dir, 'tiny-bert');
-  await run(
-    python,
-    ['-m', 'trainer', 'tiny-model', '--arch', 'bert', '--corpus', general, '--out', baseModel,
-      '--vocab-size', '400', '--hidden', '64', '--layers', '2', '--max-positions', '128'],
-    { cwd: REPO_ROOT, env: { ...process.env, PYTHONPATH: REPO_ROOT } },
-  );
+  await buildTinyModel({ corpus: [general], out: baseModel });
   cfg = stack.config('promote');
   workers = await stack.workers(cfg, ['cpu', 'gpu']);
 });
