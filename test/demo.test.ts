@@ -40,7 +40,8 @@ test('Ctrl-C in dapt demo cancels its run and exits', { timeout: 300_000 }, asyn
   const runId = await new Promise<string>((resolve, reject) => {
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
-      const m = /^run (demo-\S+)$/m.exec(out);
+      // Signal only once the demo says its handler is in place.
+      const m = /^run (demo-\S+)$[\s\S]*Ctrl-C cancels the run/m.exec(out);
       if (m) resolve(m[1]);
     });
     void exited.then((code) => reject(new Error(`the demo exited (${code}) before starting a run\n${out}\n${err}`)));

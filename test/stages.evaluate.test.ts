@@ -145,7 +145,7 @@ test('source → pretrain → evaluate: the domain-adapted model beats the base 
 test('pseudolabel → evaluate: kept rows respect the threshold and the per-class cap and join the training data; NER; augment pairs → UDA', async (t) => {
   const cfg = stack.config('dapt'); // same store and queues: the pretrain stage comes from the cache
   await stack.workers(cfg, ['cpu', 'gpu']);
-  const threshold = 0.8;
+  const threshold = 0.6; // the teacher's confidence varies between machines: 0.8 sometimes kept no row
   const cap = 12;
   const p = pipeline('dapt-pseudo', {
     unlabeled: { uses: 'source', with: { paths: [path.dirname(task.unlabeled)] } },

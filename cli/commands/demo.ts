@@ -69,6 +69,7 @@ export async function demoCommand(opts: DemoOptions): Promise<number> {
     };
     process.once('SIGINT', interrupt);
     process.once('SIGTERM', interrupt);
+    console.log('  Ctrl-C cancels the run');
     const code = await watchRun(client, run.workflowId).finally(() => {
       process.removeListener('SIGINT', interrupt);
       process.removeListener('SIGTERM', interrupt);
