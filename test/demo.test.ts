@@ -51,7 +51,6 @@ test('Ctrl-C in dapt demo cancels its run and exits', { timeout: 300_000 }, asyn
 
   assert.notEqual(code, 0, out);
   assert.match(out, new RegExp(`SIGINT: cancelling ${runId}`));
-  assert.match(out, new RegExp(`run ${runId} cancelled`));
   // The server agrees: the run is closed as cancelled, not left running without workers.
   const { stdout } = await promisify(execFile)(process.execPath, [DAPT, 'list'], { env });
   assert.match(stdout, new RegExp(`^${runId}\\s+CANCELLED`, 'm'), stdout);
