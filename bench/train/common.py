@@ -17,6 +17,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,12 +118,16 @@ def _sync(device: str) -> None:
 
 def run_ours(setup: Setup, *, seq_len: int, batch: int, warmup: int, steps: int | None = None,
              seconds: float | None = None, device: str = "cpu", precision: str = "auto",
-             compile: bool = False, log_every: int = 1) -> Result:
-    """Our trainer, timed from the progress event of step `warmup` to the last one (each follows a sync)."""
+             compile: bool = False, log_every: int = 1, model_dir: str | None = None,
+             after_window: Callable[[int], bool] | None = None, name: str = "ours") -> Result:
+    """Our trainer, timed from the progress event of step `warmup` to the last one (each follows a sync).
+
+    `model_dir`: another model of the same shape (e.g. with dropout changed); `after_window(step)`: called on each
+    step once the timed window has closed, the run ends when it returns True (gpu-profile.py profiles there)."""
     from trainer.train import pretrain
 
-    out = os.path.join(setup.workdir, f"ours-{seq_len}")
-    raw = {"command": "pretrain", "model": {"path": setup.model_dir, "objective": "mlm"},
+    out = os.path.join(setup.workdir, f"{name}-{seq_len}")
+    raw = {"command": "pretrain", "model": {"path": model_dir or setup.model_dir, "objective": "mlm"},
            "data": {"train": setup.shards, "seqLen": seq_len},
            "masking": {"strategy": "token", "rate": MASK_RATE},
            "train": {"maxSteps": 10**9, "batchSize": batch, "lr": 1e-4, "warmupSteps": 0, "schedule": "constant",
@@ -131,6 +136,7 @@ def run_ours(setup: Setup, *, seq_len: int, batch: int, warmup: int, steps: int 
     cfg = config.parse(raw, strict=_has_jsonschema())
     marks: list[tuple[int, float]] = []  # (step, time) at each progress event
     window_start: list[float] = []
+    window_end: list[tuple[int, float]] = []
 
     def sink(event: dict) -> None:
         if event["event"] == "progress":
@@ -139,16 +145,21 @@ def run_ours(setup: Setup, *, seq_len: int, batch: int, warmup: int, steps: int 
             if event["step"] >= warmup and not window_start:
                 window_start.append(now)
 
-    def stop(step: int) -> bool:
+    def window_over(step: int) -> bool:
         if steps is not None:
             return step >= warmup + steps
         return bool(window_start) and time.perf_counter() - window_start[0] >= seconds and step % log_every == 0
 
+    def stop(step: int) -> bool:
+        if not window_end and window_over(step):
+            window_end.append(marks[-1])
+        return bool(window_end) and (after_window is None or after_window(step))
+
     pretrain(cfg, events=Events(sink=sink, echo=False), stop=stop)
-    (s0, t0), (s1, t1) = next(m for m in marks if m[0] >= warmup), marks[-1]
+    (s0, t0), (s1, t1) = next(m for m in marks if m[0] >= warmup), window_end[0]
     tokens = (s1 - s0) * batch * seq_len
     flops = model_flops_per_step(setup, tokens, seq_len)
-    return Result("ours", seq_len, batch, s1 - s0, t1 - t0, tokens / (t1 - t0), flops / (t1 - t0))
+    return Result(name, seq_len, batch, s1 - s0, t1 - t0, tokens / (t1 - t0), flops / (t1 - t0))
 
 
 def run_baseline(setup: Setup, *, seq_len: int, batch: int, warmup: int, steps: int | None = None,
