@@ -41,7 +41,11 @@ export function buildProgram(): Command {
     .option('--set <stage.key=value>', 'override a stage parameter (repeatable)', collect)
     .option('--json', 'print the compiled plan')
     .action((file, o) => validateCommand(file, o));
-  program.command('schema').description('print the JSON Schema of pipeline files (for editors)').action(schemaCommand);
+  program
+    .command('schema')
+    .description('print the JSON Schema of pipeline files (for editors)')
+    .option('--trainer', 'the schema of the trainer config instead (trainer/config.schema.json)')
+    .action(schemaCommand);
 
   program
     .command('run <file>')

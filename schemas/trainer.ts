@@ -12,6 +12,13 @@ export const ModelSpec = z
   })
   .strict();
 
+/** Training-time changes to the base model's config.json (e.g. dropout off); the saved model keeps the base's values. */
+export const ConfigOverrides = z
+  .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a config attribute name'), z.union([z.number(), z.boolean(), z.string()]))
+  .describe('training-time overrides of the base model config (attribute → value, e.g. {"attention_probs_dropout_prob": 0}); each must be an attribute the config has, of the same type; the saved model keeps the base values');
+
+export const PretrainModelSpec = ModelSpec.extend({ configOverrides: ConfigOverrides.optional() }).strict();
+
 export const DataSpec = z
   .object({
     train: z.array(z.string()).min(1).describe('JSONL(.gz) document shards, one {"text": ...} per line'),
@@ -88,7 +95,7 @@ export const TrainSpec = z
 export const PretrainConfig = z
   .object({
     command: z.literal('pretrain'),
-    model: ModelSpec,
+    model: PretrainModelSpec,
     data: DataSpec,
     masking: MaskingSpec.default({ strategy: 'whole-word', rate: 0.15, language: 'auto' }),
     vocab: VocabSpec.optional(),

@@ -15,6 +15,7 @@ import {
   type StageKindName,
   type StageParamsInput,
 } from '../schemas';
+import { trainerJsonSchema } from '../schemas/trainer';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dapt-spec-'));
 function file(name: string, text: string): string {
@@ -172,4 +173,9 @@ test('the JSON Schema is generated from zod and types each stage kind\'s `with`'
 test('docs/pipeline.schema.json is the generated schema (regenerate with `npx dapt schema > docs/pipeline.schema.json`)', () => {
   const committed = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'docs', 'pipeline.schema.json'), 'utf8'));
   assert.deepEqual(committed, pipelineJsonSchema());
+});
+
+test('trainer/config.schema.json is the generated schema (regenerate with `npx dapt schema --trainer > trainer/config.schema.json`)', () => {
+  const committed = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'trainer', 'config.schema.json'), 'utf8'));
+  assert.deepEqual(committed, trainerJsonSchema());
 });

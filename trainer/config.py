@@ -39,6 +39,7 @@ def _require_model_dir(path: str, where: str) -> None:
 class ModelSpec:
     path: str
     objective: Literal["mlm", "clm"]
+    config_overrides: dict[str, Any] = field(default_factory=dict)  # pretrain only: model.py applies them
     where: str = field(default="model", repr=False, compare=False)  # JSON path, for error messages
 
     def __post_init__(self):

@@ -34,16 +34,20 @@ def load_model(path: str, objective: str):
     return load_model_checked(path, objective)[0]
 
 
-def load_model_checked(path: str, objective: str):
+def load_model_checked(path: str, objective: str, overrides: dict | None = None):
     """The model and whether its checkpoint lacked LM-head weights (those are then randomly initialised).
 
     Sentence-embedding checkpoints (e.g. all-MiniLM-L6-v2) ship the encoder only: transformers reports the head's
     keys as missing. Keys of the body (`<base_model_prefix>.…`) that are missing do not count: that is another
-    problem, not a headless encoder."""
-    from transformers import AutoModelForCausalLM, AutoModelForMaskedLM
+    problem, not a headless encoder. `overrides` (model.configOverrides) change the loaded config first."""
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM
 
     cls = AutoModelForMaskedLM if objective == "mlm" else AutoModelForCausalLM
     kwargs = dict(local_files_only=True, dtype=torch.float32, output_loading_info=True)
+    if overrides:
+        config = AutoConfig.from_pretrained(path, local_files_only=True)
+        apply_config_overrides(config, overrides)
+        kwargs["config"] = config
     try:
         model, info = cls.from_pretrained(path, attn_implementation="sdpa", **kwargs)
     except (ValueError, ImportError) as e:  # architecture without SDPA support
@@ -52,6 +56,46 @@ def load_model_checked(path: str, objective: str):
     prefix = model.base_model_prefix + "."
     missing = [k for k in info.get("missing_keys") or () if not k.startswith(prefix)]
     return model, bool(missing)
+
+
+def apply_config_overrides(config, overrides: dict) -> dict:
+    """Set each override on a transformers config; returns the values they replaced. An unknown attribute, or a
+    value of another type than the config's (int and float are both numbers), is a ConfigError naming it."""
+    from .errors import ConfigError
+
+    replaced = {}
+    for key, value in overrides.items():
+        where = f"model.configOverrides.{key}"
+        if not hasattr(config, key):
+            raise ConfigError(f"{where}: {type(config).__name__} has no attribute {key!r}")
+        old = getattr(config, key)
+        number = (int, float)
+        same = (isinstance(old, bool) and isinstance(value, bool)) or (
+            isinstance(old, number) and not isinstance(old, bool) and isinstance(value, number)
+            and not isinstance(value, bool)) or (isinstance(old, str) and isinstance(value, str)) or old is None
+        if not same:
+            raise ConfigError(f"{where}: expected a value of the type of the base config's {old!r} "
+                              f"({type(old).__name__}), got {value!r}")
+        if isinstance(old, int) and not isinstance(old, bool) and isinstance(value, float):
+            if not value.is_integer():
+                raise ConfigError(f"{where}: expected an integer (the base config has {old!r}), got {value!r}")
+            value = int(value)
+        elif isinstance(old, float) and isinstance(value, int):
+            value = float(value)
+        replaced[key] = old
+        setattr(config, key, value)
+    return replaced
+
+
+def restore_config(model, path: str, keys) -> None:
+    """Put the base model's values of `keys` back into model.config (overrides are for training only)."""
+    if not keys:
+        return
+    from transformers import AutoConfig
+
+    base = AutoConfig.from_pretrained(path, local_files_only=True)
+    for key in keys:
+        setattr(model.config, key, getattr(base, key))
 
 
 def head_parameters(model) -> dict[str, torch.nn.Parameter]:

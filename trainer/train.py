@@ -48,7 +48,7 @@ from .errors import ConfigError, OutOfMemory, Terminated
 from .evaluate import autocast_for, evaluate_batches, heldout_batches, make_masker, make_segmenter, pick_device
 from .events import Events, log
 from .model import (add_lora, flops_model, head_parameters, head_warmup_steps, load_model_checked, load_tokenizer,
-                    lr_at, objective_for, peak_flops)
+                    lr_at, objective_for, peak_flops, restore_config)
 from .vocab import extend_tokenizer, resize_embeddings, tokens_per_doc
 from .words import read_lexicon
 
@@ -229,7 +229,8 @@ def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sig
              f", {len(replay)} replay sequences" if replay is not None else "")
 
     # ------------------------------------------------------------------------------------------------ model
-    model, head_missing = load_model_checked(cfg.model.path, cfg.model.objective)  # fp32; bf16 inside autocast
+    model, head_missing = load_model_checked(cfg.model.path, cfg.model.objective,  # fp32; bf16 inside autocast
+                                             cfg.model.config_overrides)
     head_warmup = head_warmup_steps(t.head_warmup_steps, t.max_steps, head_missing)
     if head_missing:
         metrics["model.headInitialised"] = 1.0
@@ -467,6 +468,7 @@ def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sig
             metrics[f"eval.{name}.{key}"] = value
             events.metric(f"eval.{name}.{key}", value, state.step)
     final = peft_model.merge_and_unload() if peft_model is not None else model
+    restore_config(final, cfg.model.path, cfg.model.config_overrides)
     os.makedirs(cfg.output_dir, exist_ok=True)
     final.save_pretrained(cfg.output_dir, safe_serialization=True)
     tokenizer.save_pretrained(cfg.output_dir)

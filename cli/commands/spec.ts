@@ -1,5 +1,6 @@
 /** dapt validate | schema */
 import { loadPlan, pipelineJsonSchema } from '../../schemas';
+import { trainerJsonSchema } from '../../schemas/trainer';
 import { parseSets } from '../context';
 import { levelsText } from '../render';
 
@@ -8,6 +9,6 @@ export async function validateCommand(file: string, opts: { set?: string[]; json
   console.log(opts.json ? JSON.stringify(plan, null, 2) : `${file}: valid\n${levelsText(plan)}`);
 }
 
-export function schemaCommand(): void {
-  console.log(JSON.stringify(pipelineJsonSchema(), null, 2));
+export function schemaCommand(opts: { trainer?: boolean } = {}): void {
+  console.log(JSON.stringify(opts.trainer ? trainerJsonSchema() : pipelineJsonSchema(), null, 2));
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DataSpec, MaskingSpec, ModelSpec, PretrainConfig, TrainSpec, VocabSpec } from '../trainer';
+import { ConfigOverrides, DataSpec, MaskingSpec, ModelSpec, PretrainConfig, TrainSpec, VocabSpec } from '../trainer';
 
 /**
  * A base model reference: a local Hugging Face directory (relative to the pipeline file), `s3://bucket/prefix/`
@@ -22,6 +22,7 @@ export const PretrainParams = z
     ),
     fallbackModel: ModelRef.optional().describe('with baseModel promoted:<name>: the model to start from while nothing has been promoted under that name'),
     objective: ModelSpec.shape.objective.default('mlm'),
+    configOverrides: ConfigOverrides.optional(),
     masking: MaskingSpec.omit({ lexicon: true })
       .default({ strategy: 'whole-word', rate: 0.15, language: 'auto' })
       .describe('the lexicon comes from a needs-stage producing a lexicon (newwords), when there is one'),

@@ -157,3 +157,37 @@ def test_tiny_model_cli(tmp_path, corpus):
     rc, events, err = run_trainer("tiny-model", "--arch", "bert", "--corpus", str(tmp_path / "nope.jsonl"),
                                   "--out", str(tmp_path / "x"))
     assert rc == 2 and events == [] and "--corpus[0]: file not found" in err
+
+
+def test_config_overrides_change_the_training_model_not_the_saved_one(tmp_path, tiny_bert, corpus):
+    from trainer.model import load_model_checked
+
+    with open(f"{tiny_bert}/config.json", encoding="utf-8") as f:
+        base = json.load(f)
+    assert base["hidden_dropout_prob"] > 0 and base["attention_probs_dropout_prob"] > 0
+    off = {"hidden_dropout_prob": 0, "attention_probs_dropout_prob": 0.0}
+    model, _ = load_model_checked(tiny_bert, "mlm", off)
+    dropouts = [m.p for m in model.modules() if isinstance(m, torch.nn.Dropout)]
+    assert dropouts and all(p == 0.0 for p in dropouts)
+    assert isinstance(model.config.hidden_dropout_prob, float)  # a JSON 0 on a float attribute stays a float
+    assert model.bert.encoder.layer[0].attention.self.dropout.p == 0.0  # what the SDPA call reads in training
+
+    raw = pretrain_config(tmp_path, tiny_bert, [corpus["domain"]], train={"maxSteps": 3})
+    raw["model"]["configOverrides"] = off
+    _run(raw)
+    saved = json.loads((tmp_path / "out" / "config.json").read_text(encoding="utf-8"))
+    assert saved["hidden_dropout_prob"] == base["hidden_dropout_prob"]
+    assert saved["attention_probs_dropout_prob"] == base["attention_probs_dropout_prob"]
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"hidden_dropout": 0.0}, "model.configOverrides.hidden_dropout: BertConfig has no attribute 'hidden_dropout'"),
+    ({"hidden_dropout_prob": "none"}, "model.configOverrides.hidden_dropout_prob: expected a value of the type"),
+    ({"num_hidden_layers": 1.5}, "model.configOverrides.num_hidden_layers: expected an integer"),
+])
+def test_bad_config_overrides_exit_2_naming_the_field(tmp_path, tiny_bert, corpus, overrides, message):
+    raw = pretrain_config(tmp_path, tiny_bert, [corpus["domain"]], train={"maxSteps": 2})
+    raw["model"]["configOverrides"] = overrides
+    rc, _, err = run_trainer("pretrain", "--config", write_config(tmp_path / "cfg.json", raw))
+    assert rc == 2 and message in err, err
+    assert not (tmp_path / "out").exists()

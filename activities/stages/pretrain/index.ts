@@ -70,7 +70,7 @@ export const pretrainStage: StageImpl<Params> = {
     const checkpointDir = dir('checkpoints');
     const configPath = writeTrainerConfig(PretrainConfig, {
       command: 'pretrain',
-      model: { path: baseDir, objective: p.objective },
+      model: { path: baseDir, objective: p.objective, ...(p.configOverrides ? { configOverrides: p.configOverrides } : {}) },
       data: {
         train: [domain.train],
         eval: domain.eval ? [domain.eval] : [],
