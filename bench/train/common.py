@@ -118,16 +118,17 @@ def _sync(device: str) -> None:
 
 def run_ours(setup: Setup, *, seq_len: int, batch: int, warmup: int, steps: int | None = None,
              seconds: float | None = None, device: str = "cpu", precision: str = "auto",
-             compile: bool = False, log_every: int = 1, model_dir: str | None = None,
+             compile: bool = False, log_every: int = 1, config_overrides: dict | None = None,
              after_window: Callable[[int], bool] | None = None, name: str = "ours") -> Result:
     """Our trainer, timed from the progress event of step `warmup` to the last one (each follows a sync).
 
-    `model_dir`: another model of the same shape (e.g. with dropout changed); `after_window(step)`: called on each
+    `config_overrides`: the trainer's model.configOverrides (e.g. dropout off); `after_window(step)`: called on each
     step once the timed window has closed, the run ends when it returns True (gpu-profile.py profiles there)."""
     from trainer.train import pretrain
 
     out = os.path.join(setup.workdir, f"{name}-{seq_len}")
-    raw = {"command": "pretrain", "model": {"path": model_dir or setup.model_dir, "objective": "mlm"},
+    model = {"path": setup.model_dir, "objective": "mlm", **({"configOverrides": config_overrides} if config_overrides else {})}
+    raw = {"command": "pretrain", "model": model,
            "data": {"train": setup.shards, "seqLen": seq_len},
            "masking": {"strategy": "token", "rate": MASK_RATE},
            "train": {"maxSteps": 10**9, "batchSize": batch, "lr": 1e-4, "warmupSteps": 0, "schedule": "constant",

@@ -10,7 +10,7 @@ answers which, on the device, in one go:
      torch.profiler over a few steps: the top CUDA kernels by time, and the share of attention, GEMM, fused
      elementwise (Triton), optimizer and copy kernels.
   3. The same with SDPA restricted to the flash kernel (it raises, saying why, if flash refuses these inputs),
-     with attention dropout 0, and with all dropout 0 (models that differ only in config.json).
+     with attention dropout 0, and with all dropout 0 (the trainer's model.configOverrides).
 
     python bench/train/gpu-profile.py            # on the device machine; writes tables to $OUT when set
     python bench/train/gpu-profile.py --quick    # CPU smoke test: tiny model, a few steps, no compile
@@ -19,9 +19,7 @@ answers which, on the device, in one go:
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import shutil
 import sys
 import time
 from contextlib import nullcontext
@@ -78,14 +76,14 @@ def main() -> int:
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
     flash_only = [SDPBackend.FLASH_ATTENTION] if device == "cuda" else [SDPBackend.MATH]
-    variants = [("dropout 0.1 (BERT config)", setup.model_dir, None),
-                ("flash kernel only", setup.model_dir, flash_only),
-                ("attention dropout 0", with_config(setup.model_dir, attention_probs_dropout_prob=0.0), None),
-                ("all dropout 0", with_config(setup.model_dir, attention_probs_dropout_prob=0.0,
-                                              hidden_dropout_prob=0.0), None)]
+    no_attention_dropout = {"attention_probs_dropout_prob": 0.0}
+    variants = [("dropout 0.1 (BERT config)", None, None),
+                ("flash kernel only", None, flash_only),
+                ("attention dropout 0", no_attention_dropout, None),
+                ("all dropout 0", {**no_attention_dropout, "hidden_dropout_prob": 0.0}, None)]
     timing = dict(steps=3) if quick else dict(seconds=a.seconds)
     rows = []
-    for i, (label, model_dir, backends) in enumerate(variants):
+    for i, (label, overrides, backends) in enumerate(variants):
         if not quick and time.perf_counter() - t_start + a.seconds + 80 > a.budget:
             print(f"skipping {label}: it would not end within {a.budget:.0f}s", flush=True)
             continue
@@ -94,8 +92,8 @@ def main() -> int:
             with sdpa_kernel(backends) if backends else nullcontext():
                 r = common.run_ours(setup, seq_len=seq, batch=batch, warmup=2 if quick else a.warmup,
                                     device=device, precision="fp32" if quick else "bf16", compile=not quick,
-                                    log_every=1, model_dir=model_dir, after_window=profiler.step, name=f"v{i}",
-                                    **timing)
+                                    log_every=1, config_overrides=overrides, after_window=profiler.step,
+                                    name=f"v{i}", **timing)
         except Exception as e:  # noqa: BLE001 — a variant that cannot run is a finding, not the end of the call
             lines.append(f"{label}: failed: {type(e).__name__}: {str(e).splitlines()[0][:200]}")
             print(lines[-1], flush=True)
@@ -159,19 +157,6 @@ def _time(fn, device: str, reps: int = 10) -> float:
     if device == "cuda":
         torch.cuda.synchronize()
     return (time.perf_counter() - t) / reps * 1e3
-
-
-def with_config(model_dir: str, **changes) -> str:
-    """A copy of the model directory whose config.json differs by `changes` (same weights)."""
-    dest = model_dir + "-" + "-".join(f"{k}{v}" for k, v in changes.items())
-    shutil.copytree(model_dir, dest, dirs_exist_ok=True)
-    path = os.path.join(dest, "config.json")
-    with open(path) as f:
-        cfg = json.load(f)
-    cfg.update(changes)
-    with open(path, "w") as f:
-        json.dump(cfg, f)
-    return dest
 
 
 class Profiler:
