@@ -127,7 +127,9 @@ def run_ours(setup: Setup, *, seq_len: int, batch: int, warmup: int, steps: int 
     from trainer.train import pretrain
 
     out = os.path.join(setup.workdir, f"{name}-{seq_len}")
-    model = {"path": setup.model_dir, "objective": "mlm", **({"configOverrides": config_overrides} if config_overrides else {})}
+    model = {"path": setup.model_dir, "objective": "mlm"}
+    if config_overrides:
+        model["configOverrides"] = config_overrides
     raw = {"command": "pretrain", "model": model,
            "data": {"train": setup.shards, "seqLen": seq_len},
            "masking": {"strategy": "token", "rate": MASK_RATE},
