@@ -41,6 +41,7 @@ import torch.distributed as dist
 
 from . import checkpoint as ckpt
 from .averaging import Averages
+from .base_weights import add_to_saved_model, unused_base_weights
 from .batch import cut_batches, label_step, make_batches
 from .config import PretrainConfig
 from .data import Stream, read_texts, rng_for, tokenize_corpus
@@ -471,6 +472,11 @@ def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sig
     restore_config(final, cfg.model.path, cfg.model.config_overrides)
     os.makedirs(cfg.output_dir, exist_ok=True)
     final.save_pretrained(cfg.output_dir, safe_serialization=True)
+    carried = unused_base_weights(cfg.model.path, final)  # e.g. BERT's pooler, which an MLM model drops
+    add_to_saved_model(cfg.output_dir, carried)
+    if carried:
+        log.info("carried from the base model unchanged: %s", ", ".join(sorted(carried)))
+        metrics["model.baseWeightsCarried"] = float(len(carried))
     tokenizer.save_pretrained(cfg.output_dir)
     losses = [loss for _, loss in state.loss_log]
     if losses:

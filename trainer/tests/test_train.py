@@ -191,3 +191,52 @@ def test_bad_config_overrides_exit_2_naming_the_field(tmp_path, tiny_bert, corpu
     rc, _, err = run_trainer("pretrain", "--config", write_config(tmp_path / "cfg.json", raw))
     assert rc == 2 and message in err, err
     assert not (tmp_path / "out").exists()
+
+
+def test_base_weights_the_mlm_model_drops_are_carried_into_the_saved_model(tmp_path, tiny_bert, corpus):
+    # BERT's pooler: the MLM model is built without it, the sequence classifier fine-tuned later reads it
+    import shutil
+
+    from transformers import AutoModelForSequenceClassification, BertConfig, BertForPreTraining
+
+    base_dir = tmp_path / "base-with-pooler"
+    shutil.copytree(tiny_bert, base_dir)
+    torch.manual_seed(3)
+    BertForPreTraining(BertConfig.from_pretrained(tiny_bert)).save_pretrained(base_dir)  # pooler + NSP head
+    base = load_file(base_dir / "model.safetensors")
+    assert "bert.pooler.dense.weight" in base
+
+    raw = pretrain_config(tmp_path, str(base_dir), [corpus["domain"]], train={"maxSteps": 3})
+    metrics, _ = _run(raw)
+    saved = load_file(tmp_path / "out" / "model.safetensors")
+    for name in ("bert.pooler.dense.weight", "bert.pooler.dense.bias"):
+        assert torch.equal(saved[name], base[name]), name
+    assert not any(k.startswith("cls.seq_relationship") for k in saved)  # the NSP head is no body weight
+    assert not torch.equal(saved["bert.encoder.layer.0.attention.self.query.weight"],
+                           base["bert.encoder.layer.0.attention.self.query.weight"])  # the body did train
+    assert metrics["model.baseWeightsCarried"] == 2
+    _, info = AutoModelForSequenceClassification.from_pretrained(tmp_path / "out", num_labels=3,
+                                                                 output_loading_info=True)
+    assert not [k for k in info["missing_keys"] if "pooler" in k], info["missing_keys"]
+
+    # a base without a pooler (the MLM fixture): nothing carried, nothing invented
+    raw = pretrain_config(tmp_path / "plain", tiny_bert, [corpus["domain"]], train={"maxSteps": 2})
+    metrics, _ = _run(raw)
+    assert "model.baseWeightsCarried" not in metrics
+    assert not any("pooler" in k for k in load_file(tmp_path / "plain" / "out" / "model.safetensors"))
+
+
+def test_carried_weights_go_into_a_sharded_model_too(tmp_path, tiny_bert):
+    from transformers import AutoModelForSequenceClassification
+
+    from trainer.base_weights import SHARD_NAME, add_to_saved_model
+
+    AutoModelForMaskedLM.from_pretrained(tiny_bert).save_pretrained(tmp_path, max_shard_size="100KB")
+    assert (tmp_path / "model.safetensors.index.json").exists()
+    width = AutoModelForMaskedLM.from_pretrained(tiny_bert).config.hidden_size
+    pooler = {"bert.pooler.dense.weight": torch.full((width, width), 0.5), "bert.pooler.dense.bias": torch.ones(width)}
+    add_to_saved_model(str(tmp_path), pooler)
+    assert (tmp_path / SHARD_NAME).exists()
+    model, info = AutoModelForSequenceClassification.from_pretrained(tmp_path, num_labels=2, output_loading_info=True)
+    assert not [k for k in info["missing_keys"] if "pooler" in k]
+    assert torch.equal(model.bert.pooler.dense.weight, pooler["bert.pooler.dense.weight"])
