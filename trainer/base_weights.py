@@ -5,9 +5,9 @@ saving it drops the base's pooler — trained by BERT's next-sentence task, or b
 Sequence classifiers read the [CLS] state through that pooler: fine-tuning the adapted model would start it at
 random while the base model keeps its trained one, a handicap the comparison should not carry (measured on the
 biomed-en example, all-MiniLM-L6-v2, 40 steps, 3 fine-tuning seeds: macro-F1 0.45 with the pooler lost, 0.65
-with it carried; the base had 0.65). `run_mlm.py` loses it
-the same way. Here every body tensor of the base (as `AutoModel` loads it) that the trained body lacks, and that
-the checkpoint really held, is written into the output beside the trained weights.
+with it carried; the base had 0.65). `run_mlm.py` loses it the same way. Here every body tensor of the base (as
+`AutoModel` loads it) that the trained body lacks, and that the checkpoint really held, is written into the output
+beside the trained weights.
 """
 
 from __future__ import annotations
