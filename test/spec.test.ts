@@ -179,3 +179,20 @@ test('trainer/config.schema.json is the generated schema (regenerate with `npx d
   const committed = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'trainer', 'config.schema.json'), 'utf8'));
   assert.deepEqual(committed, trainerJsonSchema());
 });
+
+test('pretrain configOverrides: scalar values by attribute name; anything else names its path', async () => {
+  const stage = (overrides: string) => `name: ov
+stages:
+  docs: { uses: source, with: { paths: [x] } }
+  pt: { uses: pretrain, needs: [docs], with: { baseModel: m, train: { maxSteps: 1 }, configOverrides: ${overrides} } }
+`;
+  const plan = await loadPlan(file('ov-ok.yaml', stage('{ hidden_dropout_prob: 0, attention_probs_dropout_prob: 0.0 }')));
+  const pt = plan.stages.pt;
+  assert.deepEqual(pt.params.configOverrides, { hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 });
+  assert.deepEqual(brief(await issuesOf(file('ov-nested.yaml', stage('{ rope_scaling: { type: linear } }')))), [
+    'bad-params stages.pt.with.configOverrides.rope_scaling @4:105',
+  ]);
+  assert.deepEqual(brief(await issuesOf(file('ov-name.yaml', stage('{ "hidden dropout": 0 }')))).map((s) => s.replace(/ @.*/, '')), [
+    'bad-params stages.pt.with.configOverrides.hidden dropout',
+  ]);
+});
