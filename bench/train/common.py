@@ -78,6 +78,21 @@ def quiet() -> None:
     transformers.utils.logging.disable_progress_bar()
 
 
+def gpu_or_quick(quick: bool) -> str | None:
+    """The device of a GPU benchmark ("cuda", or "cpu" for a --quick smoke test); None, said on stderr, when it
+    needs CUDA and there is none. Silences transformers and the trainer's INFO logs."""
+    from trainer.events import setup_logging
+
+    quiet()
+    setup_logging("WARNING")
+    if quick:
+        return "cpu"
+    if not torch.cuda.is_available():
+        print("no CUDA device: run with --quick for a CPU smoke test", file=sys.stderr)
+        return None
+    return "cuda"
+
+
 def build(shape: ModelShape, n_docs: int, seed: int = 0, workdir: str | None = None) -> Setup:
     """Generated Zipfian text over pseudo-words → WordPiece tokenizer (shape.vocab_size) → random-init BERT."""
     from transformers import BertConfig, BertForMaskedLM

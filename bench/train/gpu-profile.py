@@ -53,15 +53,10 @@ def main() -> int:
     p.add_argument("--budget", type=float, default=330.0, help="skip a variant that would end after this many s")
     a = p.parse_args()
     t_start = time.perf_counter()
-    common.quiet()
-    from trainer.events import setup_logging
-
-    setup_logging("WARNING")
     quick = a.quick
-    if not quick and not torch.cuda.is_available():
-        print("no CUDA device: run with --quick for a CPU smoke test", file=sys.stderr)
+    device = common.gpu_or_quick(quick)
+    if device is None:
         return 1
-    device = "cpu" if quick else "cuda"
     out_dir = os.environ.get("OUT")
     shape = TINY if quick else BERT_BASE
     seq = 32 if quick else a.seq

@@ -39,14 +39,9 @@ def main() -> int:
     p.add_argument("--budget", type=float, default=340.0, help="skip a run that would end after this many s")
     a = p.parse_args()
     t_start = time.perf_counter()
-    common.quiet()
-    from trainer.events import setup_logging
-
-    setup_logging("WARNING")
     quick = a.quick
-    device = "cpu" if quick else "cuda"
-    if not quick and not torch.cuda.is_available():
-        print("no CUDA device: run with --quick for a CPU smoke test", file=sys.stderr)
+    device = common.gpu_or_quick(quick)
+    if device is None:
         return 1
     shape = TINY if quick else BERT_BASE
     seqs = [32, 64] if quick else [int(s) for s in a.seqs.split(",")]
