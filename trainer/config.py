@@ -23,12 +23,19 @@ SCHEMA_PATH = Path(__file__).with_name("config.schema.json")
 
 # ---------------------------------------------------------------------------------------------- dataclasses
 
-def _require_file(path: str, where: str) -> None:
+def require_file(path: str, where: str) -> None:
     if not os.path.isfile(path):
         raise ConfigError(f"{where}: file not found: {path}")
 
 
-def _require_model_dir(path: str, where: str) -> None:
+def require_data_files(**lists: list[str]) -> None:
+    """Every file of each `data.<name>` list exists (keyword names are the JSON field names)."""
+    for name, paths in lists.items():
+        for i, p in enumerate(paths):
+            require_file(p, f"data.{name}[{i}]")
+
+
+def require_model_dir(path: str, where: str) -> None:
     if not os.path.isdir(path):
         raise ConfigError(f"{where}.path: model directory not found: {path}")
     if not os.path.isfile(os.path.join(path, "config.json")):
@@ -43,7 +50,7 @@ class ModelSpec:
     where: str = field(default="model", repr=False, compare=False)  # JSON path, for error messages
 
     def __post_init__(self):
-        _require_model_dir(self.path, self.where)
+        require_model_dir(self.path, self.where)
 
 
 @dataclass(frozen=True)
@@ -53,7 +60,7 @@ class ReplaySpec:
 
     def __post_init__(self):
         for i, p in enumerate(self.paths):
-            _require_file(p, f"data.replay.paths[{i}]")
+            require_file(p, f"data.replay.paths[{i}]")
 
 
 @dataclass(frozen=True)
@@ -68,9 +75,7 @@ class DataSpec:
     eval_max_sequences: int = 256
 
     def __post_init__(self):
-        for name, paths in (("train", self.train), ("eval", self.eval), ("generalEval", self.general_eval)):
-            for i, p in enumerate(paths):
-                _require_file(p, f"data.{name}[{i}]")
+        require_data_files(train=self.train, eval=self.eval, generalEval=self.general_eval)
 
 
 @dataclass(frozen=True)
@@ -82,7 +87,7 @@ class MaskingSpec:
 
     def __post_init__(self):
         if self.lexicon is not None:
-            _require_file(self.lexicon, "masking.lexicon")
+            require_file(self.lexicon, "masking.lexicon")
         if self.strategy == "lexicon" and self.lexicon is None:
             raise ConfigError("masking.lexicon: required when masking.strategy is 'lexicon'")
 
@@ -95,7 +100,7 @@ class VocabSpec:
     pad_to_multiple_of: int = 64
 
     def __post_init__(self):
-        _require_file(self.lexicon, "vocab.lexicon")
+        require_file(self.lexicon, "vocab.lexicon")
 
 
 @dataclass(frozen=True)
@@ -163,9 +168,7 @@ class EvalDataSpec:
     max_sequences: int = 256
 
     def __post_init__(self):
-        for name, paths in (("domain", self.domain), ("general", self.general)):
-            for i, p in enumerate(paths):
-                _require_file(p, f"data.{name}[{i}]")
+        require_data_files(domain=self.domain, general=self.general)
 
 
 @dataclass(frozen=True)
@@ -191,7 +194,7 @@ class TaskModelSpec:
     where: str = field(default="models", repr=False, compare=False)
 
     def __post_init__(self):
-        _require_model_dir(self.path, self.where)
+        require_model_dir(self.path, self.where)
 
 
 @dataclass(frozen=True)
@@ -207,10 +210,7 @@ class FinetuneDataSpec:
     max_length: int = 128
 
     def __post_init__(self):
-        for name, paths in (("train", self.train), ("dev", self.dev or []), ("test", self.test),
-                            ("unlabeled", self.unlabeled or [])):
-            for i, p in enumerate(paths):
-                _require_file(p, f"data.{name}[{i}]")
+        require_data_files(train=self.train, dev=self.dev or [], test=self.test, unlabeled=self.unlabeled or [])
 
 
 @dataclass(frozen=True)
@@ -295,9 +295,7 @@ class PseudolabelDataSpec:
     max_length: int = 128
 
     def __post_init__(self):
-        for name, paths in (("train", self.train), ("unlabeled", self.unlabeled)):
-            for i, p in enumerate(paths):
-                _require_file(p, f"data.{name}[{i}]")
+        require_data_files(train=self.train, unlabeled=self.unlabeled)
 
 
 @dataclass(frozen=True)
@@ -479,8 +477,8 @@ def parse(raw: Any, strict: bool = True) -> AnyConfig:
     return _TYPED[raw["command"]](raw)
 
 
-def load(path: str, expect: str | None = None) -> AnyConfig:
-    """Read, validate and type the config at `path`; `expect` is the CLI command, which must match `command`."""
+def read(path: str, expect: str | None = None) -> Any:
+    """The JSON at `path` (--config), unvalidated; `expect` is the CLI command, which must match `command`."""
     try:
         with open(path, encoding="utf-8") as f:
             raw = json.load(f)
@@ -490,4 +488,9 @@ def load(path: str, expect: str | None = None) -> AnyConfig:
         raise ConfigError(f"--config: not valid JSON ({path}): {e}") from None
     if expect is not None and isinstance(raw, dict) and raw.get("command") != expect:
         raise ConfigError(f"command: the config says {raw.get('command')!r} but the CLI command is {expect!r}")
-    return parse(raw)
+    return raw
+
+
+def load(path: str, expect: str | None = None) -> AnyConfig:
+    """Read, validate and type the config at `path`; `expect` is the CLI command, which must match `command`."""
+    return parse(read(path, expect))

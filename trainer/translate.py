@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .config import validate
+from .config import read, require_file, require_model_dir, validate
 from .data import open_text
 from .errors import ConfigError
 from .evaluate import pick_device
@@ -50,25 +50,13 @@ class TranslateConfig:
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self):
-        if not os.path.isfile(self.input):
-            raise ConfigError(f"input: file not found: {self.input}")
+        require_file(self.input, "input")
         for i, m in enumerate(self.models):
-            if not os.path.isdir(m.path):
-                raise ConfigError(f"models[{i}].path: model directory not found: {m.path}")
-            if not os.path.isfile(os.path.join(m.path, "config.json")):
-                raise ConfigError(f"models[{i}].path: no config.json in model directory: {m.path}")
+            require_model_dir(m.path, f"models[{i}]")
 
 
 def load(path: str) -> TranslateConfig:
-    try:
-        with open(path, encoding="utf-8") as f:
-            raw = json.load(f)
-    except FileNotFoundError:
-        raise ConfigError(f"--config: file not found: {path}") from None
-    except json.JSONDecodeError as e:
-        raise ConfigError(f"--config: not valid JSON ({path}): {e}") from None
-    if isinstance(raw, dict) and raw.get("command") != "translate":
-        raise ConfigError(f"command: the config says {raw.get('command')!r} but the CLI command is 'translate'")
+    raw = read(path, expect="translate")
     for m in raw.get("models", []) if isinstance(raw, dict) and isinstance(raw.get("models"), list) else []:
         if isinstance(m, dict):
             m.setdefault("prefix", "")  # validate() fills the defaults of objects, not of array items

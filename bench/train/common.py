@@ -49,6 +49,11 @@ class ModelShape:
     max_positions: int = 512
 
 
+BERT_BASE = ModelShape(layers=12, hidden=768, heads=12, intermediate=3072, vocab_size=30522)  # the GPU benchmarks
+TINY = ModelShape(layers=2, hidden=64, heads=2, intermediate=256, vocab_size=1000)  # their --quick CPU smoke tests
+PEAKS = {"989T": 989e12, "790T": 790e12}  # H100 SXM dense bf16 (datasheet) and the measured matmul peak
+
+
 @dataclass
 class Setup:
     workdir: str

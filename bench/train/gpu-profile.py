@@ -29,9 +29,7 @@ import common  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-PEAK = 989e12
-BERT_BASE = common.ModelShape(layers=12, hidden=768, heads=12, intermediate=3072, vocab_size=30522)
-TINY = common.ModelShape(layers=2, hidden=64, heads=2, intermediate=256, vocab_size=1000)
+PEAK = common.PEAKS["989T"]
 CATEGORIES = [  # first match wins; kernel names as CUDA reports them
     ("attention", ("flash", "fmha", "attention", "cudnn_sdpa", "sdpa")),
     ("gemm", ("gemm", "cutlass", "sm90_xmma", "nvjet", "cublas", "matmul")),
@@ -58,7 +56,7 @@ def main() -> int:
     if device is None:
         return 1
     out_dir = os.environ.get("OUT")
-    shape = TINY if quick else BERT_BASE
+    shape = common.TINY if quick else common.BERT_BASE
     seq = 32 if quick else a.seq
     batch = max(1, (2048 if quick else a.tokens_per_step) // seq)
     print(f"device: {torch.cuda.get_device_name(0) if not quick else 'CPU'}; torch {torch.__version__}", flush=True)

@@ -21,9 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 import torch  # noqa: E402
 
-PEAKS = {"989T": 989e12, "790T": 790e12}
-BERT_BASE = common.ModelShape(layers=12, hidden=768, heads=12, intermediate=3072, vocab_size=30522)
-TINY = common.ModelShape(layers=2, hidden=64, heads=2, intermediate=256, vocab_size=1000)
+PEAKS = common.PEAKS
 
 
 def main() -> int:
@@ -43,7 +41,7 @@ def main() -> int:
     device = common.gpu_or_quick(quick)
     if device is None:
         return 1
-    shape = TINY if quick else BERT_BASE
+    shape = common.TINY if quick else common.BERT_BASE
     seqs = [32, 64] if quick else [int(s) for s in a.seqs.split(",")]
     timing = dict(steps=3) if quick else dict(seconds=a.seconds)
     warmup = 2 if quick else a.warmup
