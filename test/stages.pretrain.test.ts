@@ -232,6 +232,8 @@ test('config mistakes fail the stage at once (attempt 1), naming the field or th
   const cases = [
     // Caught by the trainer (exit 2, its message passed on): too little text for one training sequence.
     { name: 'bad-data', with: { evalFraction: 0 }, domain: few, expect: /the trainer rejected its config: data\.train: the training data holds no full sequence/ },
+    // The pipeline's configOverrides reach the trainer, which checks them against the base model's config.
+    { name: 'bad-override', with: { configOverrides: { hidden_dropout: 0 } }, expect: /the trainer rejected its config: model\.configOverrides\.hidden_dropout: BertConfig has no attribute 'hidden_dropout'/ },
     // Caught by the activity before the trainer starts.
     { name: 'bad-seqlen', with: { seqLen: 4096 }, expect: /seqLen: 4096 is longer than the base model's 128 positions/ },
     { name: 'bad-masking', with: { masking: { strategy: 'lexicon' } }, expect: /masking\.strategy: lexicon masking needs a lexicon input/ },

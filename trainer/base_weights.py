@@ -7,19 +7,14 @@ random while the base model keeps its trained one, a handicap the comparison sho
 biomed-en example, all-MiniLM-L6-v2, 40 steps, 3 fine-tuning seeds: macro-F1 0.45 with the pooler lost, 0.65
 with it carried; the base had 0.65). `run_mlm.py` loses it the same way. Here every body tensor of the base (as
 `AutoModel` loads it) that the trained body lacks, and that the checkpoint really held, is written into the output
-beside the trained weights.
+beside the trained weights (`save_pretrained(state_dict=...)`: one file or sharded, as transformers chooses).
 """
 
 from __future__ import annotations
 
-import json
-import os
-
 import torch
 
 from .events import log
-
-SHARD_NAME = "model-base-carried.safetensors"
 
 
 def unused_base_weights(path: str, model) -> dict[str, torch.Tensor]:
@@ -39,32 +34,3 @@ def unused_base_weights(path: str, model) -> dict[str, torch.Tensor]:
     initialised = set(info.get("missing_keys") or ())  # not in the checkpoint: random, nothing worth carrying
     return {f"{prefix}.{name}": t.detach().to("cpu").contiguous().clone()
             for name, t in body.state_dict().items() if name not in have and name not in initialised}
-
-
-def add_to_saved_model(output_dir: str, tensors: dict[str, torch.Tensor]) -> None:
-    """Add `tensors` to a model directory written by `save_pretrained` (safetensors, one file or sharded)."""
-    if not tensors:
-        return
-    from safetensors.torch import load_file, save_file
-
-    index_path = os.path.join(output_dir, "model.safetensors.index.json")
-    if os.path.isfile(index_path):  # sharded: one more shard, named in the index
-        with open(index_path, encoding="utf-8") as f:
-            index = json.load(f)
-        save_file(tensors, os.path.join(output_dir, SHARD_NAME), metadata={"format": "pt"})
-        index["weight_map"].update({name: SHARD_NAME for name in tensors})
-        _write_atomic(index_path, json.dumps(index, indent=2))
-        return
-    single = os.path.join(output_dir, "model.safetensors")
-    weights = load_file(single)
-    weights.update(tensors)
-    tmp = single + ".tmp"
-    save_file(weights, tmp, metadata={"format": "pt"})
-    os.replace(tmp, single)
-
-
-def _write_atomic(path: str, text: str) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)

@@ -99,7 +99,7 @@ def run(cfg: EvaluateConfig, events: Events | None = None) -> dict[str, float]:
     sets = {"domain": cfg.data.domain, "general": cfg.data.general}
     for name, spec in cfg.models.items():
         tokenizer = load_tokenizer(spec.path)
-        model, headless = load_model_checked(spec.path, spec.objective)
+        model, headless, _ = load_model_checked(spec.path, spec.objective)
         model.to(device)
         if headless:  # its loss is a random head's: not comparable with a trained head's
             log.warning("%s (%s) has no LM head weights: its loss is that of a random head", name, spec.path)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -31,11 +32,17 @@ def load_tokenizer(path: str):
 
 
 def load_model(path: str, objective: str):
-    return load_model_checked(path, objective)[0]
+    return load_model_checked(path, objective).model
 
 
-def load_model_checked(path: str, objective: str, overrides: dict | None = None):
-    """The model and whether its checkpoint lacked LM-head weights (those are then randomly initialised).
+class Loaded(NamedTuple):
+    model: torch.nn.Module
+    head_missing: bool  # the checkpoint lacked LM-head weights: they start random
+    unused_weights: bool  # the checkpoint held weights this model has no place for (e.g. BERT's pooler)
+
+
+def load_model_checked(path: str, objective: str, overrides: dict | None = None) -> Loaded:
+    """The model, whether its checkpoint lacked LM-head weights and whether it held weights the model does not use.
 
     Sentence-embedding checkpoints (e.g. all-MiniLM-L6-v2) ship the encoder only: transformers reports the head's
     keys as missing. Keys of the body (`<base_model_prefix>.…`) that are missing do not count: that is another
@@ -55,36 +62,36 @@ def load_model_checked(path: str, objective: str, overrides: dict | None = None)
         model, info = cls.from_pretrained(path, **kwargs)
     prefix = model.base_model_prefix + "."
     missing = [k for k in info.get("missing_keys") or () if not k.startswith(prefix)]
-    return model, bool(missing)
+    return Loaded(model, bool(missing), bool(info.get("unexpected_keys")))
 
 
-def apply_config_overrides(config, overrides: dict) -> dict:
-    """Set each override on a transformers config; returns the values they replaced. An unknown attribute, or a
-    value of another type than the config's (int and float are both numbers), is a ConfigError naming it."""
+def _value_kind(value) -> str:
+    """JSON's kinds of scalar: int and float are both numbers (bool is not one)."""
+    if isinstance(value, bool):
+        return "boolean"
+    return "number" if isinstance(value, (int, float)) else type(value).__name__
+
+
+def apply_config_overrides(config, overrides: dict) -> None:
+    """Set each override on a transformers config. An unknown attribute, or a value of another kind than the
+    config's (boolean, number, string; an int attribute takes integral numbers only), is a ConfigError naming it."""
     from .errors import ConfigError
 
-    replaced = {}
     for key, value in overrides.items():
         where = f"model.configOverrides.{key}"
         if not hasattr(config, key):
             raise ConfigError(f"{where}: {type(config).__name__} has no attribute {key!r}")
         old = getattr(config, key)
-        number = (int, float)
-        same = (isinstance(old, bool) and isinstance(value, bool)) or (
-            isinstance(old, number) and not isinstance(old, bool) and isinstance(value, number)
-            and not isinstance(value, bool)) or (isinstance(old, str) and isinstance(value, str)) or old is None
-        if not same:
+        if old is not None and _value_kind(old) != _value_kind(value):
             raise ConfigError(f"{where}: expected a value of the type of the base config's {old!r} "
                               f"({type(old).__name__}), got {value!r}")
-        if isinstance(old, int) and not isinstance(old, bool) and isinstance(value, float):
-            if not value.is_integer():
+        if isinstance(old, int) and not isinstance(old, bool):
+            if not float(value).is_integer():
                 raise ConfigError(f"{where}: expected an integer (the base config has {old!r}), got {value!r}")
             value = int(value)
-        elif isinstance(old, float) and isinstance(value, int):
+        elif isinstance(old, float):
             value = float(value)
-        replaced[key] = old
         setattr(config, key, value)
-    return replaced
 
 
 def restore_config(model, path: str, keys) -> None:

@@ -41,7 +41,7 @@ import torch.distributed as dist
 
 from . import checkpoint as ckpt
 from .averaging import Averages
-from .base_weights import add_to_saved_model, unused_base_weights
+from .base_weights import unused_base_weights
 from .batch import cut_batches, label_step, make_batches
 from .config import PretrainConfig
 from .data import Stream, read_texts, rng_for, tokenize_corpus
@@ -230,8 +230,9 @@ def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sig
              f", {len(replay)} replay sequences" if replay is not None else "")
 
     # ------------------------------------------------------------------------------------------------ model
-    model, head_missing = load_model_checked(cfg.model.path, cfg.model.objective,  # fp32; bf16 inside autocast
-                                             cfg.model.config_overrides)
+    # fp32; bf16 inside autocast
+    model, head_missing, base_has_unused = load_model_checked(cfg.model.path, cfg.model.objective,
+                                                              cfg.model.config_overrides)
     head_warmup = head_warmup_steps(t.head_warmup_steps, t.max_steps, head_missing)
     if head_missing:
         metrics["model.headInitialised"] = 1.0
@@ -471,12 +472,13 @@ def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sig
     final = peft_model.merge_and_unload() if peft_model is not None else model
     restore_config(final, cfg.model.path, cfg.model.config_overrides)
     os.makedirs(cfg.output_dir, exist_ok=True)
-    final.save_pretrained(cfg.output_dir, safe_serialization=True)
-    carried = unused_base_weights(cfg.model.path, final)  # e.g. BERT's pooler, which an MLM model drops
-    add_to_saved_model(cfg.output_dir, carried)
+    # e.g. BERT's pooler, which an MLM model drops; read again only when the first load reported unused weights
+    carried = unused_base_weights(cfg.model.path, final) if base_has_unused else {}
     if carried:
         log.info("carried from the base model unchanged: %s", ", ".join(sorted(carried)))
         metrics["model.baseWeightsCarried"] = float(len(carried))
+    final.save_pretrained(cfg.output_dir, safe_serialization=True,
+                          state_dict={**final.state_dict(), **carried} if carried else None)
     tokenizer.save_pretrained(cfg.output_dir)
     losses = [loss for _, loss in state.loss_log]
     if losses:

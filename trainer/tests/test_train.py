@@ -166,7 +166,7 @@ def test_config_overrides_change_the_training_model_not_the_saved_one(tmp_path, 
         base = json.load(f)
     assert base["hidden_dropout_prob"] > 0 and base["attention_probs_dropout_prob"] > 0
     off = {"hidden_dropout_prob": 0, "attention_probs_dropout_prob": 0.0}
-    model, _ = load_model_checked(tiny_bert, "mlm", off)
+    model = load_model_checked(tiny_bert, "mlm", off).model
     dropouts = [m.p for m in model.modules() if isinstance(m, torch.nn.Dropout)]
     assert dropouts and all(p == 0.0 for p in dropouts)
     assert isinstance(model.config.hidden_dropout_prob, float)  # a JSON 0 on a float attribute stays a float
@@ -225,18 +225,3 @@ def test_base_weights_the_mlm_model_drops_are_carried_into_the_saved_model(tmp_p
     assert "model.baseWeightsCarried" not in metrics
     assert not any("pooler" in k for k in load_file(tmp_path / "plain" / "out" / "model.safetensors"))
 
-
-def test_carried_weights_go_into_a_sharded_model_too(tmp_path, tiny_bert):
-    from transformers import AutoModelForSequenceClassification
-
-    from trainer.base_weights import SHARD_NAME, add_to_saved_model
-
-    AutoModelForMaskedLM.from_pretrained(tiny_bert).save_pretrained(tmp_path, max_shard_size="100KB")
-    assert (tmp_path / "model.safetensors.index.json").exists()
-    width = AutoModelForMaskedLM.from_pretrained(tiny_bert).config.hidden_size
-    pooler = {"bert.pooler.dense.weight": torch.full((width, width), 0.5), "bert.pooler.dense.bias": torch.ones(width)}
-    add_to_saved_model(str(tmp_path), pooler)
-    assert (tmp_path / SHARD_NAME).exists()
-    model, info = AutoModelForSequenceClassification.from_pretrained(tmp_path, num_labels=2, output_loading_info=True)
-    assert not [k for k in info["missing_keys"] if "pooler" in k]
-    assert torch.equal(model.bert.pooler.dense.weight, pooler["bert.pooler.dense.weight"])
