@@ -14,7 +14,7 @@ import { ConfigError } from '../errors';
 import { recordOf } from './perplexity';
 import { downloadFiles, workSubdir } from './pretrain/files';
 import { describeSource, localModelFingerprint, modelFiles, modelSourceOf, stageModel, type ModelSource } from './pretrain/staging';
-import { runTrainer, trainerFailure, writeTrainerConfig } from './pretrain/trainer-process';
+import { runTrainer, throwIfTrainerFailed, writeTrainerConfig } from './pretrain/trainer-process';
 import { countRows, refList, stageDatasets, stagePairs, stageTaskFiles } from './task-data';
 import type { StageContext, StageImpl } from './types';
 
@@ -167,9 +167,7 @@ export const evaluateStage: StageImpl<Params> = {
       },
       log: (m) => ctx.log(m),
     });
-    if (result.cancelled) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error('evaluate cancelled');
-    const failure = trainerFailure('evaluate', result);
-    if (failure) throw failure;
+    throwIfTrainerFailed('evaluate', result, ctx.signal);
 
     const out = finetuneMetrics(readTrainerMetrics(outputDir), {
       sources: { base: describeSource(baseSource), adapted: `the model of stage ${adapted.stage}` },

@@ -14,7 +14,7 @@ import { ConfigError, InputError } from '../errors';
 import { downloadFiles, workSubdir } from './pretrain/files';
 import { HELDOUT_PREFIX, modelRefFingerprint, resolveModelRef, stageModel, writeDocuments, type ModelSource } from './pretrain/staging';
 import type { PretrainRecord } from './pretrain';
-import { runTrainer, trainerFailure, writeTrainerConfig } from './pretrain/trainer-process';
+import { runTrainer, throwIfTrainerFailed, writeTrainerConfig } from './pretrain/trainer-process';
 import type { StageContext, StageImpl, StageInputArtifact } from './types';
 
 type Params = StageParams<'perplexity'>;
@@ -92,9 +92,7 @@ export const perplexityStage: StageImpl<Params> = {
       },
       log: (m) => ctx.log(m),
     });
-    if (result.cancelled) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error('perplexity cancelled');
-    const failure = trainerFailure('perplexity', result);
-    if (failure) throw failure;
+    throwIfTrainerFailed('perplexity', result, ctx.signal);
 
     const numbers = readEvalNumbers(outputDir, done);
     const sets: PerplexityResult['sets'] = { domain: { documents: domain.documents, source: domain.source } };

@@ -16,7 +16,7 @@ import { ConfigError, InputError } from '../errors';
 import { localFileFingerprint } from './evaluate';
 import { downloadFiles, workSubdir } from './pretrain/files';
 import { describeSource, localModelFingerprint, modelFiles, modelSourceOf, stageModel, writeDocuments } from './pretrain/staging';
-import { runTrainer, trainerFailure, writeTrainerConfig } from './pretrain/trainer-process';
+import { runTrainer, throwIfTrainerFailed, writeTrainerConfig } from './pretrain/trainer-process';
 import { PSEUDO_LABEL_SCHEMA, countRows, refList, stageDatasets, stageTaskFiles } from './task-data';
 import type { StageContext, StageImpl } from './types';
 
@@ -125,9 +125,7 @@ export const pseudolabelStage: StageImpl<Params> = {
       },
       log: (m) => ctx.log(m),
     });
-    if (result.cancelled) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error('pseudolabel cancelled');
-    const failure = trainerFailure('pseudolabel', result);
-    if (failure) throw failure;
+    throwIfTrainerFailed('pseudolabel', result, ctx.signal);
 
     const rows = readPseudoRows(path.join(outputDir, 'pseudo.jsonl'));
     const statsFile = path.join(outputDir, 'stats.json');

@@ -13,7 +13,7 @@ import { TranslateConfig } from '../../../schemas/trainer';
 import { InputError } from '../../errors';
 import { sha256File, type ArtifactStore } from '../../store';
 import { modelSourceOf, stageModel } from '../pretrain/staging';
-import { runTrainer, trainerFailure, writeTrainerConfig } from '../pretrain/trainer-process';
+import { runTrainer, throwIfTrainerFailed, writeTrainerConfig } from '../pretrain/trainer-process';
 import type { StageContext } from '../types';
 
 type Params = StageParams<'augment'>;
@@ -99,9 +99,7 @@ export class BackTranslation {
       },
       log: (m) => ctx.log(m),
     });
-    if (result.cancelled) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error('augment cancelled');
-    const failure = trainerFailure('augment: back-translation', result);
-    if (failure) throw failure;
+    throwIfTrainerFailed('augment: back-translation', result, ctx.signal);
   }
 
   /** The translations, in order; `next(key)` checks that the trainer answered the text that was asked. */

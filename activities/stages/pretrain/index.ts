@@ -30,7 +30,7 @@ import {
   stageModel,
   type ModelSource,
 } from './staging';
-import { runTrainer, trainerFailure, writeTrainerConfig } from './trainer-process';
+import { runTrainer, throwIfTrainerFailed, writeTrainerConfig } from './trainer-process';
 
 type Params = StageParams<'pretrain'>;
 
@@ -117,9 +117,7 @@ export const pretrainStage: StageImpl<Params> = {
       log: (m) => ctx.log(m),
     });
     await track.uploads; // a checkpoint announced before the exit (e.g. after SIGTERM) is still acknowledged
-    if (result.cancelled) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error('pretrain cancelled');
-    const failure = trainerFailure('pretrain', result);
-    if (failure) throw failure;
+    throwIfTrainerFailed('pretrain', result, ctx.signal);
 
     if (!fs.existsSync(path.join(outputDir, 'config.json'))) throw new Error(`pretrain: the trainer exited 0 but wrote no model to ${outputDir}`);
     const files: ArtifactFileT[] = await uploadDir(ctx.store, outputDir);

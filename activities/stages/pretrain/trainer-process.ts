@@ -214,7 +214,17 @@ export class TrainerOutOfMemoryError extends Error {
 }
 
 /** The error for a trainer exit other than 0 (DESIGN.md exit codes); undefined when it succeeded. */
-export function trainerFailure(what: string, r: TrainerResult): Error | undefined {
+/**
+ * Throws what a finished trainer run means for the stage: the cancellation's reason when it was cancelled, else
+ * the failure for its exit code (trainerFailure); returns when it exited 0.
+ */
+export function throwIfTrainerFailed(what: string, r: TrainerResult, signal: AbortSignal): void {
+  if (r.cancelled) throw signal.reason instanceof Error ? signal.reason : new Error(`${what} cancelled`);
+  const failure = trainerFailure(what, r);
+  if (failure) throw failure;
+}
+
+function trainerFailure(what: string, r: TrainerResult): Error | undefined {
   if (r.code === TRAINER_EXIT.ok) return undefined;
   const tail = r.stderrTail.slice(-15).join('\n');
   if (r.code === TRAINER_EXIT.badConfig) return new ConfigError(`${what}: the trainer rejected its config: ${configMessage(r.stderrTail)}`);
