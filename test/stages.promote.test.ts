@@ -10,12 +10,14 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
+import { adaptedAndBase } from '../activities/stages/adapted-model';
 import type { PromotionRecord } from '../activities/stages/promote';
 import { readPromoted } from '../activities/stages/promote/registry';
 import { resolveModelRef } from '../activities/stages/pretrain/staging';
 import { REPO_ROOT } from '../activities/stages/pretrain/trainer-process';
 import { ConfigError } from '../activities/errors';
 import { keys } from '../activities/store';
+import type { StageContext } from '../activities/stages/types';
 import { answerApproval, getRunStatus, startRun, waitForRun, type RunResult } from '../client/runs';
 import { configEnv, type DaptConfig } from '../worker/config';
 import { domainDocs, generalDocs, writeJsonl } from '../examples/demo/domain-corpus';
@@ -190,6 +192,12 @@ test('refresh: pretrain with baseModel promoted:<name> starts from the promoted 
   assert.equal(decided.currentFrom, 'latest-same-eval', JSON.stringify(decided));
   assert.equal(decided.current, lossOf(week2, 'base'));
   assert.equal(decided.previous, promoted.model.digest);
+
+  // The stages that compare with a base (perplexity, evaluate) take `baseModel: promoted:<name>` the same way.
+  const adaptedInput = { stage: 'pretrain', manifest: (await store.readManifest(week2.status.stages.pretrain.digest!))! };
+  const ctx = { inputs: [adaptedInput], params: { baseModel: 'promoted:weekly' }, store } as unknown as StageContext<{ baseModel?: string }>;
+  const latest = (await readPromoted(store, 'weekly'))!; // week 2 may have been promoted in its turn
+  assert.deepEqual((await adaptedAndBase(ctx, 'evaluate')).base, { artifact: latest.model.digest, stage: 'pretrain', promoted: 'weekly' });
 
   // Before anything is promoted under a name, the fallback is the base; without one, a clear error.
   assert.deepEqual(await resolveModelRef(store, 'promoted:nothing-yet', baseModel), { path: baseModel });

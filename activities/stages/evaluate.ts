@@ -11,9 +11,9 @@ import path from 'node:path';
 import type { StageParams } from '../../schemas/stages';
 import { FinetuneConfig, type TrainerEvent } from '../../schemas/trainer';
 import { ConfigError } from '../errors';
-import { recordOf } from './perplexity';
+import { adaptedAndBase } from './adapted-model';
 import { downloadFiles, workSubdir } from './pretrain/files';
-import { describeSource, localModelFingerprint, modelFiles, modelSourceOf, stageModel, type ModelSource } from './pretrain/staging';
+import { describeSource, modelFiles, modelRefFingerprint, stageModel } from './pretrain/staging';
 import { runTrainer, throwIfTrainerFailed, writeTrainerConfig } from './pretrain/trainer-process';
 import { countRows, refList, stageDatasets, stagePairs, stageTaskFiles } from './task-data';
 import type { StageContext, StageImpl } from './types';
@@ -86,13 +86,7 @@ const CURVE_POINTS = 40;
 export const evaluateStage: StageImpl<Params> = {
   async run(ctx: StageContext<Params>) {
     const p = ctx.params;
-    const models = ctx.inputs.filter((i) => i.manifest.kind === 'model');
-    if (models.length !== 1) {
-      throw new ConfigError(`evaluate needs exactly one model input (the adapted model), got ${models.length ? models.map((m) => m.stage).join(', ') : 'none'}`);
-    }
-    const adapted = models[0];
-    const baseSource: ModelSource | undefined = p.baseModel ? modelSourceOf(p.baseModel) : recordOf(adapted.manifest).baseModel;
-    if (!baseSource) throw new ConfigError(`baseModel: required, since the model of ${adapted.stage} records no base model`);
+    const { adapted, base: baseSource } = await adaptedAndBase(ctx, 'evaluate');
     const pairsInputs = ctx.inputs.filter((i) => i.manifest.kind === 'pairs');
     if (p.uda && !pairsInputs.length) throw new ConfigError('uda: consistency training needs a needs-stage producing pairs (augment)');
     if (p.uda && p.task !== 'classification') throw new ConfigError(`uda: consistency training is for classification, not ${p.task}`);
@@ -181,9 +175,9 @@ export const evaluateStage: StageImpl<Params> = {
     return { files: [await ctx.store.putFile(file, 'metrics.json')], schema: FINETUNE_METRICS_SCHEMA, metrics: { ...out } };
   },
 
-  async fingerprint(params: Params) {
+  async fingerprint(params: Params, env) {
     // Local task files are cache-key material too: an edited test set is a different evaluation.
-    return { baseModel: localModelFingerprint(params.baseModel), data: localFileFingerprint([params.data.train, params.data.dev, params.data.test]) };
+    return { baseModel: await modelRefFingerprint(params.baseModel, undefined, env?.store), data: localFileFingerprint([params.data.train, params.data.dev, params.data.test]) };
   },
 };
 

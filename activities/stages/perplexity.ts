@@ -7,13 +7,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ManifestT } from '../../schemas/manifest';
 import type { StageParams } from '../../schemas/stages';
 import { EvaluateConfig } from '../../schemas/trainer';
 import { ConfigError, InputError } from '../errors';
+import { adaptedAndBase } from './adapted-model';
 import { downloadFiles, workSubdir } from './pretrain/files';
-import { HELDOUT_PREFIX, modelRefFingerprint, resolveModelRef, stageModel, writeDocuments, type ModelSource } from './pretrain/staging';
-import type { PretrainRecord } from './pretrain';
+import { HELDOUT_PREFIX, modelRefFingerprint, stageModel, writeDocuments } from './pretrain/staging';
 import { runTrainer, throwIfTrainerFailed, writeTrainerConfig } from './pretrain/trainer-process';
 import type { StageContext, StageImpl, StageInputArtifact } from './types';
 
@@ -38,14 +37,7 @@ export interface PerplexityResult {
 export const perplexityStage: StageImpl<Params> = {
   async run(ctx: StageContext<Params>) {
     const p = ctx.params;
-    const models = ctx.inputs.filter((i) => i.manifest.kind === 'model');
-    if (models.length !== 1) {
-      throw new ConfigError(`perplexity needs exactly one model input (the adapted model), got ${models.length ? models.map((m) => m.stage).join(', ') : 'none'}`);
-    }
-    const adapted = models[0];
-    const record = recordOf(adapted.manifest);
-    const baseSource: ModelSource | undefined = p.baseModel ? await resolveModelRef(ctx.store, p.baseModel, undefined) : record.baseModel;
-    if (!baseSource) throw new ConfigError(`baseModel: required, since the model of ${adapted.stage} records no base model`);
+    const { adapted, record, base: baseSource } = await adaptedAndBase(ctx, 'perplexity');
 
     const dir = (name: string) => workSubdir(ctx.workDir, name);
     ctx.progress({ message: 'staging the models and evaluation sets' });
@@ -112,18 +104,6 @@ export const perplexityStage: StageImpl<Params> = {
     return { baseModel: await modelRefFingerprint(params.baseModel, undefined, env?.store) };
   },
 };
-
-/** What the adapted model's pretrain stage recorded (absent fields when the model came from elsewhere). */
-export function recordOf(m: ManifestT): Partial<PretrainRecord> {
-  const r = m.metrics as Partial<PretrainRecord>;
-  const base = r.baseModel as unknown;
-  const validBase = typeof base === 'object' && base !== null && ('path' in base || 's3' in base || 'artifact' in base);
-  return {
-    baseModel: validBase ? (base as ModelSource) : undefined,
-    objective: r.objective === 'clm' || r.objective === 'mlm' ? r.objective : undefined,
-    seqLen: typeof r.seqLen === 'number' ? r.seqLen : undefined,
-  };
-}
 
 /** An evaluation set as one local file: a named documents needs-stage, else the model's held-out split. */
 async function evalSet(
