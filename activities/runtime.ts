@@ -56,7 +56,7 @@ export function createActivities(deps: ActivityDeps) {
       if (!call.stage.cache || call.noCache) return { cacheKey };
       const digest = await store.getCacheEntry(cacheKey);
       const manifest = digest ? await store.readManifest(digest) : undefined;
-      // A hit counts only if every blob is still there with its recorded size: a deleted artifact is a miss.
+      // A hit counts only if every blob is still there with its recorded size and ETag: a deleted or rewritten blob is a miss.
       if (!manifest || !(await store.verifyManifest(manifest))) return { cacheKey };
       await store.recordRunStage(call.pipeline, call.runId, { stage: call.stage.name, digest: manifest.digest, cached: true, cacheKey });
       return { cacheKey, hit: { stage: call.stage.name, digest: manifest.digest, kind: manifest.kind } };

@@ -8,6 +8,12 @@ export const ArtifactFile = z.object({
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   bytes: z.number().int().nonnegative(),
   records: z.number().int().nonnegative().optional(),
+  /**
+   * The blob's ETag in the store when the artifact was published (for a single-part upload the MD5 of the content,
+   * checked against the local bytes at upload); a cache hit requires the object to still have it. Not part of the
+   * digest. Absent in manifests written before it was recorded.
+   */
+  etag: z.string().optional(),
 });
 
 export const ManifestParent = z.object({ stage: z.string(), digest: z.string() });

@@ -13,6 +13,7 @@ import { FinetuneConfig, type TrainerEvent } from '../../schemas/trainer';
 import { ConfigError } from '../errors';
 import { adaptedAndBase } from './adapted-model';
 import { downloadFiles, workSubdir } from './pretrain/files';
+import { s3Fingerprint, type ArtifactStore } from '../store';
 import { describeSource, modelFiles, modelRefFingerprint, stageModel } from './pretrain/staging';
 import { runTrainer, throwIfTrainerFailed, writeTrainerConfig } from './pretrain/trainer-process';
 import { countRows, refList, stageDatasets, stagePairs, stageTaskFiles } from './task-data';
@@ -177,21 +178,30 @@ export const evaluateStage: StageImpl<Params> = {
 
   async fingerprint(params: Params, env) {
     // Local task files are cache-key material too: an edited test set is a different evaluation.
-    return { baseModel: await modelRefFingerprint(params.baseModel, undefined, env?.store), data: localFileFingerprint([params.data.train, params.data.dev, params.data.test]) };
+    return {
+      baseModel: await modelRefFingerprint(params.baseModel, undefined, env?.store),
+      data: await taskFilesFingerprint([params.data.train, params.data.dev, params.data.test], env?.store),
+    };
   },
 };
 
-/** Size and mtime of local files (s3:// references are keyed by name only). */
-export function localFileFingerprint(refs: (string | string[] | undefined)[]): unknown {
-  return refs.flatMap(refList).map((f) => {
-    if (f.startsWith('s3://')) return f;
+/** Size and mtime of local task files; key, size and ETag of s3:// ones (an overwritten object is a miss). */
+export async function taskFilesFingerprint(refs: (string | string[] | undefined)[], store: ArtifactStore | undefined): Promise<unknown[]> {
+  const out: unknown[] = [];
+  for (const f of refs.flatMap(refList)) {
+    if (f.startsWith('s3://')) {
+      if (!store) throw new Error(`${f}: an s3:// task file needs the store to fingerprint`);
+      out.push(await s3Fingerprint(store, f, { as: 'object' }));
+      continue;
+    }
     try {
       const st = fs.statSync(f);
-      return [f, st.size, Math.round(st.mtimeMs)];
+      out.push([f, st.size, Math.round(st.mtimeMs)]);
     } catch {
-      return { missing: f }; // reported by the stage itself, as a ConfigError naming the path
+      out.push({ missing: f }); // reported by the stage itself, as a ConfigError naming the path
     }
-  });
+  }
+  return out;
 }
 
 type TrainerSeedScores = Partial<SeedScores> & { seed: number };

@@ -13,9 +13,9 @@ import type { ArtifactFileT } from '../../schemas/manifest';
 import type { StageParams } from '../../schemas/stages';
 import { PseudolabelConfig } from '../../schemas/trainer';
 import { ConfigError, InputError } from '../errors';
-import { localFileFingerprint } from './evaluate';
+import { taskFilesFingerprint } from './evaluate';
 import { downloadFiles, workSubdir } from './pretrain/files';
-import { describeSource, localModelFingerprint, modelFiles, modelSourceOf, stageModel, writeDocuments } from './pretrain/staging';
+import { describeSource, modelDirFingerprint, modelFiles, modelSourceOf, stageModel, writeDocuments } from './pretrain/staging';
 import { runTrainer, throwIfTrainerFailed, writeTrainerConfig } from './pretrain/trainer-process';
 import { PSEUDO_LABEL_SCHEMA, countRows, refList, stageDatasets, stageTaskFiles } from './task-data';
 import type { StageContext, StageImpl } from './types';
@@ -145,8 +145,8 @@ export const pseudolabelStage: StageImpl<Params> = {
     return { files, schema: PSEUDO_LABEL_SCHEMA, metrics: { ...metrics } };
   },
 
-  async fingerprint(params: Params) {
-    return { teacher: localModelFingerprint(params.teacher), data: localFileFingerprint([params.data.train]) };
+  async fingerprint(params: Params, env) {
+    return { teacher: await modelDirFingerprint(params.teacher, env?.store), data: await taskFilesFingerprint([params.data.train], env?.store) };
   },
 };
 

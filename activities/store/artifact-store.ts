@@ -2,6 +2,17 @@
  * The artifact store over any S3-compatible server (MinIO locally). Blobs are content-addressed and written
  * whole (an S3 PUT is atomic), manifests are written after their blobs and cache entries after their manifests,
  * so a crash at any point leaves nothing that looks complete but is not.
+ *
+ * A manifest's file entries record the ETag each blob had when it was published. For an upload in one part S3
+ * (and MinIO) make the ETag the MD5 of the content, and in n parts the MD5 of the parts' MD5s with `-n`; putFile
+ * computes that value from the local bytes in the same pass as their sha256 and keeps an existing blob only when
+ * the store's ETag equals it. A cache hit then compares the ETags the store reports now (one HEAD per blob, no
+ * reads) with the recorded ones: rewriting an object through the S3 API gives it a new ETag computed from the new
+ * bytes, so a blob overwritten with other bytes of the same size is a miss. What this does not see: other bytes
+ * with the same MD5 (a deliberate collision), and a change beneath the server on its drives, which MinIO's own
+ * per-shard bitrot checksums catch when the object is read (the GET fails or is healed from parity). With
+ * server-side encryption the ETag is not the MD5: the check then says "not rewritten since it was published",
+ * and putFile uploads again instead of reusing an existing blob.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -10,6 +21,7 @@ import type { Readable } from 'node:stream';
 import { pipeline as pipe } from 'node:stream/promises';
 import * as Minio from 'minio';
 import { canonicalJson } from '../../schemas/canonical';
+import { mapLimit } from '../concurrency';
 import { Manifest, type ArtifactFileT, type ManifestT } from '../../schemas/manifest';
 import { keys } from './keys';
 
@@ -23,6 +35,8 @@ export interface StoreConfig {
   region?: string;
   /** PEM CA bundle that signed an https endpoint's certificate (a private CA). */
   caFile?: string;
+  /** Part size of multipart uploads, in bytes (the client's default: 64 MiB, more for files over 625 GiB). */
+  partSize?: number;
 }
 
 export interface RunStageRecord {
@@ -50,6 +64,7 @@ export class ArtifactStore {
       accessKey: config.accessKey,
       secretKey: config.secretKey,
       region: config.region ?? 'us-east-1',
+      ...(config.partSize ? { partSize: config.partSize } : {}),
       ...(config.caFile && url.protocol === 'https:' ? { transportAgent: new https.Agent({ ca: fs.readFileSync(config.caFile), keepAlive: true }) } : {}),
     });
     this.bucket = config.bucket;
@@ -70,16 +85,21 @@ export class ArtifactStore {
     }
   }
 
-  /** Upload a local file as a content-addressed blob; an existing blob of the same digest is reused. */
+  /**
+   * Upload a local file as a content-addressed blob. An existing blob of the same digest is reused only when the
+   * store's ETag for it is the one these bytes get (so a blob overwritten with other bytes is uploaded again);
+   * the entry records the ETag the store keeps, which a cache hit checks (verifyManifest).
+   */
   async putFile(localPath: string, name: string, records?: number): Promise<ArtifactFileT> {
-    const sha256 = await sha256File(localPath);
     const bytes = fs.statSync(localPath).size;
+    const { sha256, etag: expected } = await hashFile(localPath, this.client.calculatePartSize(bytes));
     const key = keys.blob(sha256);
-    const existing = await this.statSize(key);
-    if (existing !== bytes) {
-      await this.guard(key, () => this.client.fPutObject(this.bucket, this.key(key), localPath));
+    const existing = await this.stat(key);
+    let etag = existing?.etag;
+    if (!existing || existing.size !== bytes || existing.etag !== expected) {
+      etag = cleanEtag((await this.guard(key, () => this.client.fPutObject(this.bucket, this.key(key), localPath))).etag);
     }
-    return { key, name, sha256, bytes, ...(records === undefined ? {} : { records }) };
+    return { key, name, sha256, bytes, ...(records === undefined ? {} : { records }), ...(etag ? { etag } : {}) };
   }
 
   async getStream(key: string): Promise<Readable> {
@@ -92,8 +112,14 @@ export class ArtifactStore {
 
   /** Size of an object, or undefined when it does not exist. */
   async statSize(key: string): Promise<number | undefined> {
+    return (await this.stat(key))?.size;
+  }
+
+  /** Size and ETag of an object (one HEAD request), or undefined when it does not exist. */
+  async stat(key: string): Promise<{ size: number; etag: string } | undefined> {
     try {
-      return (await this.client.statObject(this.bucket, this.key(key))).size;
+      const st = await this.client.statObject(this.bucket, this.key(key));
+      return { size: st.size, etag: cleanEtag(st.etag) };
     } catch (e) {
       if (isNotFound(e)) return undefined;
       throw this.wrap(e, key);
@@ -141,10 +167,22 @@ export class ArtifactStore {
   async writeManifest(m: Omit<ManifestT, 'digest'>): Promise<ManifestT> {
     const digest = manifestDigest(m);
     const manifest: ManifestT = Manifest.parse({ ...m, digest });
-    // Immutable: the first producer of an identical artifact stays on record.
     const existing = await this.readManifest(digest);
-    if (!existing) await this.putJson(keys.manifest(digest), manifest);
-    return existing ?? manifest;
+    if (!existing) {
+      await this.putJson(keys.manifest(digest), manifest);
+      return manifest;
+    }
+    // The first producer of an identical artifact stays on record. Only the blobs' recorded ETags follow the
+    // store when a blob was uploaded again (found corrupted, or an old manifest without ETags), so that the
+    // record matches what the store keeps; the digest does not cover them.
+    const files = existing.files.map((f, i) => {
+      const etag = manifest.files[i]?.etag ?? f.etag;
+      return etag === undefined ? f : { ...f, etag };
+    });
+    if (files.every((f, i) => f.etag === existing.files[i].etag)) return existing;
+    const refreshed = Manifest.parse({ ...existing, files });
+    await this.putJson(keys.manifest(digest), refreshed);
+    return refreshed;
   }
 
   async readManifest(digest: string): Promise<ManifestT | undefined> {
@@ -152,12 +190,18 @@ export class ArtifactStore {
     return raw === undefined ? undefined : Manifest.parse(raw);
   }
 
-  /** True when every blob of the manifest exists with its recorded size. */
+  /**
+   * True when every blob of the manifest exists with its recorded size and the ETag recorded when it was
+   * published (one HEAD per blob; see the top of this file for what an equal ETag establishes). A file entry of
+   * a manifest written before ETags were recorded is checked by its size only.
+   */
   async verifyManifest(m: ManifestT): Promise<boolean> {
-    for (const f of m.files) {
-      if ((await this.statSize(f.key)) !== f.bytes) return false;
-    }
-    return true;
+    const ok = await mapLimit(m.files.length, 16, async (i) => {
+      const f = m.files[i];
+      const st = await this.stat(f.key);
+      return st !== undefined && st.size === f.bytes && (f.etag === undefined || st.etag === f.etag);
+    });
+    return ok.every(Boolean);
   }
 
   async getCacheEntry(cacheKey: string): Promise<string | undefined> {
@@ -198,6 +242,42 @@ export class ArtifactStore {
 export function manifestDigest(m: Omit<ManifestT, 'digest'>): string {
   const identity = { kind: m.kind, schema: m.schema, files: m.files.map((f) => [f.name, f.sha256, f.bytes]), parents: m.parents };
   return createHash('sha256').update(canonicalJson(identity)).digest('hex');
+}
+
+/**
+ * The sha256 of a file and the ETag an S3 server gives it when uploaded in parts of `partSize` bytes (a file of
+ * at most one part is uploaded in one PUT: the MD5 of the content; n parts: the MD5 of the parts' binary MD5s
+ * followed by `-n`), in one read of the file.
+ */
+export async function hashFile(p: string, partSize: number): Promise<{ sha256: string; etag: string; bytes: number }> {
+  const sha = createHash('sha256');
+  const parts: Buffer[] = [];
+  let part = createHash('md5');
+  let inPart = 0;
+  let bytes = 0;
+  for await (const chunk of fs.createReadStream(p) as AsyncIterable<Buffer>) {
+    sha.update(chunk);
+    bytes += chunk.length;
+    for (let off = 0; off < chunk.length; ) {
+      const n = Math.min(chunk.length - off, partSize - inPart);
+      part.update(chunk.subarray(off, off + n));
+      off += n;
+      inPart += n;
+      if (inPart === partSize) {
+        parts.push(part.digest());
+        part = createHash('md5');
+        inPart = 0;
+      }
+    }
+  }
+  if (inPart > 0 || !parts.length) parts.push(part.digest());
+  const etag = parts.length === 1 ? parts[0].toString('hex') : `${createHash('md5').update(Buffer.concat(parts)).digest('hex')}-${parts.length}`;
+  return { sha256: sha.digest('hex'), etag, bytes };
+}
+
+/** ETags without the quotes some responses keep around them. */
+export function cleanEtag(etag: string): string {
+  return (etag ?? '').replace(/^(?:"|&quot;)|(?:"|&quot;)$/g, '');
 }
 
 export async function sha256File(p: string): Promise<string> {

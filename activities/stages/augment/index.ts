@@ -17,7 +17,7 @@ import { ShardWriter, readDocuments } from '../../documents';
 import { ConfigError, InputError } from '../../errors';
 import { defaultJieba } from '../near-dedupe/shingles';
 import { jiebaWithLexicon } from '../newwords/segment';
-import { localModelFingerprint } from '../pretrain/staging';
+import { modelDirFingerprint } from '../pretrain/staging';
 import type { StageContext, StageImpl } from '../types';
 import { BackTranslation } from './backtranslate';
 import { randomDelete, randomInsert, randomSwap, synonymReplace, type Editable, type Random, type Synonyms } from './eda';
@@ -204,9 +204,13 @@ export const augmentStage: StageImpl<Params> = {
     };
   },
 
-  async fingerprint(p: Params) {
+  async fingerprint(p: Params, env) {
     const synonyms = p.synonyms && fs.existsSync(p.synonyms) ? { size: fs.statSync(p.synonyms).size, mtimeMs: fs.statSync(p.synonyms).mtimeMs } : p.synonyms;
-    return { synonyms, forward: localModelFingerprint(p.backTranslation?.forward), backward: localModelFingerprint(p.backTranslation?.backward) };
+    return {
+      synonyms,
+      forward: await modelDirFingerprint(p.backTranslation?.forward, env?.store),
+      backward: await modelDirFingerprint(p.backTranslation?.backward, env?.store),
+    };
   },
 };
 

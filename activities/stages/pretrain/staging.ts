@@ -12,7 +12,7 @@ import zlib from 'node:zlib';
 import type { ManifestT } from '../../../schemas/manifest';
 import { readDocuments } from '../../documents';
 import { ConfigError, InputError } from '../../errors';
-import { keys, type ArtifactStore } from '../../store';
+import { keys, s3Fingerprint, type ArtifactStore } from '../../store';
 import { promotedName, readPromoted } from '../promote/registry';
 import type { StageInputArtifact } from '../types';
 import { downloadFiles, listFiles, localPathOf } from './files';
@@ -44,15 +44,23 @@ export async function resolveModelRef(store: ArtifactStore, ref: string, fallbac
 }
 
 /**
- * Cache-key material of a model reference: a local directory's file sizes and mtimes, or the artifact a
- * promoted-model pointer names now (a new promotion is a miss).
+ * Cache-key material of a model reference: a local directory's file sizes and mtimes, an s3:// prefix's object
+ * keys, sizes and ETags (an overwritten file is a miss), or the artifact a promoted-model pointer names now (a new
+ * promotion is a miss).
  */
 export async function modelRefFingerprint(ref: string | undefined, fallback: string | undefined, store: ArtifactStore | undefined): Promise<unknown> {
   const name = promotedName(ref);
-  if (name === undefined) return localModelFingerprint(ref);
+  if (name === undefined) return modelDirFingerprint(ref, store);
   if (!store) throw new Error(`${ref}: a promoted-model reference needs the store to fingerprint`);
   const latest = await readPromoted(store, name);
-  return latest ? { promoted: name, artifact: latest.model.digest } : { promoted: name, artifact: null, fallback: localModelFingerprint(fallback) };
+  return latest ? { promoted: name, artifact: latest.model.digest } : { promoted: name, artifact: null, fallback: await modelDirFingerprint(fallback, store) };
+}
+
+/** Cache-key material of a model directory: local (sizes and mtimes) or an s3:// prefix (keys, sizes, ETags). */
+export async function modelDirFingerprint(ref: string | undefined, store: ArtifactStore | undefined): Promise<unknown> {
+  if (!ref?.startsWith('s3://')) return localModelFingerprint(ref);
+  if (!store) throw new Error(`${ref}: an s3:// model needs the store to fingerprint`);
+  return s3Fingerprint(store, ref, { folder: true });
 }
 
 export function describeSource(s: ModelSource): string {
@@ -125,7 +133,7 @@ async function downloadS3Prefix(store: ArtifactStore, uri: string, dest: string,
   }
 }
 
-/** Size and mtime of every file of a local model directory: cache-key material (a changed model is a miss). */
+/** Size and mtime of every file of a local model directory: cache-key material (a changed model is a miss); s3:// → null (modelDirFingerprint). */
 export function localModelFingerprint(ref: string | undefined): unknown {
   if (!ref || ref.startsWith('s3://')) return null;
   try {

@@ -9,8 +9,8 @@ import { DOCUMENT_SCHEMA } from '../../../schemas/manifest';
 import { ShardWriter } from '../../documents';
 import { InputError } from '../../errors';
 import type { StageContext, StageImpl } from '../types';
-import { StoreUnavailableError } from '../../store';
-import { listLocalWarcs, listWarcInputs, parseS3, type WarcInput } from './inputs';
+import { StoreUnavailableError, s3Fingerprint } from '../../store';
+import { WARC_FILE, listLocalWarcs, listWarcInputs, parseS3, type WarcInput } from './inputs';
 import { warcDocuments, type RecordOutcome } from './records';
 
 type Params = StageParams<'warc'>;
@@ -53,11 +53,21 @@ export const warcStage: StageImpl<Params> = {
     };
   },
 
-  /** Local files stand in by size and mtime; s3:// inputs are taken as immutable (as Common Crawl's are). */
-  fingerprint(params: Params) {
-    return Promise.resolve(
-      params.paths.map((p) => (parseS3(p) ? { path: p } : listLocalWarcs(p).map((f) => ({ path: f.name, size: f.size, mtimeMs: f.mtimeMs })))),
-    );
+  /**
+   * Local files stand in by size and mtime; an s3:// prefix by the key, size and ETag of each WARC object below
+   * it (the listing the stage reads), so an overwritten or added object is a miss.
+   */
+  async fingerprint(params: Params, env) {
+    const out: unknown[] = [];
+    for (const p of params.paths) {
+      if (!parseS3(p)) {
+        out.push(listLocalWarcs(p).map((f) => ({ path: f.name, size: f.size, mtimeMs: f.mtimeMs })));
+        continue;
+      }
+      if (!env) throw new Error(`warc: fingerprinting ${p} needs the store`);
+      out.push(await s3Fingerprint(env.store, p, { match: WARC_FILE }));
+    }
+    return out;
   },
 };
 
