@@ -13,7 +13,7 @@ import type { FanoutCall, PreparedStage, Proposal, StageCall, StageDone } from '
 import { stageCacheKey } from './cache-key';
 import { isNonRetryable } from './errors';
 import { stageImpls } from './stages';
-import type { Progress, StageContext, StageImpl, StageOutput } from './stages/types';
+import type { Progress, StageContext, StageFanout, StageImpl, StageOutput } from './stages/types';
 import { keys, type ArtifactStore } from './store';
 import { mapLimit } from './concurrency';
 import type { GpuLease, GpuPool } from '../worker/gpus';
@@ -128,10 +128,10 @@ export function createActivities(deps: ActivityDeps) {
     });
   }
 
-  function fanoutOf(call: StageCall): NonNullable<StageImpl<unknown>['fanout']> {
+  function fanoutOf(call: StageCall): StageFanout<unknown> {
     const f = implOf(call).fanout;
     if (!f) throw new Error(`stage kind ${call.stage.kind} cannot fan out`);
-    return f;
+    return typeof f === 'function' ? f(call.stage.params) : f;
   }
 
   async function publish(call: FanoutCall, attempt: number, out: StageOutput): Promise<StageDone> {

@@ -17,7 +17,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { temporal } from '@temporalio/proto';
 import { getRunStatus, startRun, waitForRun } from '../client/runs';
 import { prepareDemoData } from '../cli/commands/demo';
 import { domainDocs, writeJsonl } from '../examples/demo/domain-corpus';
@@ -25,7 +24,8 @@ import { serveDemoSite } from '../examples/demo/site';
 import { isAlive } from '../infra/process';
 import { loadPlan } from '../schemas';
 import { configEnv, type DaptConfig } from '../worker/config';
-import { startStack, type Stack, type WorkerProcess } from './helpers/stack';
+import { completionsOf, startedTaskOf, type HeldTask } from './helpers/fanout-tasks';
+import { startStack, type Stack } from './helpers/stack';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -49,48 +49,6 @@ after(async () => {
 /** The config a process gets when it talks to MinIO node `node`. */
 function viaNode(cfg: DaptConfig, node: number): DaptConfig {
   return { ...cfg, store: { ...cfg.store, endpoint: stack.minioCluster!.endpoints[node] } };
-}
-
-interface HeldTask {
-  worker: WorkerProcess;
-  workflowId: string;
-  activityId: string;
-}
-
-/**
- * A started task of `stage`'s fan-out (in its batch child workflows) held by one of `workers`: the most recently
- * started one, which has the most work left, so it is still running when the kill lands. Tasks, not the stage's
- * plan/reduce activities on the run itself: those last milliseconds.
- */
-async function startedTaskOf(runId: string, stage: string, workers: WorkerProcess[]): Promise<HeldTask | undefined> {
-  let latest: (HeldTask & { startedMs: number }) | undefined;
-  for await (const wf of stack.client.workflow.list({ query: `WorkflowId STARTS_WITH "${runId}--${stage}--" AND ExecutionStatus = "Running"` })) {
-    const desc = await stack.client.workflow.getHandle(wf.workflowId).describe().catch(() => undefined);
-    for (const pa of desc?.raw.pendingActivities ?? []) {
-      if (pa.state !== temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED) continue;
-      const worker = workers.find((w) => w.identity === pa.lastWorkerIdentity);
-      const startedMs = Number(pa.lastStartedTime?.seconds ?? 0) * 1000 + Math.floor((pa.lastStartedTime?.nanos ?? 0) / 1e6);
-      if (worker && (!latest || startedMs > latest.startedMs)) latest = { worker, workflowId: wf.workflowId, activityId: pa.activityId ?? '', startedMs };
-    }
-  }
-  return latest;
-}
-
-/** The attempt and worker identity that completed an activity, from the workflow's history. */
-async function completionOf(workflowId: string, activityId: string): Promise<{ attempt: number; identity: string } | undefined> {
-  const history = await stack.client.workflow.getHandle(workflowId).fetchHistory();
-  const scheduled = new Map<string, string>(); // scheduled event id → activity id
-  const started = new Map<string, number>(); // started event id → attempt
-  for (const e of history.events ?? []) {
-    const id = String(e.eventId);
-    if (e.activityTaskScheduledEventAttributes) scheduled.set(id, e.activityTaskScheduledEventAttributes.activityId ?? '');
-    if (e.activityTaskStartedEventAttributes) started.set(id, e.activityTaskStartedEventAttributes.attempt ?? 0);
-    const done = e.activityTaskCompletedEventAttributes;
-    if (done && scheduled.get(String(done.scheduledEventId)) === activityId) {
-      return { attempt: started.get(String(done.startedEventId)) ?? 0, identity: done.identity ?? '' };
-    }
-  }
-  return undefined;
 }
 
 test('demo pipeline survives SIGKILL of a busy worker process and of a MinIO node', { timeout: 600_000 }, async () => {
@@ -137,7 +95,7 @@ test('demo pipeline survives SIGKILL of a busy worker process and of a MinIO nod
       assert.fail(`the run left the dedupe stage (${dedupe}, run ${status.execution}) before a worker was seen running one of its tasks`);
     }
     if (Date.now() > deadline) assert.fail('no dedupe task was seen running within 300 s');
-    if (dedupe === 'running') victim = await startedTaskOf(run.workflowId, 'dedupe', cpuWorkers);
+    if (dedupe === 'running') victim = await startedTaskOf(stack.client, run.workflowId, 'dedupe', cpuWorkers);
   }
   process.kill(victim.worker.pid, 'SIGKILL');
   process.kill(cluster.nodes[3].pid, 'SIGKILL');
@@ -151,7 +109,7 @@ test('demo pipeline survives SIGKILL of a busy worker process and of a MinIO nod
   for (const [name, s] of Object.entries(result.status.stages)) assert.equal(s.state, 'succeeded', `stage ${name}: ${s.state} ${s.error ?? ''}`);
 
   // The task the killed worker held was finished by a later attempt on a surviving worker.
-  const completion = await completionOf(victim.workflowId, victim.activityId);
+  const completion = (await completionsOf(stack.client, victim.workflowId)).find((c) => c.activityId === victim.activityId);
   assert.ok(completion, `no completion of ${victim.activityId} in ${victim.workflowId}`);
   assert.ok(completion.attempt >= 2, `${victim.activityId} completed on attempt ${completion.attempt}, not a retry`);
   assert.notEqual(completion.identity, victim.worker.identity);

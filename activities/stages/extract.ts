@@ -1,5 +1,5 @@
 /**
- * The `extract` stage: HTML documents (from `warc`, or JSONL of raw pages) → main text, with the shared
+ * The `extract` stage, one task per input shard: HTML documents (from `warc`, or JSONL of raw pages) → main text, with the shared
  * Readability+linkedom extractor of html-text.ts (the one the crawler and the source stage use), so a page
  * yields the same text by every route. Convention for where the HTML is:
  *   - `metadata.html` when it is a string (the text is then whatever the producer put there);
@@ -10,11 +10,9 @@
  */
 import type { StageParams } from '../../schemas/stages';
 import { DOCUMENT_SCHEMA, type DocumentRecordT } from '../../schemas/manifest';
-import { ShardWriter, readDocuments } from '../documents';
-import { InputError } from '../errors';
+import { shardMapStage, sumStats } from '../shard-map';
 import { loadLanguageIdentifier, type LanguageIdentifier } from './filter/langid';
 import { extractMainText } from './html-text';
-import type { StageContext, StageImpl } from './types';
 
 type Params = StageParams<'extract'>;
 
@@ -29,60 +27,66 @@ export function htmlOf(doc: DocumentRecordT): string | undefined {
   return HTML_TYPES.has(type) || LOOKS_LIKE_HTML.test(doc.text.slice(0, 2048)) ? doc.text : undefined;
 }
 
-export const extractStage: StageImpl<Params> = {
-  async run(ctx: StageContext<Params>) {
+interface ExtractStats {
+  input: number;
+  extracted: number;
+  passedThrough: number;
+  tooShort: number;
+  notHtml: number;
+  readability: number;
+  body: number;
+  ms: number;
+}
+
+const noPages = (): ExtractStats => ({ input: 0, extracted: 0, passedThrough: 0, tooShort: 0, notHtml: 0, readability: 0, body: 0, ms: 0 });
+
+export const extractStage = shardMapStage<Params, ExtractStats>({
+  name: 'extract',
+  reads: 'extract',
+  schema: DOCUMENT_SCHEMA,
+  shardSize: (p) => p.shardSize,
+  async map(ctx, docs, out) {
     const { params: p } = ctx;
-    for (const input of ctx.inputs) {
-      if (input.manifest.kind !== 'documents') throw new InputError(`extract reads documents, but input ${input.stage} is ${input.manifest.kind}`);
-    }
     const lid: LanguageIdentifier | undefined = p.detectLanguage ? await loadLanguageIdentifier() : undefined;
-    const writer = new ShardWriter(ctx.store, ctx.workDir, p.shardSize);
-    const counts = { input: 0, extracted: 0, passedThrough: 0, tooShort: 0, notHtml: 0, readability: 0, body: 0 };
-    let ms = 0;
-    for (const { manifest } of ctx.inputs) {
-      for await (const doc of readDocuments(ctx.store, manifest)) {
-        if (++counts.input % 1000 === 0) {
-          ctx.signal.throwIfAborted();
-          ctx.progress({ message: `${counts.input} documents, ${counts.extracted} extracted` });
-        }
-        const html = htmlOf(doc);
-        if (html === undefined) {
-          if (p.nonHtml === 'keep') {
-            counts.passedThrough++;
-            await writer.write(doc);
-          } else counts.notHtml++;
-          continue;
-        }
-        const t0 = performance.now();
-        const { title, text, extractor } = extractMainText(html);
-        ms += performance.now() - t0;
-        counts[extractor]++;
-        if (text.length < p.minChars) {
-          counts.tooShort++;
-          continue;
-        }
-        const { html: _html, ...rest } = doc.metadata;
-        const lang = HTML_LANG.exec(html.slice(0, 4096))?.[1].toLowerCase().replace('_', '-');
-        const guess = lid?.identify(text);
-        const metadata = {
-          ...rest,
-          ...(p.keepHtml ? { html } : {}),
-          ...(title ? { title } : {}),
-          extractor,
-          ...(lang ? { htmlLang: lang } : {}),
-          ...(guess ? { language: guess.language, languageScore: Math.round(guess.score * 1e4) / 1e4 } : {}),
-        };
-        await writer.write({ id: doc.id, text, source: doc.source, metadata });
-        counts.extracted++;
+    const counts = noPages();
+    for await (const doc of docs) {
+      counts.input++;
+      const html = htmlOf(doc);
+      if (html === undefined) {
+        if (p.nonHtml === 'keep') {
+          counts.passedThrough++;
+          await out.write(doc);
+        } else counts.notHtml++;
+        continue;
       }
+      const t0 = performance.now();
+      const { title, text, extractor } = extractMainText(html);
+      counts.ms += performance.now() - t0;
+      counts[extractor]++;
+      if (text.length < p.minChars) {
+        counts.tooShort++;
+        continue;
+      }
+      const { html: _html, ...rest } = doc.metadata;
+      const lang = HTML_LANG.exec(html.slice(0, 4096))?.[1].toLowerCase().replace('_', '-');
+      const guess = lid?.identify(text);
+      const metadata = {
+        ...rest,
+        ...(p.keepHtml ? { html } : {}),
+        ...(title ? { title } : {}),
+        extractor,
+        ...(lang ? { htmlLang: lang } : {}),
+        ...(guess ? { language: guess.language, languageScore: Math.round(guess.score * 1e4) / 1e4 } : {}),
+      };
+      await out.write({ id: doc.id, text, source: doc.source, metadata });
+      counts.extracted++;
     }
-    const files = await writer.close();
-    const pages = counts.readability + counts.body;
-    ctx.log(`extract: ${counts.input} documents, ${counts.extracted} extracted, ${counts.tooShort} below ${p.minChars} chars`);
-    return {
-      files,
-      schema: DOCUMENT_SCHEMA,
-      metrics: { ...counts, documents: writer.total, msPerPage: pages ? Math.round((ms / pages) * 100) / 100 : 0 },
-    };
+    return counts;
   },
-};
+  metrics(ctx, stats) {
+    const { ms, ...counts } = sumStats(noPages(), stats);
+    const pages = counts.readability + counts.body;
+    ctx.log(`extract: ${counts.input} documents, ${counts.extracted} extracted, ${counts.tooShort} below ${ctx.params.minChars} chars`);
+    return { ...counts, msPerPage: pages ? Math.round((ms / pages) * 100) / 100 : 0 };
+  },
+});

@@ -75,13 +75,16 @@ export interface FanoutPhase<P> {
  * (the kind's `fanout(params)` in schemas/stages decides which one a given stage uses). A fan-out runs its
  * phases in order (each phase's tasks in parallel, each task's result kept in the ledger), then `reduce`.
  */
+export interface StageFanout<P> {
+  phases: FanoutPhase<P>[];
+  /** `results[k][i]`: task i of phase k. */
+  reduce(ctx: StageContext<P>, results: unknown[][]): Promise<StageOutput>;
+}
+
 export interface StageImpl<P> {
   run?(ctx: StageContext<P>): Promise<StageOutput>;
-  fanout?: {
-    phases: FanoutPhase<P>[];
-    /** `results[k][i]`: task i of phase k. */
-    reduce(ctx: StageContext<P>, results: unknown[][]): Promise<StageOutput>;
-  };
+  /** The phases, or a choice of phases by params (dedupe: exact or near). */
+  fanout?: StageFanout<P> | ((params: P) => StageFanout<P>);
   /** Extra cache-key material, e.g. the sizes and mtimes of local input files, or a pointer in the store. */
   fingerprint?(params: P, env?: FingerprintEnv): Promise<unknown>;
   /**

@@ -39,7 +39,10 @@ export interface StageKind<P extends z.ZodType = z.ZodType> {
   localPaths?: { params: string[]; keywords?: string[] };
   /** The stage describes its own run (the report): the workflow hands it the DAG and the stages' states so far. */
   observesRun?: boolean;
-  /** Whether these params make the stage a fan-out (plan tasks → run each → reduce). */
+  /**
+   * Whether these params make the stage a fan-out (plan tasks → run each → reduce). Document stages that map
+   * shard by shard (activities/shard-map.ts) always are: one task per input shard.
+   */
   fanout: (params: z.output<P>) => boolean;
   /** false: the stage has effects outside its artifact (a published pointer), so it runs every time. */
   cacheable?: boolean;
@@ -82,9 +85,9 @@ export const stageKinds = {
     params: DedupeParams,
     accepts: ['documents'],
     produces: 'documents',
-    version: '2',
+    version: '3',
     defaultQueue: 'cpu',
-    fanout: (p) => p.method === 'near',
+    fanout: () => true, // exact: keys per shard → decide per hash partition → filter per shard
   }),
   pretrain: kind({
     description: 'Continue pretraining a base model (MLM/CLM) on the domain documents; resumable from checkpoints in the store',
@@ -141,18 +144,18 @@ export const stageKinds = {
     params: ExtractParams,
     accepts: ['documents'],
     produces: 'documents',
-    version: '1',
+    version: '2',
     defaultQueue: 'cpu',
-    fanout: () => false,
+    fanout: () => true, // one task per input shard
   }),
   filter: kind({
     description: 'Language ID, Gopher quality/repetition, C4 and FineWeb rules, optional PII masking; drops counted per rule',
     params: FilterParams,
     accepts: ['documents'],
     produces: 'documents',
-    version: '1',
+    version: '2',
     defaultQueue: 'cpu',
-    fanout: () => false,
+    fanout: () => true, // one task per input shard
   }),
   select: kind({
     description: 'DSIR-style selection: score a general corpus against a seed domain corpus (hashed n-gram log-ratios), keep the best',

@@ -9,7 +9,7 @@ import { DOCUMENT_SCHEMA } from '../../../schemas/manifest';
 import type { StageParams } from '../../../schemas/stages';
 import { documentShards } from '../../documents';
 import { ConfigError, InputError } from '../../errors';
-import type { StageContext, StageImpl, StageInputArtifact } from '../types';
+import type { StageContext, StageFanout, StageInputArtifact } from '../types';
 import { mergeBuckets, type BucketResult, type BucketTask } from './buckets';
 import { buildClusters, type ClusterResult, type ClusterTask } from './clusters';
 import { filterShard, type FilterResult, type FilterTask } from './filter';
@@ -32,7 +32,7 @@ function offsetsOf(sigs: SignatureResult[]): number[] {
   return offsets;
 }
 
-export const nearDedupeFanout: NonNullable<StageImpl<Params>['fanout']> = {
+export const nearDedupeFanout: StageFanout<Params> = {
   phases: [
     {
       name: 'signatures',

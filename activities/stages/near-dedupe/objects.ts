@@ -7,12 +7,12 @@ import type { ArtifactStore } from '../../store';
 import type { StageContext } from '../types';
 
 /**
- * The prefix for one stage run's intermediate objects: a hash of where it runs and what it reads and how, so a
+ * The prefix for one stage run's intermediate objects (`name`: the stage's method): a hash of where it runs and what it reads and how, so a
  * retry of the same run finds its finished tasks' objects, and a rerun with other inputs or params does not.
  */
-export function nearDedupePrefix(ctx: StageContext<unknown>): string {
+export function nearDedupePrefix(ctx: StageContext<unknown>, name = 'near-dedupe'): string {
   const identity = JSON.stringify([ctx.pipeline, ctx.run, ctx.stage, ctx.inputs.map((i) => i.manifest.digest), ctx.params]);
-  return `ledger/near-dedupe/${createHash('sha256').update(identity).digest('hex').slice(0, 32)}/`;
+  return `ledger/${name}/${createHash('sha256').update(identity).digest('hex').slice(0, 32)}/`;
 }
 
 export const objectKeys = {

@@ -2,9 +2,9 @@
  * Runs a phased fan-out inside one activity: every phase's tasks one after another, then the reduce. The
  * engine runs the same phases as parallel activities; this is the single-activity form of the same stage.
  */
-import type { StageContext, StageImpl, StageOutput } from '../types';
+import type { StageContext, StageFanout, StageOutput } from './types';
 
-export async function runPhasesInline<P>(ctx: StageContext<P>, fanout: NonNullable<StageImpl<P>['fanout']>): Promise<StageOutput> {
+export async function runPhasesInline<P>(ctx: StageContext<P>, fanout: StageFanout<P>): Promise<StageOutput> {
   const results: unknown[][] = [];
   for (const phase of fanout.phases) {
     const tasks = await phase.plan(ctx, results);
