@@ -33,14 +33,16 @@ export function createActivities(deps: ActivityDeps) {
   const log = deps.log ?? ((m: string) => console.error(m));
   const { store } = deps;
 
-  // Fan-out task lists are immutable per cache key: each worker reads a list once, not once per task.
+  // Fan-out task lists are immutable per cache key within a run (a later run may clear and replan a ledger whose
+  // artifact was damaged): each worker reads a list once per run, not once per task.
   const taskLists = new Map<string, unknown[]>();
-  const tasksOf = async (cacheKey: string, phase: number): Promise<unknown[] | undefined> => {
-    const key = keys.ledgerTasks(cacheKey, phase);
-    let tasks = taskLists.get(key);
+  const tasksOf = async (call: FanoutCall, phase: number): Promise<unknown[] | undefined> => {
+    const key = keys.ledgerTasks(call.cacheKey, phase);
+    const memo = `${call.runId}/${key}`;
+    let tasks = taskLists.get(memo);
     if (!tasks) {
       tasks = await store.getJson<unknown[]>(key);
-      if (tasks) taskLists.set(key, tasks);
+      if (tasks) taskLists.set(memo, tasks);
       if (taskLists.size > 64) taskLists.delete(taskLists.keys().next().value!);
     }
     return tasks;
@@ -56,8 +58,14 @@ export function createActivities(deps: ActivityDeps) {
       if (!call.stage.cache || call.noCache) return { cacheKey };
       const digest = await store.getCacheEntry(cacheKey);
       const manifest = digest ? await store.readManifest(digest) : undefined;
+      if (!manifest) return { cacheKey };
       // A hit counts only if every blob is still there with its recorded size and ETag: a deleted or rewritten blob is a miss.
-      if (!manifest || !(await store.verifyManifest(manifest))) return { cacheKey };
+      if (!(await store.verifyManifest(manifest))) {
+        // The damaged artifact is recomputed whole: the fan-out ledger of this cache key names the same damaged
+        // blobs (and scratch objects its reduce removed), so it goes too.
+        await store.removePrefix(keys.ledgerPrefix(cacheKey));
+        return { cacheKey };
+      }
       await store.recordRunStage(call.pipeline, call.runId, { stage: call.stage.name, digest: manifest.digest, cached: true, cacheKey });
       return { cacheKey, hit: { stage: call.stage.name, digest: manifest.digest, kind: manifest.kind } };
     });
@@ -101,7 +109,7 @@ export function createActivities(deps: ActivityDeps) {
     return withContext(call, { gpus: true }, async (ctx) => {
       const key = keys.ledgerShard(call.cacheKey, phase, index);
       if ((await store.statSize(key)) !== undefined) return { reused: true };
-      const tasks = await tasksOf(call.cacheKey, phase);
+      const tasks = await tasksOf(call, phase);
       if (!tasks || index >= tasks.length) throw new Error(`ledger of ${call.stage.name} has no task ${index} in phase ${phase}`);
       const result = await fanoutOf(call).phases[phase].map(ctx, tasks[index], index);
       await store.putJson(key, { result });
@@ -119,7 +127,7 @@ export function createActivities(deps: ActivityDeps) {
   }
 
   async function phaseResults(call: FanoutCall, phase: number): Promise<unknown[]> {
-    const tasks = await tasksOf(call.cacheKey, phase);
+    const tasks = await tasksOf(call, phase);
     if (!tasks) throw new Error(`ledger of ${call.stage.name} has no task list for phase ${phase}`);
     return mapLimit(tasks.length, 32, async (i) => {
       const entry = await store.getJson<{ result: unknown }>(keys.ledgerShard(call.cacheKey, phase, i));

@@ -40,21 +40,27 @@ test('a near-dedupe fan-out parked on a broken shard resumes without redoing fin
   assert.equal(manifest.files.length, 6);
   const victim = manifest.files[3].key;
   const original = Buffer.concat(await (await store.getStream(victim)).toArray());
-  // Same size, so the source's cache entry still verifies; unreadable gzip, a non-retryable InputError.
-  await store.client.putObject(store.bucket, store.key(victim), Buffer.alloc(original.length, 0x5a));
 
+  // The cache is verified by content, so a broken blob would make the source rerun and repair it: the shard is
+  // broken only after the source's hit was accepted, while a sleeping stage holds dedupe back.
   const p = plan({
     name: 'ddr',
     defaults: { retry: { maxAttempts: 1 } },
-    stages: { source, dedupe: { uses: 'dedupe', needs: ['source'], onFailure: 'park', concurrency: 1, with: { method: 'near', shardSize: 1000 } } },
+    stages: {
+      source,
+      hold: { uses: 'noop', with: { sleepMs: 3000 } },
+      dedupe: { uses: 'dedupe', needs: ['source', 'hold'], onFailure: 'park', concurrency: 1, with: { method: 'near', shardSize: 1000 } },
+    },
   });
   const run = await startRun(stack.client, cfg, p);
+  await waitFor('source cached', async () => (await getRunStatus(stack.client, run.workflowId)).stages.source.state === 'cached');
+  // Unreadable gzip of the same size: a non-retryable InputError in the task that reads it.
+  await store.client.putObject(store.bucket, store.key(victim), Buffer.alloc(original.length, 0x5a));
   const parked = await waitFor('dedupe parked', async () => {
     const s = await getRunStatus(stack.client, run.workflowId);
     return s.stages.dedupe.state === 'parked' && s;
   });
   assert.match(parked.stages.dedupe.error ?? '', /corrupt or truncated gzip/);
-  assert.equal(parked.stages.source.state, 'cached');
 
   await store.client.putObject(store.bucket, store.key(victim), original);
   await signalStage(stack.client, run.workflowId, 'retry', 'dedupe');

@@ -163,6 +163,16 @@ export class ArtifactStore {
     await this.guard(key, () => this.client.removeObject(this.bucket, this.key(key)));
   }
 
+  /** Remove every object under a prefix (in batches of the S3 multi-delete); returns how many there were. */
+  async removePrefix(prefix: string): Promise<number> {
+    const items = await this.list(prefix);
+    for (let i = 0; i < items.length; i += 1000) {
+      const batch = items.slice(i, i + 1000).map((it) => this.key(it.key));
+      await this.guard(prefix, () => this.client.removeObjects(this.bucket, batch));
+    }
+    return items.length;
+  }
+
   /** Publish a manifest; the digest covers content and lineage, not who produced it or when. */
   async writeManifest(m: Omit<ManifestT, 'digest'>): Promise<ManifestT> {
     const digest = manifestDigest(m);

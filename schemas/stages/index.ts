@@ -66,10 +66,10 @@ export const stageKinds = {
     params: SourceParams,
     accepts: [],
     produces: 'documents',
-    version: '1',
+    version: '2',
     defaultQueue: 'cpu',
     localPaths: { params: ['paths'] },
-    fanout: () => false,
+    fanout: () => true, // one task per group of files
   }),
   crawl: kind({
     description: 'Crawl web pages from seeds (robots.txt, politeness, retries) and extract their main text',
@@ -134,10 +134,10 @@ export const stageKinds = {
     params: WarcParams,
     accepts: [],
     produces: 'documents',
-    version: '1',
+    version: '2',
     defaultQueue: 'cpu',
     localPaths: { params: ['paths'] },
-    fanout: () => false,
+    fanout: (p) => p.limit === undefined, // one task per file; a limit reads the files in order
   }),
   extract: kind({
     description: 'HTML documents → main text with title and language, boilerplate removed; short pages dropped',
@@ -158,23 +158,23 @@ export const stageKinds = {
     fanout: () => true, // one task per input shard
   }),
   select: kind({
-    description: 'DSIR-style selection: score a general corpus against a seed domain corpus (hashed n-gram log-ratios), keep the best',
+    description: 'DSIR-style selection: score a general corpus against a seed domain corpus (hashed n-gram log-ratios), keep the best or importance-resample',
     params: SelectParams,
     accepts: ['documents'],
     produces: 'documents',
-    version: '1',
+    version: '2',
     defaultQueue: 'cpu',
-    fanout: () => false,
+    fanout: () => true, // counts and scores per shard → weights, radix-select cut → apply per shard
   }),
   newwords: kind({
     description: 'Mine a ranked domain lexicon (frequency, PMI, neighbour entropy) not covered by the base vocabulary',
     params: NewwordsParams,
     accepts: ['documents'],
     produces: 'lexicon',
-    version: '1',
+    version: '2',
     defaultQueue: 'cpu',
     localPaths: { params: ['baseVocab', 'dictionary'], keywords: ['jieba'] },
-    fanout: () => false,
+    fanout: () => true, // count per shard → merge, look up, score per hash partition → rank
   }),
   seen: kind({
     description: 'The documents the promoted model of a line was trained on (through its lineage): the dedupe reference that keeps a refresh to new data',

@@ -14,6 +14,12 @@ export const SourceParams = z
       .describe('file types to read; folders are searched recursively, `.gz` variants are included'),
     textField: z.string().min(1).default('text').describe('field holding the text in .jsonl inputs'),
     shardSize: z.number().int().positive().default(10_000).describe('records per output shard'),
+    taskBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(256 * 1024 * 1024)
+      .describe('input bytes per fan-out task: consecutive files are grouped up to this size (a larger file is a task alone)'),
     minChars: z.number().int().nonnegative().default(1).describe('documents with less text are dropped'),
   })
   .strict();

@@ -5,52 +5,89 @@
  * `short`); a corrupt file stops the stage with an InputError naming it.
  */
 import type { StageParams } from '../../../schemas/stages';
-import { DOCUMENT_SCHEMA } from '../../../schemas/manifest';
+import { DOCUMENT_SCHEMA, type ArtifactFileT } from '../../../schemas/manifest';
 import { ShardWriter } from '../../documents';
 import { InputError } from '../../errors';
-import type { StageContext, StageImpl } from '../types';
+import { sumStats } from '../../shard-map';
+import type { StageContext, StageImpl, StageOutput } from '../types';
 import { StoreUnavailableError, s3Fingerprint } from '../../store';
 import { WARC_FILE, listLocalWarcs, listWarcInputs, parseS3, type WarcInput } from './inputs';
 import { warcDocuments, type RecordOutcome } from './records';
 
 type Params = StageParams<'warc'>;
 
+interface WarcStats {
+  files: number;
+  records: number;
+  documents: number;
+  byFormat: Record<string, number>;
+  skipped: Record<string, number>;
+  bytes: number;
+}
+const noRecords = (): WarcStats => ({ files: 0, records: 0, documents: 0, byFormat: {}, skipped: {}, bytes: 0 });
+
+/** Reads `inputs` in order into shards named `name`; stops at `limit` documents. */
+async function readInputs(ctx: StageContext<Params>, inputs: WarcInput[], name: string): Promise<{ files: ArtifactFileT[]; stats: WarcStats }> {
+  const { params: p } = ctx;
+  const writer = new ShardWriter(ctx.store, ctx.workDir, p.shardSize, name);
+  const stats = { ...noRecords(), files: inputs.length };
+  files: for (const [i, input] of inputs.entries()) {
+    for await (const r of readWarc(input, p)) {
+      stats.records++;
+      stats.bytes += r.bytes;
+      if (stats.records % 1000 === 0) {
+        ctx.signal.throwIfAborted();
+        ctx.progress({ fraction: i / inputs.length, message: `file ${i + 1}/${inputs.length}: ${stats.records} records, ${writer.total} documents` });
+      }
+      if ('skipped' in r || r.doc.text.trim().length < p.minChars) {
+        const reason = 'skipped' in r ? r.skipped : 'short';
+        stats.skipped[reason] = (stats.skipped[reason] ?? 0) + 1;
+        continue;
+      }
+      await writer.write(r.doc);
+      const format = String(r.doc.metadata.format);
+      stats.byFormat[format] = (stats.byFormat[format] ?? 0) + 1;
+      if (p.limit !== undefined && writer.total >= p.limit) break files;
+    }
+  }
+  stats.documents = writer.total;
+  return { files: await writer.close(), stats };
+}
+
+function published(ctx: StageContext<Params>, files: ArtifactFileT[], stats: WarcStats): StageOutput {
+  ctx.log(`warc: ${stats.files} files, ${stats.records} records → ${stats.documents} documents`);
+  return { files, schema: DOCUMENT_SCHEMA, metrics: { ...stats } };
+}
+
+/**
+ * The stage reads one WARC file per fan-out task (shards named after the file's place in the sorted list, so
+ * the output does not depend on which worker read what). With `limit`, the documents before the limit depend
+ * on every earlier file: that stage runs as one activity reading the files in order (`run`).
+ */
 export const warcStage: StageImpl<Params> = {
   async run(ctx: StageContext<Params>) {
-    const { params: p } = ctx;
-    const inputs = await listWarcInputs(p.paths, ctx.store);
-    const writer = new ShardWriter(ctx.store, ctx.workDir, p.shardSize);
-    const skipped: Record<string, number> = {};
-    const byFormat: Record<string, number> = {};
-    let records = 0;
-    let bytes = 0;
-    files: for (const [i, input] of inputs.entries()) {
-      for await (const r of readWarc(input, p)) {
-        records++;
-        bytes += r.bytes;
-        if (records % 1000 === 0) {
-          ctx.signal.throwIfAborted();
-          ctx.progress({ fraction: i / inputs.length, message: `file ${i + 1}/${inputs.length}: ${records} records, ${writer.total} documents` });
-        }
-        if ('skipped' in r || r.doc.text.trim().length < p.minChars) {
-          const reason = 'skipped' in r ? r.skipped : 'short';
-          skipped[reason] = (skipped[reason] ?? 0) + 1;
-          continue;
-        }
-        await writer.write(r.doc);
-        const format = String(r.doc.metadata.format);
-        byFormat[format] = (byFormat[format] ?? 0) + 1;
-        if (p.limit !== undefined && writer.total >= p.limit) break files;
-      }
-      ctx.progress({ fraction: (i + 1) / inputs.length, message: `${i + 1}/${inputs.length} files, ${writer.total} documents` });
-    }
-    const files = await writer.close();
-    ctx.log(`warc: ${inputs.length} files, ${records} records → ${writer.total} documents`);
-    return {
-      files,
-      schema: DOCUMENT_SCHEMA,
-      metrics: { files: inputs.length, records, documents: writer.total, byFormat, skipped, bytes },
-    };
+    const { files, stats } = await readInputs(ctx, await listWarcInputs(ctx.params.paths, ctx.store), 'shard');
+    return published(ctx, files, stats);
+  },
+
+  fanout: {
+    phases: [
+      {
+        name: 'files',
+        plan: async (ctx) => (await listWarcInputs(ctx.params.paths, ctx.store)).map((input, index) => ({ index, name: input.name })),
+        async map(ctx, task) {
+          const { index, name } = task as { index: number; name: string };
+          // The task names its file; listing the file itself (or its exact key) gives it back with its opener.
+          const input = (await listWarcInputs([name], ctx.store)).find((i) => i.name === name);
+          if (!input) throw new InputError(`${name}: the WARC file listed when the stage was planned is gone`);
+          return readInputs(ctx, [input], `shard-${String(index).padStart(5, '0')}`);
+        },
+      },
+    ],
+    reduce(ctx, [results]) {
+      const done = results as Awaited<ReturnType<typeof readInputs>>[];
+      return Promise.resolve(published(ctx, done.flatMap((r) => r.files), sumStats(noRecords(), done.map((r) => r.stats))));
+    },
   },
 
   /**
