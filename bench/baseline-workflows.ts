@@ -72,7 +72,7 @@ export async function baselineDagWorkflow(input: BaselineDagInput): Promise<{ st
   return { stages };
 }
 
-/** prepareStage, planFanout, every task through a sliding window of stage.concurrency, reduceFanout. */
+/** prepareStage; per phase, planFanout and every task through a sliding window of stage.concurrency; reduceFanout. */
 export async function baselineFanoutWorkflow(input: BaselineFanoutInput): Promise<BaselineFanoutResult> {
   const { stage } = input;
   const control = proxyActivities<DaptActivities>({ ...CONTROL_OPTIONS, taskQueue: input.queues.control });
@@ -81,21 +81,29 @@ export async function baselineFanoutWorkflow(input: BaselineFanoutInput): Promis
   const fcall: FanoutCall = { ...call, cacheKey: prep.cacheKey };
   const acts = (what: string) => proxyActivities<DaptActivities>(stageActivityOptions(stage, input.queues.stage, `${stage.name}:${what}`));
 
-  const { count } = await acts('plan:0').planFanout(fcall, 0);
+  // Every phase the stage kind has, in order, as dapt's interpreter does: each planFanout stores that phase's task
+  // list in the ledger (planned from the earlier phases' results) and answers how many phases there are;
+  // reduceFanout reads every phase's list, so a phase with no tasks must still be planned.
+  let count = 0;
   let reused = 0;
-  const inflight = new Set<Promise<void>>();
-  for (let next = 0; next < count || inflight.size; ) {
-    while (inflight.size < stage.concurrency && next < count) {
-      const i = next++;
-      const p: Promise<void> = acts(`task:${i}`)
-        .runFanoutTask(fcall, 0, i)
-        .then((r) => {
-          if (r.reused) reused++;
-        })
-        .finally(() => inflight.delete(p));
-      inflight.add(p);
+  for (let phase = 0, phases = 1; phase < phases; phase++) {
+    const planned = await acts(`plan:${phase}`).planFanout(fcall, phase);
+    phases = planned.phases;
+    count += planned.count;
+    const inflight = new Set<Promise<void>>();
+    for (let next = 0; next < planned.count || inflight.size; ) {
+      while (inflight.size < stage.concurrency && next < planned.count) {
+        const i = next++;
+        const p: Promise<void> = acts(`task:${phase}:${i}`)
+          .runFanoutTask(fcall, phase, i)
+          .then((r) => {
+            if (r.reused) reused++;
+          })
+          .finally(() => inflight.delete(p));
+        inflight.add(p);
+      }
+      await Promise.race(inflight);
     }
-    await Promise.race(inflight);
   }
   const done = await acts('reduce:0').reduceFanout(fcall);
   return { count, reused, metrics: done.metrics };
