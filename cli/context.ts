@@ -40,8 +40,12 @@ export async function closeClient(): Promise<void> {
 /** Exit codes: 0 ok, 1 the run or operation failed, 2 bad input (spec, flags), 3 a server is unreachable. */
 export function exitWith(e: unknown): never {
   if (e instanceof SpecError) {
-    console.error(formatIssues(e.file, e.issues));
+    // In file order: a reader fixes them top to bottom (the compiler finds them check by check).
+    console.error(formatIssues(e.file, [...e.issues].sort((a, b) => (a.line ?? 0) - (b.line ?? 0))));
     console.error(`${e.issues.length} problem(s) in ${e.file}`);
+    if (e.issues.some((i) => i.code === 'missing-file')) {
+      console.error('(local paths are checked where the plan is compiled; --no-check-paths skips that when only the workers hold the files)');
+    }
     process.exit(2);
   }
   if (e instanceof ServerUnreachableError) {

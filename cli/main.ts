@@ -9,7 +9,7 @@ import { doctorCommand } from './commands/doctor';
 import { demoCommand, demoScale, demoSeed } from './commands/demo';
 import { controlCommand, listCommand, runCommand, statusCommand } from './commands/runs';
 import { scheduleCreate, scheduleDescribe, scheduleDo, scheduleList } from './commands/schedule';
-import { schemaCommand, validateCommand } from './commands/spec';
+import { CHECK_PATHS_HELP, planFromFile, schemaCommand, validateCommand } from './commands/spec';
 import { workerCommand } from './commands/worker';
 import { clientFor, closeClient, configFrom, exitWith, type GlobalOptions } from './context';
 
@@ -40,6 +40,7 @@ export function buildProgram(): Command {
     .description('check a pipeline file; prints every problem (exit 2) or the DAG by levels (exit 0)')
     .option('--set <stage.key=value>', 'override a stage parameter (repeatable)', collect)
     .option('--json', 'print the compiled plan')
+    .option('--no-check-paths', CHECK_PATHS_HELP)
     .action((file, o) => validateCommand(file, o));
   program
     .command('schema')
@@ -53,7 +54,12 @@ export function buildProgram(): Command {
     .option('-w, --watch', 'follow the run until it ends (exit 0 on success, 1 on failure)')
     .option('--no-cache', 'rerun every stage even when a cached output exists')
     .option('--set <stage.key=value>', 'override a stage parameter (repeatable)', collect)
-    .action(withClient((c, cfg, file: string, o) => runCommand(c, cfg, file, o)));
+    .option('--no-check-paths', CHECK_PATHS_HELP)
+    // The spec is checked before connecting: its problems are reported even when no server is up.
+    .action(async (file: string, o) => {
+      const plan = await planFromFile(file, o);
+      await withClient((c, cfg) => runCommand(c, cfg, plan, o))();
+    });
   program
     .command('status <run>')
     .description('per-stage state, attempts, progress, outputs')
@@ -118,7 +124,11 @@ export function buildProgram(): Command {
     .option('--catchup-window <duration>', 'e.g. 1d')
     .option('--paused')
     .option('--set <stage.key=value>', 'override a stage parameter (repeatable)', collect)
-    .action(withClient((c, cfg, file: string, o) => scheduleCreate(c, cfg, file, o)));
+    .option('--no-check-paths', CHECK_PATHS_HELP)
+    .action(async (file: string, o) => {
+      const plan = await planFromFile(file, o);
+      await withClient((c, cfg) => scheduleCreate(c, cfg, plan, o))();
+    });
   sched.command('list').action(withClient((c) => scheduleList(c)));
   sched.command('describe <id>').action(withClient((c, _cfg, id: string) => scheduleDescribe(c, id)));
   for (const action of ['pause', 'unpause', 'trigger', 'delete'] as const) {

@@ -9,7 +9,10 @@ export type IssueCode =
   | 'cycle'
   | 'type-mismatch'
   | 'duplicate-name'
-  | 'invalid-cron';
+  | 'invalid-cron'
+  | 'input-role'
+  | 'missing-file'
+  | 'too-large';
 
 export interface SpecIssue {
   code: IssueCode;
@@ -18,6 +21,8 @@ export interface SpecIssue {
   message: string;
   line?: number;
   column?: number;
+  /** Absent: an error, which stops the plan. A warning is printed and the plan still runs. */
+  severity?: 'warning';
 }
 
 export function formatPath(segments: readonly PropertyKey[]): string {
@@ -33,7 +38,7 @@ export function formatIssues(file: string, issues: readonly SpecIssue[]): string
   return issues
     .map((i) => {
       const where = i.line ? `${file}:${i.line}:${i.column ?? 1}` : file;
-      return `${where}: ${i.path}: ${i.message} [${i.code}]`;
+      return `${where}: ${i.severity ? `${i.severity}: ` : ''}${i.path}: ${i.message} [${i.code}]`;
     })
     .join('\n');
 }

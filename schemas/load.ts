@@ -71,13 +71,21 @@ export function parseYamlSpec(file: string, text: string): LoadedSpec {
   return { file, raw, positions, issues };
 }
 
+/** Options of loadPlan: relative paths resolve against the file's folder, whose files are checked by default. */
+export type LoadOptions = Omit<CompileOptions, 'baseDir'>;
+
 /** Load, parse and compile a pipeline file; throws SpecError with every issue (with line numbers for YAML). */
-export async function loadPlan(file: string, opts: Omit<CompileOptions, 'baseDir'> = {}): Promise<Plan> {
+export async function loadPlan(file: string, opts: LoadOptions = {}): Promise<Plan> {
+  return (await loadPlanWithWarnings(file, opts)).plan;
+}
+
+/** loadPlan, also giving the warnings (with line numbers) of a plan that compiled. */
+export async function loadPlanWithWarnings(file: string, opts: LoadOptions = {}): Promise<{ plan: Plan; warnings: SpecIssue[] }> {
   const loaded = await readSpecFile(file);
   const issues = [...loaded.issues];
   if (loaded.raw !== undefined) {
-    const res = compilePipeline(loaded.raw, { ...opts, baseDir: path.dirname(path.resolve(file)) });
-    if (res.ok && !issues.length) return res.plan;
+    const res = compilePipeline(loaded.raw, { ...opts, checkPaths: opts.checkPaths ?? true, baseDir: path.dirname(path.resolve(file)) });
+    if (res.ok && !issues.length) return { plan: res.plan, warnings: withPositions(res.warnings, loaded.positions) };
     if (!res.ok) issues.push(...withPositions(res.issues, loaded.positions));
   }
   throw new SpecError(file, issues);

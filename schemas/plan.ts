@@ -1,16 +1,20 @@
 /**
  * Compiles a pipeline spec into a normalized plan: every default applied, every stage's params parsed by its
- * kind's schema, the DAG checked (missing needs, cycles, artifact types) and laid out by levels. The workflow
+ * kind's schema, the DAG checked (missing needs, cycles, artifact types, the inputs each kind requires and the
+ * needs-stages its params name), optionally the local files it names, and laid out by levels. The workflow
  * runs plans, never raw specs. All problems are reported together.
  */
 import { createHash } from 'node:crypto';
-import path from 'node:path';
 import { CronExpressionParser } from 'cron-parser';
 import type { z } from 'zod';
 import { gpuQueue, type ArtifactType } from './common';
 import { canonicalJson } from './canonical';
 import { formatPath, type SpecIssue } from './issues';
+import { resolveLocalPaths } from './local-paths';
 import { PipelineSpec, StageSpec, type RetrySpecT, type TimeoutSpecT } from './pipeline';
+import { missingFileIssues } from './preflight/files';
+import { inputIssues } from './preflight/inputs';
+import { payloadIssues } from './preflight/payload';
 import { isStageKind, producedType, stageKinds, type PlanApproval, type StageKind, type StageKindName } from './stages';
 
 export interface PlanRetry {
@@ -54,7 +58,8 @@ export interface Plan {
   schedule?: z.output<typeof PipelineSpec>['schedule'];
 }
 
-export type CompileResult = { ok: true; plan: Plan } | { ok: false; issues: SpecIssue[] };
+/** `issues` stop the plan; `warnings` (a plan near Temporal's payload limit) are for the user to see. */
+export type CompileResult = { ok: true; plan: Plan; warnings: SpecIssue[] } | { ok: false; issues: SpecIssue[] };
 
 const ENGINE_DEFAULTS = {
   retry: { maxAttempts: 3, initialInterval: '1s', backoffCoefficient: 2, maxInterval: '1m' } satisfies PlanRetry,
@@ -77,6 +82,16 @@ export interface CompileOptions {
   baseDir?: string;
   /** `--set stage.key=value` overrides, applied before validation. */
   overrides?: Record<string, unknown>;
+  /**
+   * Check that the local files the params name exist (relative ones against baseDir). Off by default here: a
+   * plan may be compiled on a machine without the files (the workers read them); loadPlan turns it on.
+   */
+  checkPaths?: boolean;
+  /**
+   * Check the inputs each stage kind requires and the needs-stages its params name (default true). Off only to
+   * build a plan that reaches the stages' own checks, which tests of those checks do.
+   */
+  checkInputs?: boolean;
 }
 
 export function compilePipeline(raw: unknown, opts: CompileOptions = {}): CompileResult {
@@ -113,7 +128,9 @@ export function compilePipeline(raw: unknown, opts: CompileOptions = {}): Compil
       issues.push(...zodIssues(params.error, ['stages', name, 'with'], 'bad-params'));
       continue;
     }
-    const p = resolvePaths(s.uses, params.data as Record<string, unknown>, opts.baseDir);
+    const given = params.data as Record<string, unknown>;
+    if (opts.checkPaths) issues.push(...missingFileIssues(name, s.uses, given, opts.baseDir));
+    const p = opts.baseDir ? resolveLocalPaths(s.uses, given, opts.baseDir) : given;
     stages[name] = {
       name,
       kind: s.uses,
@@ -164,6 +181,8 @@ export function compilePipeline(raw: unknown, opts: CompileOptions = {}): Compil
     });
   }
 
+  if (opts.checkInputs !== false) issues.push(...inputIssues(stages));
+
   for (const k of Object.keys(opts.overrides ?? {})) {
     const stage = k.split('.')[0];
     if (!(stage in rawStages) || !k.includes('.')) {
@@ -180,8 +199,11 @@ export function compilePipeline(raw: unknown, opts: CompileOptions = {}): Compil
 
   if (issues.length || !spec) return { ok: false, issues };
   const body = { name: spec.name, description: spec.description, levels: levelsOf(stages), stages, schedule: spec.schedule };
+  const size = payloadIssues(body);
+  const warnings = size.filter((i) => i.severity === 'warning');
+  if (warnings.length < size.length) return { ok: false, issues: size };
   const hash = createHash('sha256').update(canonicalJson(body)).digest('hex');
-  return { ok: true, plan: { ...body, hash } };
+  return { ok: true, plan: { ...body, hash }, warnings };
 }
 
 /** Queue, resources and fallback must agree: a fallback needs a scheduleToStart limit to ever be taken. */
@@ -239,28 +261,6 @@ function applyOverrides(params: Record<string, unknown>, overrides: Record<strin
       node = node[key] as Record<string, unknown>;
     }
     node[keys[keys.length - 1]] = v;
-  }
-  return out;
-}
-
-function resolvePaths(kind: StageKindName, params: Record<string, unknown>, baseDir?: string): Record<string, unknown> {
-  const spec = (stageKinds[kind] as StageKind).localPaths;
-  if (!baseDir || !spec) return params;
-  const resolve = (v: unknown) =>
-    typeof v === 'string' && !v.startsWith('s3://') && !v.startsWith('promoted:') && !spec.keywords?.includes(v) ? path.resolve(baseDir, v) : v;
-  const out = { ...params };
-  for (const name of spec.params) {
-    // A dotted name (`backTranslation.forward`) reaches into an object param, copied on the way down.
-    const keys = name.split('.');
-    let node: Record<string, unknown> | undefined = out;
-    for (const key of keys.slice(0, -1)) {
-      const child: unknown = node?.[key];
-      node = isRecord(child) ? (node![key] = { ...child }) : undefined;
-    }
-    if (!node) continue;
-    const last = keys[keys.length - 1];
-    const v = node[last];
-    if (v !== undefined) node[last] = Array.isArray(v) ? v.map(resolve) : resolve(v);
   }
   return out;
 }

@@ -123,6 +123,7 @@ stages:
   fan: { uses: noop, needs: [src], queue: gpu, retry: { initialInterval: 2s }, with: { tasks: 10 }, concurrency: 4 }
 `,
   );
+  fs.mkdirSync(path.join(dir, 'corpus'), { recursive: true }); // loadPlan checks that the paths it resolves exist
   const plan = await loadPlan(p);
   assert.deepEqual(plan.stages.src.params.paths, [path.join(dir, 'corpus')]);
   assert.equal(plan.stages.src.params.shardSize, 10_000);
@@ -140,7 +141,8 @@ stages:
 });
 
 test('TypeScript builder: loads like YAML, and its types come from the zod schemas', async () => {
-  const plan = await loadPlan(path.join(__dirname, 'fixtures', 'builder-pipeline.ts'));
+  // The fixture is about types; its corpus folder does not exist.
+  const plan = await loadPlan(path.join(__dirname, 'fixtures', 'builder-pipeline.ts'), { checkPaths: false });
   assert.deepEqual(plan.levels, [['docs'], ['clean']]);
   assert.equal(plan.stages.clean.params.normalize && (plan.stages.clean.params.normalize as { punctuation: boolean }).punctuation, true);
 
@@ -186,6 +188,7 @@ stages:
   docs: { uses: source, with: { paths: [x] } }
   pt: { uses: pretrain, needs: [docs], with: { baseModel: m, train: { maxSteps: 1 }, configOverrides: ${overrides} } }
 `;
+  for (const d of ['x', 'm']) fs.mkdirSync(path.join(dir, d), { recursive: true });
   const plan = await loadPlan(file('ov-ok.yaml', stage('{ hidden_dropout_prob: 0, attention_probs_dropout_prob: 0.0 }')));
   const pt = plan.stages.pt;
   assert.deepEqual(pt.params.configOverrides, { hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 });

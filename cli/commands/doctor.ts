@@ -7,7 +7,7 @@ export async function doctorCommand(cfg: DaptConfig, opts: { queue?: string[]; p
   const queues = (opts.queue ?? []).flatMap((q) => q.split(',')).filter(Boolean);
   // A pipeline's own queues (and fallbacks) are what its run will need.
   for (const file of opts.pipeline ?? []) {
-    const plan = await loadPlan(file);
+    const plan = await loadPlan(file, { checkPaths: false }); // its queues are wanted here, not its files
     for (const st of Object.values(plan.stages)) queues.push(st.queue, ...(st.fallbackQueue ? [st.fallbackQueue] : []));
   }
   const checks = await runDoctor(cfg, { queues: queues.length ? queues : undefined, trainer: opts.trainer });

@@ -1,21 +1,18 @@
 /** dapt run | status | list | cancel | retry | skip | abort */
 import type { Client } from '@temporalio/client';
 import { abortRun, cancelRun, getRunStatus, listRuns, signalStage, startRun, waitForRun } from '../../client/runs';
-import { loadPlan } from '../../schemas';
+import type { Plan } from '../../schemas';
 import type { DaptConfig } from '../../worker/config';
-import { parseSets } from '../context';
 import { makeWatcher, statusText } from '../render';
 
 export interface RunOptions {
   watch?: boolean;
   cache?: boolean; // commander's --no-cache
-  set?: string[];
   json?: boolean;
 }
 
-/** Starts the run; with watch, follows it to the end. Returns the exit code (0 success, 1 failure). */
-export async function runCommand(client: Client, cfg: DaptConfig, file: string, opts: RunOptions): Promise<number> {
-  const plan = await loadPlan(file, { overrides: parseSets(opts.set ?? []) });
+/** Starts the run of a compiled plan; with watch, follows it to the end. Returns the exit code (0 success, 1 failure). */
+export async function runCommand(client: Client, cfg: DaptConfig, plan: Plan, opts: RunOptions): Promise<number> {
   const run = await startRun(client, cfg, plan, { noCache: opts.cache === false });
   console.log(`run ${run.workflowId} started (${Object.keys(plan.stages).length} stages)`);
   console.log(`  Temporal UI: ${run.uiUrl}`);

@@ -1,17 +1,16 @@
 /** dapt schedule create|list|describe|pause|unpause|trigger|backfill|delete */
 import type { Client } from '@temporalio/client';
 import { createSchedule, describeSchedule, listSchedules, scheduleAction } from '../../client/schedules';
-import { loadPlan } from '../../schemas';
+import type { Plan } from '../../schemas';
 import type { DaptConfig } from '../../worker/config';
-import { parseSets, UsageError } from '../context';
+import { UsageError } from '../context';
 
 export async function scheduleCreate(
   client: Client,
   cfg: DaptConfig,
-  file: string,
-  opts: { id?: string; cron?: string[]; overlap?: string; catchupWindow?: string; paused?: boolean; set?: string[] },
+  plan: Plan,
+  opts: { id?: string; cron?: string[]; overlap?: string; catchupWindow?: string; paused?: boolean },
 ): Promise<void> {
-  const plan = await loadPlan(file, { overrides: parseSets(opts.set ?? []) });
   const id = await createSchedule(client, cfg, plan, opts);
   const d = await describeSchedule(client, id);
   console.log(`schedule ${id} created; next runs: ${d.info.nextActionTimes.slice(0, 3).map((t) => t.toISOString()).join(', ')}`);

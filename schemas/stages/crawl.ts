@@ -2,7 +2,8 @@ import { z } from 'zod';
 
 export const CrawlParams = z
   .object({
-    seeds: z.array(z.url()).min(1),
+    // http(s) only: the fetch loop speaks nothing else, and a file: or ftp: seed would fail the stage at its start.
+    seeds: z.array(z.url({ protocol: /^https?$/, error: (iss) => `expected an http(s) URL, got ${JSON.stringify(iss.input)}` })).min(1),
     allow: z.array(z.string()).default([]).describe('glob patterns (host/path) a URL must match; empty = seeds\' hosts'),
     deny: z.array(z.string()).default([]),
     maxPages: z.number().int().positive().default(1000).describe('pages fetched (or found not modified) in all'),

@@ -1,8 +1,8 @@
 /** Compile inline pipeline specs for tests; a spec that does not compile fails the test with its issues. */
-import { compilePipeline, formatIssues, type Plan } from '../../schemas';
+import { compilePipeline, formatIssues, type CompileOptions, type Plan } from '../../schemas';
 
-export function plan(spec: unknown): Plan {
-  const res = compilePipeline(spec);
+export function plan(spec: unknown, opts: CompileOptions = {}): Plan {
+  const res = compilePipeline(spec, opts);
   if (!res.ok) throw new Error(formatIssues('<test spec>', res.issues));
   return res.plan;
 }

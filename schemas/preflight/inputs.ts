@@ -1,0 +1,166 @@
+/**
+ * What each stage kind needs from its needs-stages, checked on the spec: params that name a needs-stage
+ * (`promote.metric`, `select.seed`, `dedupe.against`, …) and the inputs a kind requires (a lexicon for
+ * `vocab.extend`, pairs for `uda`, one model to evaluate, …). The stage implementations make the same checks
+ * when they start (a plan can be built without this compiler), but by then the stages before them have run.
+ */
+import type { ArtifactType } from '../common';
+import type { SpecIssue } from '../issues';
+import type { PlanStage } from '../plan';
+import type { StageKindName, StageParams } from '../stages';
+
+/** What one stage gets from its needs-stages. */
+export class StageInputs {
+  /** need → the artifact type it delivers; undefined when that stage did not compile (its own issues say why). */
+  constructor(private readonly needs: ReadonlyMap<string, ArtifactType | undefined>) {}
+
+  /** Whether every need's type is known: only then does a missing input mean the spec lacks one. */
+  get known(): boolean {
+    return [...this.needs.values()].every((t) => t !== undefined);
+  }
+
+  /** The needs delivering artifacts of this type, in the order of `needs`. */
+  of(type: ArtifactType): string[] {
+    return [...this.needs].filter(([, t]) => t === type).map(([n]) => n);
+  }
+
+  /** Why `name` (a param's value) is not a need delivering `type` (any artifact, when absent); undefined if it is. */
+  whyNot(name: string, type?: ArtifactType): string | undefined {
+    const names = [...this.needs.keys()];
+    if (!this.needs.has(name)) {
+      const close = closest(name, names);
+      return `"${name}" is not among this stage's needs (${names.join(', ') || 'it has none'})${close ? `; did you mean "${close}"?` : ''}`;
+    }
+    const t = this.needs.get(name);
+    if (t === 'none') return `"${name}" produces no artifact (none), so this stage gets nothing from it`;
+    if (type && t !== undefined && t !== type) return `"${name}" produces ${t}, not ${type}`;
+    return undefined;
+  }
+}
+
+/** A problem at a path below the stage (`with.metric`, `needs`); `bad-params` when the params alone are wrong. */
+interface Problem {
+  at: string;
+  message: string;
+  code?: 'bad-params';
+}
+type Found = Problem | undefined;
+type Rule<K extends StageKindName> = (p: StageParams<K>, inputs: StageInputs) => Found[];
+
+const when = (cond: unknown, at: string, message: () => string, code?: Problem['code']): Found =>
+  cond ? { at, message: message(), ...(code ? { code } : {}) } : undefined;
+
+function named(at: string, name: string | undefined, inputs: StageInputs, type?: ArtifactType, prefix = ''): Found {
+  const why = name === undefined ? undefined : inputs.whyNot(name, type);
+  return why ? { at, message: prefix + why } : undefined;
+}
+
+const list = (names: string[]) => names.join(', ') || 'none';
+
+/** Exactly one input of `type`: more is always wrong, none only once every need's type is known. */
+function exactlyOne(inputs: StageInputs, type: ArtifactType, kind: string, role: string): Found {
+  const got = inputs.of(type);
+  return when(got.length > 1 || (!got.length && inputs.known), 'needs', () => `${kind} needs exactly one ${type} input (${role}), got ${list(got)}`);
+}
+
+function atMostOne(inputs: StageInputs, type: ArtifactType, kind: string): Found {
+  const got = inputs.of(type);
+  return when(got.length > 1, 'needs', () => `${kind} takes at most one ${type} input, got ${list(got)}`);
+}
+
+/** The stage a metric path reads from: its first segment (`evaluate` of `evaluate.delta.macroF1`). */
+const metricStage = (metric: string | undefined) => metric?.split('.')[0];
+
+const rules: { [K in StageKindName]?: Rule<K> } = {
+  promote: (p, i) => [
+    named('with.metric', metricStage(p.metric), i, undefined, `${p.metric}: `),
+    named('with.baseline', metricStage(p.baseline), i, undefined, `${p.baseline}: `),
+    exactlyOne(i, 'model', 'promote', 'the candidate'),
+  ],
+  select: (p, i) => {
+    const general = p.general ?? i.of('documents').filter((n) => n !== p.seed);
+    return [
+      named('with.seed', p.seed, i, 'documents'),
+      ...(p.general ?? []).map((g, k) =>
+        g === p.seed ? { at: `with.general[${k}]`, message: `"${g}" cannot be both seed and general` } : named(`with.general[${k}]`, g, i, 'documents'),
+      ),
+      when(!p.general && !general.length && i.known, 'needs', () => `select has no general corpus: add a need producing documents besides the seed stage "${p.seed}"`),
+    ];
+  },
+  dedupe: (p, i) => [named('with.against', p.against, i, 'documents')],
+  newwords: (p, i) => [
+    named('with.general', p.general, i, 'documents'),
+    when(i.known && !i.of('documents').some((n) => n !== p.general), 'needs', () => 'newwords needs at least one domain documents input besides the general one'),
+  ],
+  augment: (_p, i) => [
+    when(i.known && !i.of('documents').length, 'needs', () => 'augment needs a documents input (a needs-stage producing documents)'),
+    atMostOne(i, 'lexicon', 'augment'),
+  ],
+  pretrain: (p, i) => {
+    const models = i.of('model');
+    const lexicon = i.of('lexicon').length > 0 || !i.known;
+    const promoted = p.baseModel?.startsWith('promoted:');
+    return [
+      named('with.generalFrom', p.generalFrom, i, 'documents'),
+      when(i.known && !i.of('documents').some((n) => n !== p.generalFrom), 'needs', () =>
+        `pretrain needs domain documents: add a needs-stage that produces documents${p.generalFrom ? ` besides generalFrom (${p.generalFrom})` : ''}`,
+      ),
+      atMostOne(i, 'model', 'pretrain'),
+      atMostOne(i, 'lexicon', 'pretrain'),
+      when(p.fallbackModel && !promoted, 'with.fallbackModel', () => 'only used with baseModel promoted:<name>', 'bad-params'),
+      when(p.baseModel && models.length, 'with.baseModel', () => `set, but needs-stage ${models[0]} also produces a model: use one or the other`),
+      when(!p.baseModel && !models.length && i.known, 'with.baseModel', () => 'required (a local model directory, s3://bucket/prefix/ or promoted:<name>) unless a needs-stage produces a model'),
+      when(p.vocab.extend && !lexicon, 'with.vocab.extend', () => 'needs a lexicon input (a newwords stage in needs)'),
+      when(p.masking.strategy === 'lexicon' && !lexicon, 'with.masking.strategy', () => 'lexicon masking needs a lexicon input (a newwords stage in needs)'),
+    ];
+  },
+  perplexity: (p, i) => [
+    named('with.domain', p.domain, i, 'documents'),
+    named('with.general', p.general, i, 'documents'),
+    exactlyOne(i, 'model', 'perplexity', 'the adapted model'),
+  ],
+  evaluate: (p, i) => [
+    exactlyOne(i, 'model', 'evaluate', 'the adapted model'),
+    when(p.uda && i.known && !i.of('pairs').length, 'with.uda', () => 'consistency training needs a needs-stage producing pairs (augment)'),
+    when(p.uda && p.task !== 'classification', 'with.uda', () => `consistency training is for classification, not ${p.task}`, 'bad-params'),
+  ],
+  pseudolabel: (p, i) => {
+    const models = i.of('model');
+    return [
+      when(p.teacher && models.length, 'with.teacher', () => `set, but ${list(models)} also provide a model: name one teacher`),
+      when(!p.teacher && (models.length > 1 || (!models.length && i.known)), 'needs', () =>
+        `pseudolabel needs one teacher: a model input or the teacher param (got ${models.length ? list(models) : 'neither'})`,
+      ),
+      when(i.known && !i.of('documents').length, 'needs', () => 'pseudolabel needs a needs-stage producing documents: the unlabeled text to label'),
+    ];
+  },
+};
+
+/** Every stage's input problems; `stages` holds the stages that compiled (a need missing from it is unknown). */
+export function inputIssues(stages: Record<string, PlanStage>): SpecIssue[] {
+  return Object.values(stages).flatMap((st) => {
+    const rule = rules[st.kind] as Rule<StageKindName> | undefined;
+    if (!rule) return [];
+    const inputs = new StageInputs(new Map(st.needs.map((n) => [n, stages[n]?.produces])));
+    return rule(st.params as never, inputs)
+      .filter((f): f is Problem => f !== undefined)
+      .map((f) => ({ code: f.code ?? ('input-role' as const), path: `stages.${st.name}.${f.at}`, message: f.message }));
+  });
+}
+
+/** The candidate within edit distance 2 (a third of the name, for short ones), if exactly one is that close. */
+function closest(name: string, candidates: string[]): string | undefined {
+  const max = Math.min(2, Math.floor(name.length / 3));
+  const near = candidates.filter((c) => editDistance(name.toLowerCase(), c.toLowerCase()) <= max);
+  return near.length === 1 ? near[0] : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
+}
