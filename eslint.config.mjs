@@ -36,6 +36,26 @@ export default tseslint.config(
     },
   },
   {
+    // Layers: stage implementations and the runtime know nothing of how workers are wired, of the CLI or of the
+    // examples; the client talks to Temporal and the store, never to stage internals.
+    files: ['activities/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/worker/*', '**/examples/*', '**/examples/**', '**/cli/*', '**/client/*'], message: 'activities must not import the worker wiring, the CLI, the client or the examples' }] },
+      ],
+    },
+  },
+  {
+    files: ['client/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/activities/stages/**', '!**/activities/stages/types', '**/cli/*'], message: 'the client must not import stage internals or the CLI' }] },
+      ],
+    },
+  },
+  {
     // node:test's test() and describe() return promises the runner itself awaits.
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafeCalls: [{ from: 'package', name: ['test', 'describe', 'it', 'suite'], package: 'node:test' }] }] },

@@ -16,7 +16,7 @@ import { stageImpls } from './stages';
 import type { Progress, StageContext, StageFanout, StageImpl, StageOutput } from './stages/types';
 import { keys, type ArtifactStore } from './store';
 import { mapLimit } from './concurrency';
-import type { GpuLease, GpuPool } from '../worker/gpus';
+import type { GpuLease, GpuPool } from './gpus';
 import { ConfigError } from './errors';
 
 export interface ActivityDeps {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { REPO_ROOT } from '../activities/stages/pretrain/trainer-process';
+import { REPO_ROOT, TRAINER_ENV_SCRIPT } from '../infra/paths';
 import { ArtifactStore } from '../activities/store';
 import { isGpuQueue } from '../schemas/common';
 import { stageKinds } from '../schemas/stages';
@@ -144,7 +144,7 @@ async function trainer(add: (n: string, ok: boolean, d: string) => void) {
   let python = process.env.DAPT_TRAINER_PYTHON;
   if (!python) {
     try {
-      python = (await run('bash', [path.join(REPO_ROOT, 'infra', 'trainer-env.sh'), '--check'])).stdout.trim().split('\n').pop();
+      python = (await run('bash', [TRAINER_ENV_SCRIPT, '--check'])).stdout.trim().split('\n').pop();
     } catch (e) {
       add('trainer', false, `${((e as { stderr?: string }).stderr ?? '').trim() || 'trainer environment missing'}; install it with: bash infra/trainer-env.sh`);
       return;

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { trainerEnv, trainerProcesses } from '../activities/stages/pretrain/trainer-process';
 import { compilePipeline } from '../schemas';
-import { GpuPool, visibleGpuIds } from '../worker/gpus';
+import { GpuPool, visibleGpuIds } from '../activities/gpus';
 
 test('visible GPU ids follow CUDA_VISIBLE_DEVICES (indices or UUIDs; -1 and what follows it hide devices)', () => {
   assert.deepEqual(visibleGpuIds({ CUDA_VISIBLE_DEVICES: '2, 5,7' }), ['2', '5', '7']);

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { documentShards } from '../activities/documents';
-import { REPO_ROOT } from '../activities/stages/pretrain/trainer-process';
+import { REPO_ROOT } from '../infra/paths';
 import { startRun, waitForRun, type RunResult } from '../client/runs';
 import type { FinetuneMetrics } from '../activities/stages/evaluate';
 import { domainDocs, generalDocs, writeJsonl } from '../examples/demo/domain-corpus';

@@ -121,6 +121,7 @@ defaults: { retry: { maxAttempts: 7 }, timeout: { heartbeat: 10s }, queue: cpu }
 stages:
   src: { uses: source, with: { paths: [corpus] } }
   fan: { uses: noop, needs: [src], queue: gpu, retry: { initialInterval: 2s }, with: { tasks: 10 }, concurrency: 4 }
+  plain: { uses: noop }
 `,
   );
   fs.mkdirSync(path.join(dir, 'corpus'), { recursive: true }); // loadPlan checks that the paths it resolves exist
@@ -131,7 +132,8 @@ stages:
   assert.deepEqual(plan.stages.fan.timeouts, { startToClose: '24h', heartbeat: '10s' });
   assert.equal(plan.stages.fan.queue, 'gpu');
   assert.equal(plan.stages.fan.mode, 'fanout');
-  assert.equal(plan.stages.src.mode, 'single');
+  assert.equal(plan.stages.src.mode, 'fanout', 'a document stage fans out over its input');
+  assert.equal(plan.stages.plain.mode, 'single');
   assert.equal(plan.stages.fan.concurrency, 4);
   assert.equal((await loadPlan(p)).hash, plan.hash, 'same spec, same hash');
   const overridden = await loadPlan(p, { overrides: { 'fan.tasks': 11 } });

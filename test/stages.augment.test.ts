@@ -17,7 +17,7 @@ import { defaultJieba } from '../activities/stages/near-dedupe/shingles';
 import type { StageInputArtifact } from '../activities/stages/types';
 import type { ArtifactStore } from '../activities/store';
 import { startRun, waitForRun } from '../client/runs';
-import { rng } from '../examples/demo/rng';
+import { rng } from '../activities/rng';
 import { compilePipeline } from '../schemas';
 import { DOCUMENT_SCHEMA, type ManifestT } from '../schemas/manifest';
 import { stageKinds, type StageParamsInput } from '../schemas/stages';

@@ -14,7 +14,7 @@ import { adaptedAndBase } from '../activities/stages/adapted-model';
 import type { PromotionRecord } from '../activities/stages/promote';
 import { readPromoted } from '../activities/stages/promote/registry';
 import { resolveModelRef } from '../activities/stages/pretrain/staging';
-import { REPO_ROOT } from '../activities/stages/pretrain/trainer-process';
+import { REPO_ROOT } from '../infra/paths';
 import { ConfigError } from '../activities/errors';
 import { keys } from '../activities/store';
 import type { StageContext } from '../activities/stages/types';

@@ -14,7 +14,7 @@ import type { ArtifactStore } from '../activities/store';
 import type { DocumentRecordT } from '../schemas/manifest';
 import { stageKinds, type StageParamsInput } from '../schemas/stages';
 import { makeStageContext, publishAsInput, startTestMinio, type TestMinio, readOutput } from './helpers/stage-context';
-import { rng } from '../examples/demo/rng';
+import { rng } from '../activities/rng';
 
 const GENERAL = ('the a of and to in is was for on with as by at from that this it are be have their new city people year time day ' +
   'football match team season goal coach players fans recipe bake oven flour sugar butter garden flowers soil rain weather holiday ' +

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { ActivityInboundCallsInterceptor, ActivityInterceptorsFactory } from '@temporalio/worker';
 import { CancelledFailure } from '@temporalio/common';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { GpuPool } from './gpus';
+import type { GpuPool } from '../activities/gpus';
 
 type Outcome = 'completed' | 'failed' | 'cancelled';
 

@@ -13,7 +13,7 @@ import { isGpuQueue } from '../schemas/common';
 import { workflowBundle } from './bundle';
 import { temporalConnectOptions, workflowQueue, type DaptConfig } from './config';
 import { connectionError } from './errors';
-import { GpuPool, visibleGpuIds, visibleGpus } from './gpus';
+import { GpuPool, visibleGpuIds, visibleGpus } from '../activities/gpus';
 import { WorkerMetrics } from './metrics';
 
 export { visibleGpus };

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import { once } from 'node:events';
-import { rng } from '../../examples/demo/rng';
+import { rng } from '../../activities/rng';
 
 
 const LETTERS = 'etaoinshrdlucmfwypvbgkqjxz';

@@ -1,5 +1,5 @@
 /** The demo website's pages (domain-flavoured articles) for the crawl stage, generated: deterministic per seed. */
-import { rng } from './rng';
+import { rng } from '../../activities/rng';
 
 const SUBJECTS = ['The lessee', 'The contractor', 'The court', 'The plaintiff', 'The arbitration panel', 'The licensor'];
 const VERBS = ['shall indemnify', 'may terminate', 'must notify', 'is liable to', 'shall reimburse', 'may assign rights to'];

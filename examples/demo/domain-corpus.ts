@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { rng } from './rng';
+import { rng } from '../../activities/rng';
 
 
 const DOMAIN = {

@@ -16,7 +16,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { generalDocs } from './domain-corpus';
-import { rng } from './rng';
+import { rng } from '../../activities/rng';
 
 export interface Topic {
   terms: string[];

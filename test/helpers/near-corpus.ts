@@ -4,7 +4,7 @@
  * similarity of each pair is measured with the stage's own shingling, so tests bucket pairs by it.
  */
 import { ShingleBuilder, type ShingleOptions } from '../../activities/stages/near-dedupe/shingles';
-import { rng } from '../../examples/demo/rng';
+import { rng } from '../../activities/rng';
 export { rng };
 
 

@@ -1,7 +1,8 @@
 /** Tiny randomly initialised models for the model-stage tests, built by `python -m trainer tiny-model`. */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { REPO_ROOT, trainerPython } from '../../activities/stages/pretrain/trainer-process';
+import { REPO_ROOT } from '../../infra/paths';
+import { trainerPython } from '../../activities/stages/pretrain/trainer-process';
 
 export interface TinyModelOptions {
   /** JSONL files the tokenizer's vocabulary is trained on. */

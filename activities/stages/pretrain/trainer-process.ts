@@ -19,10 +19,9 @@ import { promisify } from 'node:util';
 import type { z } from 'zod';
 import { TRAINER_EXIT, type TrainerEvent } from '../../../schemas/trainer';
 import { ConfigError } from '../../errors';
-import { visibleGpus } from '../../../worker/gpus';
+import { visibleGpus } from '../../gpus';
+import { REPO_ROOT, TRAINER_ENV_SCRIPT } from '../../../infra/paths';
 
-export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
-const TRAINER_ENV_SCRIPT = path.join(REPO_ROOT, 'infra', 'trainer-env.sh');
 const STDERR_TAIL = 50;
 
 let pythonPromise: Promise<string> | undefined;

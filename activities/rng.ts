@@ -1,4 +1,7 @@
-/** mulberry32: a small seeded PRNG, so generated corpora (demo, tests, benchmarks) are the same on every machine. */
+/**
+ * mulberry32: a small seeded PRNG, so sampling and generated corpora (demo, tests, benchmarks) are the same on
+ * every machine.
+ */
 export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
