@@ -93,15 +93,19 @@ function summarize(extractor: string, pages: Page[], results: Result[]): Row {
 }
 
 function main(): void {
-  const { values } = parseArgs({ options: { pages: { type: 'string', default: '250' }, reps: { type: 'string', default: '3' }, seed: { type: 'string', default: '1' }, 'write-docs': { type: 'string' } } });
-  const pages = generatePages(Number(values.pages), Number(values.seed));
-  const py = ensureTrafilatura();
+  const { values } = parseArgs({
+    options: { pages: { type: 'string', default: '250' }, reps: { type: 'string', default: '3' }, seed: { type: 'string', default: '1' }, 'write-docs': { type: 'string' }, smoke: { type: 'boolean', default: false } },
+  });
+  // --smoke (test/bench.smoke.test.ts): 10 pages, one timed pass, trafilatura only when installed already.
+  const smoke = values.smoke;
+  const pages = generatePages(smoke ? 10 : Number(values.pages), Number(values.seed));
+  const py = smoke ? (fs.existsSync(path.join(VENV, 'bin', 'python')) ? ensureTrafilatura() : undefined) : ensureTrafilatura();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dapt-bench-extract-'));
   try {
-    const reps = Number(values.reps);
+    const reps = smoke ? 1 : Number(values.reps);
     const ours = runOurs(pages, reps);
-    const theirs = runTrafilatura(py, pages, reps, dir);
-    const rows = [summarize('dapt (Readability + linkedom)', pages, ours), summarize(`trafilatura ${theirs.version}`, pages, theirs.results)];
+    const theirs = py ? runTrafilatura(py, pages, reps, dir) : undefined;
+    const rows = [summarize('dapt (Readability + linkedom)', pages, ours), ...(theirs ? [summarize(`trafilatura ${theirs.version}`, pages, theirs.results)] : [])];
     const cpu = os.cpus()[0]?.model.trim() ?? 'unknown CPU';
     const env = `${os.cpus().length} cores (${cpu}), ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM; Node ${process.version}; single-threaded both`;
     const block = render(rows, pages, reps, env);
