@@ -3,14 +3,18 @@
  * startWorkers: one worker on a workflow queue that hosts the workflows and the control activities
  * (50 activity slots), one on a stage queue with `slots` activity slots; the same createActivities.
  */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
+import workflowPackage from '@temporalio/workflow/package.json';
+import { cacheDir } from '../infra/servers';
 import { stageCacheKey } from '../activities/cache-key';
 import { createActivities } from '../activities/runtime';
 import { ArtifactStore } from '../activities/store';
 import type { Plan } from '../schemas/plan';
-import type { DaptConfig } from '../worker/config';
+import type { DaptConfig } from '../config';
 import type {
   BaselineFanoutResult,
   BaselineQueues,
@@ -24,12 +28,34 @@ export interface BaselineWorkers {
   shutdown(): Promise<void>;
 }
 
-/** Bundles the baseline workflows (webpack, a few seconds) and starts its two workers. */
-export async function startBaselineWorkers(config: DaptConfig, slots: number): Promise<BaselineWorkers> {
+/**
+ * The baseline workflows' bundle, cached on disk by a hash of the sources it is built from (as worker/bundle.ts
+ * caches dapt's): webpack takes several seconds, which the smoke run would pay every time.
+ */
+async function baselineBundle(): Promise<string> {
+  const root = path.resolve(__dirname, '..');
+  const h = createHash('sha256').update(workflowPackage.version);
+  const walk = (p: string) => {
+    if (fs.statSync(p).isDirectory()) for (const e of fs.readdirSync(p).sort()) walk(path.join(p, e));
+    else if (p.endsWith('.ts')) h.update(p).update(fs.readFileSync(p));
+  };
+  ['bench/baseline-workflows.ts', 'workflows', 'schemas'].forEach((p) => walk(path.join(root, p)));
+  const file = path.join(cacheDir(), 'bundles', `bench-baseline-${h.digest('hex').slice(0, 16)}.js`);
+  if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8');
   const { code } = await bundleWorkflowCode({
     workflowsPath: path.join(__dirname, 'baseline-workflows.ts'),
     logger: { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} },
   });
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, code);
+  fs.renameSync(tmp, file);
+  return code;
+}
+
+/** Bundles the baseline workflows (or reads the cached bundle) and starts its two workers. */
+export async function startBaselineWorkers(config: DaptConfig, slots: number): Promise<BaselineWorkers> {
+  const code = await baselineBundle();
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const store = new ArtifactStore(config.store);
   await store.ensureBucket();

@@ -3,10 +3,11 @@
  * the same activity calls (bench/baseline-workflows.ts). Both run on one private Temporal dev server and MinIO,
  * with in-process workers of the same shape, a warm-up run first, then `--reps` interleaved repetitions.
  *
- *   npm run bench:engine -- [--reps 3] [--slots 16] [--explain] [--no-trace] [--write-docs docs/benchmarks.md]
+ *   npm run bench:engine -- [--reps 3] [--slots 16] [--explain] [--no-trace] [--write-docs docs/benchmarks.md] [--smoke]
  *
  * --explain adds diagnostic variants (one fan-out batch for dapt; no prepareStage for the baseline) to the
- * rotation; --no-trace skips the per-run history breakdown.
+ * rotation; --no-trace skips the per-run history breakdown. --smoke (test/bench.smoke.test.ts: keeps the
+ * benchmark working) runs every variant once on tiny workloads (a 2 × 3 DAG, 12 fan-out tasks), no warm-up.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -20,7 +21,7 @@ import { ArtifactStore, keys } from '../activities/store';
 import { connectClient, startRun, waitForRun } from '../client/runs';
 import { ensureBinaries, startMinio, startTemporal, type MinioServer, type TemporalServer } from '../infra/servers';
 import type { Plan } from '../schemas/plan';
-import { loadConfig, type DaptConfig } from '../worker/config';
+import { loadConfig, type DaptConfig } from '../config';
 import { startWorkers, type RunningWorkers } from '../worker/worker';
 import { runBaselineDag, runBaselineFanout, startBaselineWorkers, type BaselineWorkers } from './baseline';
 import { median, summarize, traceRun, type TraceSummary } from './history';
@@ -35,6 +36,7 @@ interface Options {
   writeDocs?: string;
   trace: boolean;
   explain: boolean;
+  smoke: boolean;
 }
 
 function parseOptions(): Options {
@@ -45,6 +47,7 @@ function parseOptions(): Options {
       'write-docs': { type: 'string' },
       'no-trace': { type: 'boolean', default: false },
       explain: { type: 'boolean', default: false },
+      smoke: { type: 'boolean', default: false },
     },
   });
   const int = (name: string, v: string) => {
@@ -52,7 +55,16 @@ function parseOptions(): Options {
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} expects a positive integer, got "${v}"`);
     return n;
   };
-  return { reps: int('reps', values.reps), slots: int('slots', values.slots), writeDocs: values['write-docs'], trace: !values['no-trace'], explain: values.explain };
+  const smoke = values.smoke;
+  if (smoke && values['write-docs']) throw new Error('--smoke measures nothing worth writing: drop --write-docs');
+  return {
+    reps: smoke ? 1 : int('reps', values.reps),
+    slots: int('slots', values.slots),
+    writeDocs: values['write-docs'],
+    trace: !values['no-trace'],
+    explain: values.explain || smoke,
+    smoke,
+  };
 }
 
 interface Bench {
@@ -166,13 +178,14 @@ async function environment(opts: Options): Promise<Environment> {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   return {
     date: new Date().toISOString(),
-    command: `npm run bench:engine -- --reps ${opts.reps} --slots ${opts.slots}${opts.explain ? ' --explain' : ''}`,
+    command: `npm run bench:engine -- ${opts.smoke ? '--smoke' : `--reps ${opts.reps} --slots ${opts.slots}${opts.explain ? ' --explain' : ''}`}`,
     machine: `${os.availableParallelism()} cores (${cpu}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.type()} ${os.release()}`,
     node: process.version,
     temporal: firstLine(bins.temporal, ['--version']),
     minio: `${stamp('minio')} (${firstLine(bins.minio, ['--version'])})`,
     reps: opts.reps,
     slots: opts.slots,
+    smoke: opts.smoke,
   };
 }
 
@@ -208,15 +221,17 @@ async function main(): Promise<void> {
     baseline = await startBaselineWorkers(config, opts.slots);
     const b: Bench = { client, config, store: new ArtifactStore(config.store) };
 
-    const workloads = [dagWorkload(dir), fanoutWorkload(dir)];
+    const workloads = opts.smoke ? [dagWorkload(dir, 2, 3), fanoutWorkload(dir, 12)] : [dagWorkload(dir), fanoutWorkload(dir)];
     const variants = VARIANTS.filter((v) => opts.explain || !v.explain);
     const rotation = workloads.flatMap((w) => variants.filter((v) => v.workloads.includes(w.name)).map((v) => ({ w, v })));
     const times = new Map<string, Measured[]>();
     const key = (w: Workload, v: Variant) => `${w.name}:${v.id}`;
     const timesOf = (w: Workload, id: string) => times.get(`${w.name}:${id}`) ?? [];
 
-    console.log('warm-up');
-    for (const { w, v } of rotation) await runOnce(b, v, w, 'warmup');
+    if (!opts.smoke) {
+      console.log('warm-up');
+      for (const { w, v } of rotation) await runOnce(b, v, w, 'warmup');
+    }
     console.log(`measured (${opts.reps} repetitions, interleaved, alternating the order of the variants)`);
     for (let rep = 0; rep < opts.reps; rep++) {
       for (const w of workloads) {

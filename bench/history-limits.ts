@@ -20,7 +20,7 @@ import { temporal } from '@temporalio/proto';
 import { connectClient, startRun, waitForRun } from '../client/runs';
 import { ensureBinaries, startMinio, startTemporal, type MinioServer, type TemporalServer } from '../infra/servers';
 import { compilePipeline, formatIssues, type Plan } from '../schemas';
-import { loadConfig, type DaptConfig } from '../worker/config';
+import { loadConfig, type DaptConfig } from '../config';
 import { startWorkers, type RunningWorkers } from '../worker/worker';
 
 const WARN_EVENTS = 10_240;

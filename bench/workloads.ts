@@ -41,22 +41,23 @@ export const stageName = (level: number, i: number) => `l${level}-s${i}`;
 
 /**
  * A: 5 levels × 10 no-op stages; every stage of level k needs every stage of level k-1, so "level by level"
- * (the baseline's schedule) and "as soon as the needs are done" (dapt's) are the same schedule.
+ * (the baseline's schedule) and "as soon as the needs are done" (dapt's) are the same schedule. Smaller shapes
+ * are for the smoke run (`--smoke`).
  */
-export function dagWorkload(dir: string): Workload {
+export function dagWorkload(dir: string, levels = DAG_LEVELS, width = DAG_WIDTH): Workload {
   return {
     name: 'A',
-    title: `${DAG_LEVELS * DAG_WIDTH}-stage no-op DAG (${DAG_LEVELS} levels × ${DAG_WIDTH})`,
+    title: `${levels * width}-stage no-op DAG (${levels} levels × ${width})`,
     unit: 'stage',
-    units: DAG_LEVELS * DAG_WIDTH,
+    units: levels * width,
     plan(nonce) {
       const stages: Record<string, StageSpecInput> = {};
-      for (let level = 0; level < DAG_LEVELS; level++) {
-        for (let i = 0; i < DAG_WIDTH; i++) {
+      for (let level = 0; level < levels; level++) {
+        for (let i = 0; i < width; i++) {
           stages[stageName(level, i)] = {
             uses: 'noop',
             cache: false,
-            needs: level === 0 ? [] : Array.from({ length: DAG_WIDTH }, (_, j) => stageName(level - 1, j)),
+            needs: level === 0 ? [] : Array.from({ length: width }, (_, j) => stageName(level - 1, j)),
             with: { touchOnCancel: noncePath(dir, nonce) },
           };
         }
@@ -67,16 +68,16 @@ export function dagWorkload(dir: string): Workload {
 }
 
 /** B: one no-op stage fanned out into 500 tasks, default concurrency (16). */
-export function fanoutWorkload(dir: string): Workload {
+export function fanoutWorkload(dir: string, tasks = FANOUT_TASKS): Workload {
   return {
     name: 'B',
-    title: `1 no-op fan-out stage, ${FANOUT_TASKS} tasks`,
+    title: `1 no-op fan-out stage, ${tasks} tasks`,
     unit: 'task',
-    units: FANOUT_TASKS,
+    units: tasks,
     plan(nonce) {
       return compile({
         name: 'bench-fanout',
-        stages: { fan: { uses: 'noop', cache: false, with: { tasks: FANOUT_TASKS, touchOnCancel: noncePath(dir, nonce) } } },
+        stages: { fan: { uses: 'noop', cache: false, with: { tasks, touchOnCancel: noncePath(dir, nonce) } } },
       });
     },
   };

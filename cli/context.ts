@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import { parse as parseYaml } from 'yaml';
 import { connectClient } from '../client/runs';
 import { SpecError, formatIssues } from '../schemas';
-import { loadConfig, ProfileError, type DaptConfig } from '../worker/config';
+import { loadConfig, ProfileError, type DaptConfig } from '../config';
 import { ServerUnreachableError } from '../worker/errors';
 
 export interface GlobalOptions {
@@ -14,7 +14,7 @@ export interface GlobalOptions {
   bucket?: string;
 }
 
-/** Flags win over the environment, which wins over the profile (worker/config.ts). */
+/** Flags win over the environment, which wins over the profile (config/index.ts). */
 export function configFrom(opts: GlobalOptions): DaptConfig {
   return loadConfig(
     {

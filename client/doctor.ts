@@ -13,7 +13,7 @@ import { REPO_ROOT, TRAINER_ENV_SCRIPT } from '../infra/paths';
 import { ArtifactStore } from '../activities/store';
 import { isGpuQueue } from '../schemas/common';
 import { stageKinds } from '../schemas/stages';
-import { temporalConnectOptions, workflowQueue, type DaptConfig } from '../worker/config';
+import { temporalConnectOptions, workflowQueue, type DaptConfig } from '../config';
 import { PIPELINE_ATTR } from './runs';
 
 export interface CheckResult {

@@ -7,7 +7,7 @@ import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@t
 import { ApplicationFailure, defaultPayloadConverter, defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { Plan } from '../schemas/plan';
 import type { RunInput, RunStatus } from '../schemas/run';
-import { temporalConnectOptions, workflowQueue, type DaptConfig } from '../worker/config';
+import { temporalConnectOptions, workflowQueue, type DaptConfig } from '../config';
 import { connectionError } from '../worker/errors';
 import type { pipelineWorkflow } from '../workflows';
 import {

@@ -2,7 +2,7 @@
 import { ScheduleOverlapPolicy, type Client, type ScheduleDescription } from '@temporalio/client';
 import type { Plan } from '../schemas/plan';
 import type { RunInput } from '../schemas/run';
-import { workflowQueue, type DaptConfig } from '../worker/config';
+import { workflowQueue, type DaptConfig } from '../config';
 
 const OVERLAP: Record<string, ScheduleOverlapPolicy> = {
   skip: ScheduleOverlapPolicy.SKIP,

@@ -8,10 +8,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { isAlive, PortInUseError, processStartTime, stopPid } from './process';
+import { DEV_CREDENTIALS } from '../config';
 import { startMinio, startTemporal } from './servers';
 
-export const DEV_ACCESS_KEY = 'dapt';
-export const DEV_SECRET_KEY = 'dapt-dev-secret';
 
 export interface DevStatus {
   temporal: { running: boolean; address: string; uiUrl: string; pid?: number };
@@ -108,8 +107,8 @@ export async function devUp(opts?: DevOptions): Promise<DevStatus> {
         consolePort: ports.console,
         dataDir: path.join(dir, 'minio-data'),
         logFile: path.join(logs, 'minio.log'),
-        accessKey: DEV_ACCESS_KEY,
-        secretKey: DEV_SECRET_KEY,
+        accessKey: DEV_CREDENTIALS.accessKey,
+        secretKey: DEV_CREDENTIALS.secretKey,
         keepAlive: true,
       }).then((m) => writeRecord(dir, 'minio', m.pid, ports.minio, ports.console)),
     );

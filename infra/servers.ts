@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as https from 'node:https';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { DEV_CREDENTIALS } from '../config';
 import { assertPortFree, freePort, spawnServer, stopPid, tailFile } from './process';
 
 export { freePort, PortInUseError } from './process';
@@ -244,8 +245,6 @@ export interface MinioOptions {
   tls?: { certsDir: string; caFile: string };
 }
 
-export const DEFAULT_MINIO_ACCESS_KEY = 'dapt';
-export const DEFAULT_MINIO_SECRET_KEY = 'daptdapt-secret';
 
 export async function startMinio(opts: MinioOptions): Promise<MinioServer> {
   const { accessKey, secretKey } = minioCredentials(opts);
@@ -284,8 +283,8 @@ export async function startMinio(opts: MinioOptions): Promise<MinioServer> {
 }
 
 function minioCredentials(opts: { accessKey?: string; secretKey?: string }): { accessKey: string; secretKey: string } {
-  const accessKey = opts.accessKey ?? DEFAULT_MINIO_ACCESS_KEY;
-  const secretKey = opts.secretKey ?? DEFAULT_MINIO_SECRET_KEY;
+  const accessKey = opts.accessKey ?? DEV_CREDENTIALS.accessKey;
+  const secretKey = opts.secretKey ?? DEV_CREDENTIALS.secretKey;
   // MinIO's own limits; checked here because MinIO reports them only in its log.
   if (accessKey.length < 3) throw new Error('MinIO access key must be at least 3 characters');
   if (secretKey.length < 8) throw new Error('MinIO secret key must be at least 8 characters');

@@ -21,7 +21,7 @@ export function durationToMs(d: string): number {
 export const ARTIFACT_TYPES = ['documents', 'model', 'lexicon', 'metrics', 'pairs', 'dataset', 'report', 'promotion', 'none'] as const;
 export type ArtifactType = (typeof ARTIFACT_TYPES)[number];
 
-/** Logical task queues; a deployment may prefix them (see worker/config.ts). */
+/** Logical task queues; a deployment may prefix them (see config/index.ts). */
 export const QUEUES = { cpu: 'cpu', gpu: 'gpu' } as const;
 
 /** A GPU queue: `gpu`, or `gpu-<class>` for one resource class (gpu-a100-80g). Its workers hand out GPUs as slots. */

@@ -4,7 +4,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { configEnv, type DaptConfig } from '../worker/config';
+import { configEnv, type DaptConfig } from '../config';
 import { startStack, type Stack } from './helpers/stack';
 
 let stack: Stack;

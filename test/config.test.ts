@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { CONFIG_ENV, configEnv, loadConfig, ProfileError, temporalConnectOptions } from '../worker/config';
+import { CONFIG_ENV, configEnv, loadConfig, ProfileError, temporalConnectOptions } from '../config';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dapt-config-'));
 const file = (name: string, text = `-----BEGIN ${name}-----\n`) => {

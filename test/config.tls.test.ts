@@ -12,7 +12,7 @@ import { ArtifactStore } from '../activities/store';
 import { formatChecks, runDoctor } from '../client/doctor';
 import { connectClient, startRun, waitForRun } from '../client/runs';
 import { startMinio, startTemporal, type MinioServer, type TemporalServer } from '../infra/servers';
-import { loadConfig, type DaptConfig } from '../worker/config';
+import { loadConfig, type DaptConfig } from '../config';
 import { startWorkers } from '../worker/worker';
 import { plan } from './helpers/plans';
 import { makePki, tlsProxy, type Pki } from './helpers/tls';

@@ -8,7 +8,7 @@ import { taskFilesFingerprint } from '../activities/stages/evaluate';
 import { ArtifactStore } from '../activities/store';
 import { startRun, waitForRun } from '../client/runs';
 import type { RunStatus } from '../schemas';
-import type { DaptConfig } from '../worker/config';
+import type { DaptConfig } from '../config';
 import { plan } from './helpers/plans';
 import { startStack, type Stack } from './helpers/stack';
 import { warcRecord } from './helpers/warc';

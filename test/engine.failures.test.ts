@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { readDocuments } from '../activities/documents';
 import { getRunStatus, startRun, waitForRun } from '../client/runs';
-import { configEnv, type DaptConfig } from '../worker/config';
+import { configEnv, type DaptConfig } from '../config';
 import { plan, waitFor } from './helpers/plans';
 import { startStack, type Stack } from './helpers/stack';
 import { SITE_PAGES, startTestSite } from './helpers/test-site';

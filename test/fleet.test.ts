@@ -13,7 +13,7 @@ import { msToTs } from '@temporalio/common/lib/time';
 import { formatChecks, runDoctor } from '../client/doctor';
 import { getRunStatus, startRun, waitForRun } from '../client/runs';
 import { statusText } from '../cli/render';
-import { configEnv } from '../worker/config';
+import { configEnv } from '../config';
 import { startWorkers, type RunningWorkers } from '../worker/worker';
 import { plan, waitFor } from './helpers/plans';
 import { startStack, type Stack } from './helpers/stack';

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { CONFIG_ENV, loadConfig } from '../worker/config';
+import { CONFIG_ENV, loadConfig } from '../config';
 
 const ROOT = path.resolve(__dirname, '..');
 const CHART = path.join(ROOT, 'infra/helm/dapt');
@@ -163,7 +163,7 @@ describe('helm chart', () => {
     assert.equal(byKind(objects, 'ScaledObject').length, 0);
   });
 
-  test('the ConfigMap sets only variables worker/config.ts reads, and they load as a cluster profile with mTLS', () => {
+  test('the ConfigMap sets only variables config/index.ts reads, and they load as a cluster profile with mTLS', () => {
     // Mount the chart's Secret where the test can write it: the same keys, as files.
     const mount = path.join(tmp, 'secrets');
     fs.mkdirSync(mount, { recursive: true });
@@ -173,7 +173,7 @@ describe('helm chart', () => {
     const env = (named(objects, 'ConfigMap', 'dapt-config') as K8sObject & { data: Record<string, string> }).data;
 
     const known = new Set(CONFIG_ENV.map((v) => v.name));
-    assert.deepEqual(Object.keys(env).filter((k) => !known.has(k)), [], 'ConfigMap keys unknown to worker/config.ts CONFIG_ENV');
+    assert.deepEqual(Object.keys(env).filter((k) => !known.has(k)), [], 'ConfigMap keys unknown to config/index.ts CONFIG_ENV');
 
     const cfg = loadConfig({}, env);
     assert.equal(cfg.profile.name, 'cluster');

@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import { Client as TemporalClient, Connection } from '@temporalio/client';
 import { Client as MinioClient } from 'minio';
 import { ensureBinaries, freePort, PortInUseError, startMinio, startMinioCluster, startTemporal, type MinioServer } from '../infra/servers';
-import { DEV_ACCESS_KEY, DEV_SECRET_KEY, devDown, devStatus, devUp } from '../infra/dev';
+import { DEV_CREDENTIALS } from '../config';
+import { devDown, devStatus, devUp } from '../infra/dev';
 import { isAlive } from '../infra/process';
 
 let tmp: string;
@@ -166,7 +167,7 @@ test('dev stack: up is idempotent, state survives down/up, down stops only what 
     assert.equal(again.minio.pid, up.minio.pid, 'second up keeps the running MinIO');
 
     // Leave state in both servers, restart the stack, and find it again.
-    const minioAddr = { port: Number(process.env.DAPT_DEV_MINIO_PORT), accessKey: DEV_ACCESS_KEY, secretKey: DEV_SECRET_KEY };
+    const minioAddr = { port: Number(process.env.DAPT_DEV_MINIO_PORT), ...DEV_CREDENTIALS };
     await putGet(minioAddr, 'persist');
     let connection = await Connection.connect({ address: up.temporal.address });
     await new TemporalClient({ connection }).workflow.start('noSuchWorkflow', { taskQueue: 'nobody', workflowId: 'persist-check' });

@@ -20,7 +20,7 @@ import { domainDocs, generalDocs, writeJsonl } from '../examples/demo/domain-cor
 import { writeTaskFiles } from '../examples/demo/domain-task';
 import { launchChromium } from '../infra/chromium';
 import type { ManifestT } from '../schemas/manifest';
-import { configEnv, type DaptConfig } from '../worker/config';
+import { configEnv, type DaptConfig } from '../config';
 import { plan } from './helpers/plans';
 import { startStack, type Stack } from './helpers/stack';
 import { buildTinyModel } from './helpers/tiny-model';

@@ -23,7 +23,7 @@ import { domainDocs, writeJsonl } from '../examples/demo/domain-corpus';
 import { serveDemoSite } from '../examples/demo/site';
 import { isAlive } from '../infra/process';
 import { loadPlan } from '../schemas';
-import { configEnv, type DaptConfig } from '../worker/config';
+import { configEnv, type DaptConfig } from '../config';
 import { completionsOf, startedTaskOf, type HeldTask } from './helpers/fanout-tasks';
 import { startStack, type Stack } from './helpers/stack';
 

@@ -21,7 +21,7 @@ import { sourceStage } from '../activities/stages/source';
 import type { Progress } from '../activities/stages/types';
 import { stageKinds } from '../schemas/stages';
 import { cancelRun, getRunStatus, startRun, waitForRun, type RunResult } from '../client/runs';
-import { configEnv, type DaptConfig } from '../worker/config';
+import { configEnv, type DaptConfig } from '../config';
 import { domainDocs, generalDocs, writeJsonl } from '../examples/demo/domain-corpus';
 import { plan, waitFor } from './helpers/plans';
 import { startStack, type Stack } from './helpers/stack';

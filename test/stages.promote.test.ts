@@ -19,7 +19,7 @@ import { ConfigError } from '../activities/errors';
 import { keys } from '../activities/store';
 import type { StageContext } from '../activities/stages/types';
 import { answerApproval, getRunStatus, startRun, waitForRun, type RunResult } from '../client/runs';
-import { configEnv, type DaptConfig } from '../worker/config';
+import { configEnv, type DaptConfig } from '../config';
 import { domainDocs, generalDocs, writeJsonl } from '../examples/demo/domain-corpus';
 import { plan, waitFor } from './helpers/plans';
 import { startStack, type Stack } from './helpers/stack';

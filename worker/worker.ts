@@ -11,7 +11,7 @@ import { ArtifactStore, StoreUnavailableError } from '../activities/store';
 import { freePort } from '../infra/process';
 import { isGpuQueue } from '../schemas/common';
 import { workflowBundle } from './bundle';
-import { temporalConnectOptions, workflowQueue, type DaptConfig } from './config';
+import { temporalConnectOptions, workflowQueue, type DaptConfig } from '../config';
 import { connectionError } from './errors';
 import { GpuPool, visibleGpuIds, visibleGpus } from '../activities/gpus';
 import { WorkerMetrics } from './metrics';

@@ -42,15 +42,22 @@ stats = crawler.stats.get_stats()
 print(json.dumps({'secs': secs, 'pages': stats.get('item_scraped_count', 0), 'responses': stats.get('response_received_count', 0)}))
 `;
 
+function installedVersion(): string | undefined {
+  try {
+    return execFileSync(PYTHON, ['-c', 'import scrapy; print(scrapy.__version__)'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The pinned Scrapy's version line when it is installed already (nothing is installed), else undefined. */
+export function installedScrapy(): string | undefined {
+  return installedVersion() === SCRAPY_VERSION ? ensureScrapy() : undefined;
+}
+
 /** Creates the virtualenv and installs the pinned Scrapy unless it is there already; returns its version line. */
 export function ensureScrapy(): string {
-  const version = (): string | undefined => {
-    try {
-      return execFileSync(PYTHON, ['-c', 'import scrapy; print(scrapy.__version__)'], { encoding: 'utf8' }).trim();
-    } catch {
-      return undefined;
-    }
-  };
+  const version = installedVersion;
   if (version() !== SCRAPY_VERSION) {
     fs.mkdirSync(path.dirname(VENV), { recursive: true });
     if (!fs.existsSync(PYTHON)) execFileSync('python3', ['-m', 'venv', VENV], { stdio: 'inherit' });

@@ -1,9 +1,11 @@
 /**
- * `npm run bench:data [-- --docs 1000000] [--only dapt,rensa] [--stage]`: MinHash + LSH near-dedupe on a generated
+ * `npm run bench:data [-- --docs 1000000] [--only dapt,rensa] [--stage] [--smoke]`: MinHash + LSH near-dedupe on a generated
  * corpus, dapt against datasketch and rensa (Python, installed pinned into ~/.cache/dapt/bench-venv), with the
  * same shingles, permutations, bands and verification, each in its own process, in one run. Prints a markdown
  * table for docs/benchmarks.md: docs/s per core (documents per CPU-second), peak RSS, agreement of the flags.
  * --stage adds the whole dedupe stage (store I/O, gzip JSONL) on the same documents (./stage.ts).
+ * --smoke (test/bench.smoke.test.ts): 2,000 documents, dapt and the stage, and the Python implementations only
+ * where their pinned venv is installed already (a smoke run installs nothing).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -33,10 +35,14 @@ function arg(name: string, fallback: string): string {
   return i > 0 ? process.argv[i + 1] : fallback;
 }
 
+function venvReady(): boolean {
+  const py = path.join(VENV, 'bin', 'python');
+  return fs.existsSync(py) && spawnSync(py, ['-c', 'import datasketch, rensa, importlib.metadata as m; assert m.version("datasketch") == "2.0.0" and m.version("rensa") == "0.5.0"']).status === 0;
+}
+
 function ensureVenv(): string {
   const py = path.join(VENV, 'bin', 'python');
-  const ok = fs.existsSync(py) && spawnSync(py, ['-c', 'import datasketch, rensa, importlib.metadata as m; assert m.version("datasketch") == "2.0.0" and m.version("rensa") == "0.5.0"']).status === 0;
-  if (!ok) {
+  if (!venvReady()) {
     process.stderr.write(`installing ${PINS.join(', ')} into ${VENV}\n`);
     execFileSync('python3', ['-m', 'venv', VENV], { stdio: 'inherit' });
     execFileSync(path.join(VENV, 'bin', 'pip'), ['install', '--quiet', ...PINS], { stdio: 'inherit' });
@@ -56,8 +62,13 @@ function runImpl(impl: string, corpus: string, flags: string, py: string): Resul
 }
 
 async function main(): Promise<void> {
-  const docs = Number(arg('docs', '100000'));
-  const only = arg('only', IMPLS.join(',')).split(',');
+  const smoke = process.argv.includes('--smoke');
+  const docs = Number(arg('docs', smoke ? '2000' : '100000'));
+  let only = arg('only', IMPLS.join(',')).split(',');
+  if (smoke && !venvReady()) {
+    process.stderr.write(`smoke run: datasketch and rensa left out (not installed in ${VENV}; a full run installs them)\n`);
+    only = only.filter((i) => i === 'dapt');
+  }
   const dir = path.join(CACHE, 'bench-data');
   fs.mkdirSync(dir, { recursive: true });
   const corpus = path.join(dir, `corpus-${docs}.txt`);
@@ -85,7 +96,7 @@ async function main(): Promise<void> {
       lines.push('', `dapt vs ${r.impl}: ${(r.cpuSeconds / base.cpuSeconds).toFixed(2)}× docs/s per core, ${(r.seconds / base.seconds).toFixed(2)}× wall.`);
     }
   }
-  if (process.argv.includes('--stage')) {
+  if (process.argv.includes('--stage') || smoke) {
     process.stderr.write('running the dedupe stage against MinIO…\n');
     const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'stage.ts'), corpus, String(docs)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     const r = JSON.parse(out.trim().split('\n').pop()!) as Result;

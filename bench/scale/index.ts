@@ -3,6 +3,7 @@
  * the engine's own cost per task, which bounds scaling on a large cluster.
  *
  *   npm run bench:scale -- [--docs 40000] [--shard-size 4000] [--workers 1,2,4] [--noop-tasks 200] [--write-docs docs/benchmarks.md]
+ *   npm run bench:scale -- --smoke   # test/bench.smoke.test.ts: 600 documents in 3 shards, 1 worker, 6 no-op tasks
  *
  * One private Temporal dev server + MinIO; pipeline workflows run in this process, stage activities in N
  * separate `dapt worker --queue cpu --concurrency 1` processes (one task at a time each, so N processes = N
@@ -23,7 +24,7 @@ import { startWorkerProcess, type WorkerProcess } from '../../infra/worker-proce
 import { formatIssues } from '../../schemas/issues';
 import { compilePipeline, type Plan } from '../../schemas/plan';
 import type { FanoutBatchInput, StageState } from '../../schemas/run';
-import { loadConfig, type DaptConfig } from '../../worker/config';
+import { loadConfig, type DaptConfig } from '../../config';
 import { startWorkers, type RunningWorkers } from '../../worker/worker';
 import { writeCorpus } from '../data/corpus';
 import { writeGeneratedSection } from '../docs-section';
@@ -46,8 +47,13 @@ function parseOptions(): Options {
       'noop-tasks': { type: 'string', default: '200' },
       'noop-slots': { type: 'string', default: '32' },
       'write-docs': { type: 'string' },
+      smoke: { type: 'boolean', default: false },
     },
   });
+  if (values.smoke) {
+    if (values['write-docs']) throw new Error('--smoke measures nothing worth writing: drop --write-docs');
+    Object.assign(values, { docs: '600', 'shard-size': '200', workers: '1', 'noop-tasks': '6', 'noop-slots': '3' });
+  }
   const int = (name: string, v: string) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} expects a positive integer, got "${v}"`);

@@ -3,6 +3,7 @@ on the same small BERT (4 layers × 256, BERT's 30,522-token vocabulary size: th
 the same generated data, batch, sequence length and number of timed steps, in the same process. Target: ≥ 1.3×.
 
     ~/.cache/dapt/venv/bin/python bench/train/cpu.py [--steps 12 --batch 16 --seq 128 --rounds 2 --threads N]
+    npm run bench:train -- --smoke    # (or --quick) test/bench.smoke.test.ts: tiny model, 2 steps, 1 round
 
 Rounds alternate ours/baseline so a change in machine load hits both; the ratio uses each side's best round.
 """
@@ -28,11 +29,22 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--docs", type=int, default=3000)
     p.add_argument("--threads", type=int, default=0, help="torch threads for both (0: torch's default)")
+    p.add_argument("--smoke", "--quick", action="store_true",
+                   help="smoke test: tiny model (common.TINY), seq 32, batch 4, 2 timed steps, 1 round")
     a = p.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
     common.quiet()
-    shape = common.ModelShape(a.layers, a.hidden, max(1, a.hidden // 64), 4 * a.hidden, a.vocab)
+    if a.smoke:
+        from trainer.events import setup_logging
+
+        setup_logging("WARNING")
+        t = common.TINY
+        a.layers, a.hidden, a.vocab, a.seq, a.batch, a.steps, a.warmup, a.rounds, a.docs = (
+            t.layers, t.hidden, t.vocab_size, 32, 4, 2, 1, 1, 200)
+        shape = t
+    else:
+        shape = common.ModelShape(a.layers, a.hidden, max(1, a.hidden // 64), 4 * a.hidden, a.vocab)
     setup = common.build(shape, a.docs)
     print(f"CPU: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads; "
           f"torch {torch.__version__}; model {a.layers}×{a.hidden}, vocab {a.vocab}; seq {a.seq}, batch {a.batch}, "
@@ -45,6 +57,9 @@ def main() -> None:
     best = {name: max(r.tokens_per_sec for r in rows if r.name == name) for name in {r.name for r in rows}}
     print(common.table(rows))
     ratio = best["ours"] / best["transformers.Trainer"]
+    if a.smoke:
+        print(f"smoke run (tiny model, {a.steps} steps): not a measurement; ratio {ratio:.2f}x")
+        return
     print(f"ratio ours / transformers.Trainer (best rounds): {ratio:.2f}x (target >= 1.3x)")
 
 

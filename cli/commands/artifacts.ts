@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { ArtifactStore, sha256File } from '../../activities/store';
-import type { DaptConfig } from '../../worker/config';
+import type { DaptConfig } from '../../config';
 import { UsageError } from '../context';
 
 export async function artifactsCommand(

@@ -15,7 +15,7 @@ import { devUp } from '../../infra/dev';
 import { loadPlan } from '../../schemas';
 import type { Plan } from '../../schemas/plan';
 import type { RunStatus } from '../../schemas/run';
-import { loadConfig } from '../../worker/config';
+import { loadConfig } from '../../config';
 import { startWorkers } from '../../worker/worker';
 import { clientFor, closeClient, UsageError } from '../context';
 import { reportCommand } from './report';

@@ -1,7 +1,7 @@
 /** dapt doctor: is this configuration ready to run pipelines? One line per check; exit 1 if any failed. */
 import { loadPlan } from '../../schemas';
 import { formatChecks, runDoctor } from '../../client/doctor';
-import type { DaptConfig } from '../../worker/config';
+import type { DaptConfig } from '../../config';
 
 export async function doctorCommand(cfg: DaptConfig, opts: { queue?: string[]; pipeline?: string[]; trainer?: boolean }): Promise<number> {
   const queues = (opts.queue ?? []).flatMap((q) => q.split(',')).filter(Boolean);

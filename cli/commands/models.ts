@@ -1,7 +1,7 @@
 /** dapt models NAME [--history] [--json]: the promoted model of a line, what it won on, and earlier promotions. */
 import { readPromoted, type PromotedModel } from '../../activities/stages/promote/registry';
 import { ArtifactStore, keys } from '../../activities/store';
-import type { DaptConfig } from '../../worker/config';
+import type { DaptConfig } from '../../config';
 import { UsageError } from '../context';
 
 export async function modelsCommand(cfg: DaptConfig, name: string, opts: { history?: boolean; json?: boolean }): Promise<void> {

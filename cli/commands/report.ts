@@ -12,7 +12,7 @@ import { ArtifactStore, sha256File } from '../../activities/store';
 import { getRunPlan, getRunStatus } from '../../client/runs';
 import { screenshotFile } from '../../infra/chromium';
 import { runViewOf } from '../../schemas/run';
-import type { DaptConfig } from '../../worker/config';
+import type { DaptConfig } from '../../config';
 import { UsageError } from '../context';
 
 export interface ReportOptions {

@@ -2,7 +2,7 @@
 import type { Client } from '@temporalio/client';
 import { abortRun, cancelRun, getRunStatus, listRuns, signalStage, startRun, waitForRun } from '../../client/runs';
 import type { Plan } from '../../schemas';
-import type { DaptConfig } from '../../worker/config';
+import type { DaptConfig } from '../../config';
 import { makeWatcher, statusText } from '../render';
 
 export interface RunOptions {

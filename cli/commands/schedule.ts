@@ -2,7 +2,7 @@
 import type { Client } from '@temporalio/client';
 import { createSchedule, describeSchedule, listSchedules, scheduleAction } from '../../client/schedules';
 import type { Plan } from '../../schemas';
-import type { DaptConfig } from '../../worker/config';
+import type { DaptConfig } from '../../config';
 import { UsageError } from '../context';
 
 export async function scheduleCreate(

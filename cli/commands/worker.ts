@@ -1,6 +1,6 @@
 /** dapt worker: serve the workflow queue and the chosen resource queues until SIGINT/SIGTERM. */
 import { QUEUES } from '../../schemas/common';
-import type { DaptConfig } from '../../worker/config';
+import type { DaptConfig } from '../../config';
 import { startWorkers } from '../../worker/worker';
 import { UsageError } from '../context';
 

@@ -104,10 +104,10 @@ export const stageKinds = {
     params: PerplexityParams,
     accepts: ['model', 'documents'],
     produces: 'metrics',
-    version: '1',
+    version: '2',
     defaultQueue: 'gpu',
     localPaths: { params: ['baseModel'] },
-    fanout: () => false,
+    fanout: () => true, // count per set → score per held-out shard → sums
   }),
   evaluate: kind({
     description: 'Fine-tune base and adapted model on a labeled task (classification or NER) over several seeds; test scores and deltas',
@@ -124,10 +124,10 @@ export const stageKinds = {
     params: PseudolabelParams,
     accepts: ['model', 'documents', 'dataset'],
     produces: 'dataset',
-    version: '1',
+    version: '2',
     defaultQueue: 'gpu',
     localPaths: { params: ['teacher', 'data.train'] },
-    fanout: () => false,
+    fanout: () => true, // teacher → label per shard → select (→ student → label → select per round) → write per shard
   }),
   warc: kind({
     description: 'Read WARC/WET files (per-record gzip, local or s3://bucket/prefix) into documents: WET text, HTML of responses',
@@ -212,10 +212,10 @@ export const stageKinds = {
     params: AugmentParams,
     accepts: ['documents', 'lexicon'],
     produces: 'pairs',
-    version: '1',
+    version: '2',
     defaultQueue: 'cpu',
     localPaths: { params: ['synonyms', 'backTranslation.forward', 'backTranslation.backward'] },
-    fanout: () => false,
+    fanout: () => true, // statistics per shard → merge per partition → model; translate (one task); pairs per shard
   }),
   noop: kind({
     description: 'Engine test stage: sleeps, fails on purpose or fans out; produces no data',

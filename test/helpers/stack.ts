@@ -11,7 +11,7 @@ import { ArtifactStore } from '../../activities/store';
 import { connectClient } from '../../client/runs';
 import { startWorkerProcess, type WorkerProcess } from '../../infra/worker-process';
 import { startMinio, startMinioCluster, startTemporal, type MinioCluster, type MinioServer, type TemporalServer } from '../../infra/servers';
-import { loadConfig, type DaptConfig } from '../../worker/config';
+import { loadConfig, type DaptConfig } from '../../config';
 import { startWorkers, type RunningWorkers } from '../../worker/worker';
 
 export interface StackOptions {
