@@ -3,6 +3,7 @@
  * lowercased word unigrams and bigrams hashed into a fixed number of buckets. Words are those of the filters
  * (tokens.ts), so Chinese contributes character unigrams and bigrams, which cover most two-character words.
  */
+import { createHash } from 'node:crypto';
 import { tokenize, wordsOf } from '../filter/tokens';
 
 /** 32-bit FNV-1a over UTF-16 code units: fast, stable across runs and machines. */
@@ -40,6 +41,47 @@ export function logRatioWeights(seed: Float64Array, general: Float64Array, smoot
   return w;
 }
 
+/** What a document's score depends on besides its text. */
+export interface ScoreOptions {
+  buckets: number;
+  score: 'mean' | 'sum';
+  /** Lowercased. */
+  keywords: readonly string[];
+  keywordBoost: number;
+}
+
+/**
+ * A document's score: its features' log-ratio weights (mean or sum: the sum is DSIR's log importance weight),
+ * plus `keywordBoost` × log(1 + lexicon hits).
+ */
+export function scoreText(text: string, weights: Float64Array, o: ScoreOptions): number {
+  let sum = 0;
+  let features = 0;
+  forEachFeature(featureWords(text), o.buckets, (b) => {
+    sum += weights[b];
+    features++;
+  });
+  let s = o.score === 'sum' ? sum : features ? sum / features : 0;
+  if (o.keywords.length && o.keywordBoost) {
+    const lower = text.toLowerCase();
+    let hits = 0;
+    for (const k of o.keywords) for (let at = lower.indexOf(k); at !== -1; at = lower.indexOf(k, at + k.length)) hits++;
+    s += o.keywordBoost * Math.log1p(hits);
+  }
+  return s;
+}
+
+/**
+ * A standard Gumbel draw that depends only on the seed and the document id: u from the first 48 bits of
+ * sha256(seed, id), strictly inside (0, 1), then −log(−log u). Adding it to log weights and keeping the k largest
+ * samples k documents without replacement with probability ∝ weight (the Gumbel-top-k trick).
+ */
+export function gumbel(seed: number, id: string): number {
+  const h = createHash('sha256').update(`${seed}\u0000${id}`).digest();
+  const u = (h.readUIntBE(0, 6) + 0.5) / 2 ** 48;
+  return -Math.log(-Math.log(u));
+}
+
 export interface Histogram {
   /** bins + 1 edges, from the lowest to the highest score. */
   edges: number[];
@@ -48,21 +90,24 @@ export interface Histogram {
   kept: number[];
 }
 
-export function histogram(scores: ArrayLike<number>, keep: ArrayLike<number>, bins: number): Histogram {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let i = 0; i < scores.length; i++) [lo, hi] = [Math.min(lo, scores[i]), Math.max(hi, scores[i])];
-  if (!scores.length) return { edges: [], counts: [], kept: [] };
-  const width = hi > lo ? (hi - lo) / bins : 1;
-  const counts = new Array<number>(bins).fill(0);
-  const kept = new Array<number>(bins).fill(0);
-  for (let i = 0; i < scores.length; i++) {
-    const b = Math.min(bins - 1, Math.floor((scores[i] - lo) / width));
-    counts[b]++;
-    if (keep[i]) kept[b]++;
-  }
-  const edges = Array.from({ length: bins + 1 }, (_, i) => round(lo + i * width));
-  return { edges, counts, kept };
+/** Where the histogram's bins lie: `bins` equal widths from the lowest to the highest score (width 1 when equal). */
+export interface HistogramFrame {
+  lo: number;
+  width: number;
+  bins: number;
+}
+
+export function histogramFrame(lo: number, hi: number, bins: number): HistogramFrame {
+  return { lo, width: hi > lo ? (hi - lo) / bins : 1, bins };
+}
+
+/** A score's bin; the highest score falls in the last one. */
+export function binOf(f: HistogramFrame, score: number): number {
+  return Math.min(f.bins - 1, Math.floor((score - f.lo) / f.width));
+}
+
+export function histogramEdges(f: HistogramFrame): number[] {
+  return Array.from({ length: f.bins + 1 }, (_, i) => round(f.lo + i * f.width));
 }
 
 export function round(x: number): number {
