@@ -22,6 +22,7 @@ import { compilePipeline } from '../schemas';
 import { DOCUMENT_SCHEMA, type ManifestT } from '../schemas/manifest';
 import { stageKinds, type StageParamsInput } from '../schemas/stages';
 import { PairRecord, PAIR_SCHEMA, type PairRecordT } from '../schemas/stages/augment';
+import { runAsWorkers } from './helpers/augment-cases';
 import { ZH_WORDS } from './helpers/near-corpus';
 import { plan } from './helpers/plans';
 import { startStack } from './helpers/stack';
@@ -119,13 +120,17 @@ function aligned(pair: PairRecordT): { from: string; to: string }[] {
 }
 
 describe('augment stage', () => {
-  test('same documents + seed → byte-identical pairs, whatever the input sharding; another seed → other pairs', async () => {
+  test('same documents + seed → byte-identical pairs, the same pairs whatever the input sharding; another seed → other pairs', async () => {
     const store = await minio.freshStore();
     const docs = englishDocs(120);
     const params = { tfidf: { ratio: 0.3 }, eda: { swap: 0.1, delete: 0.1 }, variants: 3, seed: 7, shardSize: 100 };
     const a = await augment(store, [await documentsInput(store, 'docs', docs, 50)], params);
+    const again = await augment(store, [await documentsInput(store, 'docs', docs, 50)], params);
+    assert.deepEqual(again.out.files.map((f) => f.sha256), a.out.files.map((f) => f.sha256), 'shard files are identical');
+    // Pairs shards follow the input shards (one apply task per input shard): other sharding, other files, the same pairs.
     const b = await augment(store, [await documentsInput(store, 'docs', docs, 37)], params);
-    assert.deepEqual(b.out.files.map((f) => f.sha256), a.out.files.map((f) => f.sha256), 'shard files are identical');
+    assert.deepEqual(b.pairs, a.pairs, 'the same pairs, in the same order');
+    assert.deepEqual(b.out.metrics, a.out.metrics);
     assert.equal(a.pairs.length, 360);
     assert.equal(a.out.schema, PAIR_SCHEMA);
 
@@ -375,6 +380,8 @@ describe('augment through the engine', () => {
     const res = await waitForRun(stack.client, (await startRun(stack.client, cfg, spec(backTranslation))).workflowId);
     assert.equal(res.ok, true, `${res.error}\n${JSON.stringify(res.status.stages, null, 1).slice(0, 3000)}`);
     const st = res.status.stages.augment;
+    // A fan-out: stats and apply per input shard, merge per partition, rank and translate one task each.
+    assert.ok((st.fanout?.total ?? 0) >= 5, `augment ran as a fan-out: ${JSON.stringify(st.fanout)}`);
     const manifest = (await stack.store(cfg).readManifest(st.digest!))!;
     assert.equal(manifest.kind, 'pairs');
     assert.equal(manifest.schema, PAIR_SCHEMA);
@@ -396,7 +403,7 @@ describe('augment through the engine', () => {
   test('a retry restores the back-translations of the previous attempt instead of translating again', async (t) => {
     if (!tinyT5) return t.skip('needs the tiny T5 of the engine test');
     const store = await minio.freshStore();
-    const inputs = [await documentsInput(store, 'docs', [...englishDocs(6), ...chineseDocs(3)])];
+    const inputs = [await documentsInput(store, 'docs', [...englishDocs(6), ...chineseDocs(3)], 4)];
     const params = (forward: string) =>
       stageKinds.augment.params.parse({ tfidf: { ratio: 0.2 }, variants: 2, backTranslation: { forward, backward: tinyT5, maxLength: 12, device: 'cpu', temperature: 0.9 } });
     const first = makeStageContext({ store, params: params(tinyT5) });
@@ -415,6 +422,15 @@ describe('augment through the engine', () => {
     assert.deepEqual(out2.files.map((f) => f.sha256), out1.files.map((f) => f.sha256));
     assert.deepEqual((out2.metrics as { translate: unknown }).translate, (out1.metrics as { translate: unknown }).translate);
     second.cleanup();
+
+    // As a fan-out on several workers, apply tasks in reverse order: the translate task restores, each apply task
+    // reads its shard's range of the translations, and the output is the same.
+    const workers = await runAsWorkers(store, params(missing), inputs, (n) => Array.from({ length: n }, (_, i) => n - 1 - i), { run: 'workers', resumeFrom: checkpoint });
+    assert.ok(workers.logLines.some((l) => /9 back-translations restored from attempt 1/.test(l)), workers.logLines.join('\n'));
+    assert.deepEqual(Object.keys(workers.sizes), ['stats', 'merge', 'rank', 'translate', 'apply']);
+    assert.deepEqual(workers.out.files.map((f) => f.sha256), out1.files.map((f) => f.sha256));
+    assert.equal(out1.files.length, 3, 'one pairs shard per input shard');
+    assert.deepEqual(workers.out.metrics, out1.metrics);
 
     // A checkpoint of other texts is not used: the trainer runs (and here fails on the missing model, naming it).
     const other = { backTranslation: { ...checkpoint.backTranslation!, input: '0'.repeat(64) } };

@@ -1,12 +1,13 @@
 /**
- * Back-translation through the trainer: the texts to paraphrase are written to one JSONL file while the stage
- * reads its documents, `python -m trainer translate` runs them through the forward and then the backward
- * seq2seq model (local Hugging Face directories or s3:// prefixes, staged like pretrain's base model), and the
- * stage reads the results back in the same order while it writes the pairs.
+ * Back-translation through the trainer: the texts to paraphrase are written to one JSONL file (each statistics
+ * task of the fan-out writes its shard's requests, the translate task joins them in shard order), `python -m
+ * trainer translate` runs them through the forward and then the backward seq2seq model (local Hugging Face
+ * directories or s3:// prefixes, staged like pretrain's base model) in one process, and each apply task reads
+ * the byte range of the output that holds its shard's translations, in the order they were asked for.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import readline from 'node:readline';
+import type { Readable } from 'node:stream';
 import type { ArtifactFileT } from '../../../schemas/manifest';
 import type { StageParams } from '../../../schemas/stages';
 import { TranslateConfig } from '../../../schemas/trainer';
@@ -35,13 +36,24 @@ export class BackTranslation {
     this.fd = fs.openSync(this.input, 'w');
   }
 
-  /** Queue a text; its translation comes back from `results()` in the order of `add` calls. */
+  /** Queue a text; its translation is the output line in the same place (the order of `add` calls). */
   add(key: string, text: string): void {
     const line = JSON.stringify({ id: key, text }) + '\n';
     this.pending.push(line);
     this.pendingBytes += line.length;
     this.count++;
     if (this.pendingBytes > 1 << 20) this.flush();
+  }
+
+  /** Queue the request lines of a stream (another BackTranslation's `inputPath`, as written by `add`). */
+  async addLines(lines: Readable, count: number): Promise<void> {
+    this.flush();
+    for await (const chunk of lines) fs.writeSync(this.fd, chunk as Buffer);
+    this.count += count;
+  }
+
+  get inputPath(): string {
+    return this.input;
   }
 
   private flush(): void {
@@ -102,20 +114,45 @@ export class BackTranslation {
     throwIfTrainerFailed('augment: back-translation', result, ctx.signal);
   }
 
-  /** The translations, in order; `next(key)` checks that the trainer answered the text that was asked. */
-  results(): { next(key: string): Promise<string>; close(): void } {
-    const lines = readline.createInterface({ input: fs.createReadStream(this.output, 'utf8'), crlfDelay: Infinity })[Symbol.asyncIterator]();
-    let n = 0;
-    return {
-      next: async (key) => {
-        const r = await lines.next();
-        n++;
-        if (r.done) throw new InputError(`back-translation output ${this.output} ends after ${n - 1} of ${this.count} texts`);
-        const rec = JSON.parse(r.value) as { id?: unknown; text?: unknown };
-        if (rec.id !== key || typeof rec.text !== 'string') throw new InputError(`back-translation output line ${n}: expected the text of ${key}, got ${r.value.slice(0, 120)}`);
-        return rec.text;
-      },
-      close: () => void lines.return?.(),
-    };
+  /**
+   * The byte ranges of the output that hold the translations of consecutive groups of requests (`counts[i]`
+   * lines each, in the order they were added): [from, to) per group.
+   */
+  async ranges(counts: readonly number[]): Promise<[number, number][]> {
+    const ends: number[] = []; // byte offset after each line
+    let at = 0;
+    for await (const chunk of fs.createReadStream(this.output)) {
+      const buf = chunk as Buffer;
+      for (let i = buf.indexOf(10); i !== -1; i = buf.indexOf(10, i + 1)) ends.push(at + i + 1);
+      at += buf.length;
+    }
+    if (at > (ends[ends.length - 1] ?? 0)) ends.push(at); // a last line without its newline
+    const total = counts.reduce((n, c) => n + c, 0);
+    if (ends.length < total) throw new InputError(`back-translation output ${this.output} ends after ${ends.length} of ${total} texts`);
+    let line = 0;
+    return counts.map((c) => {
+      const from = line ? ends[line - 1] : 0;
+      line += c;
+      return [from, c ? ends[line - 1] : from];
+    });
   }
+}
+
+/**
+ * The translations of one group of requests (a byte range of the output), in order; `next(key)` checks that the
+ * trainer answered the text that was asked.
+ */
+export function translationsOf(text: string, where: string): { next(key: string): string } {
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  let n = 0;
+  return {
+    next(key) {
+      const line = lines[n++];
+      if (line === undefined) throw new InputError(`back-translation output ${where} ends after ${n - 1} texts`);
+      const rec = JSON.parse(line) as { id?: unknown; text?: unknown };
+      if (rec.id !== key || typeof rec.text !== 'string') throw new InputError(`back-translation output ${where} line ${n}: expected the text of ${key.replace('\u0000', '/')}, got ${line.slice(0, 120)}`);
+      return rec.text;
+    },
+  };
 }

@@ -6,14 +6,21 @@
  *    the weights are scaled so the expected number of replaced words is ratio · |d|;
  *  - replacement words are drawn from the vocabulary with probability ∝ max − corpus TF-IDF, i.e. toward words
  *    that carry little information, so a replacement rarely plants a misleading keyword.
- * Term sums are kept in fixed point (integers), so the statistics do not depend on the order documents came in.
+ * Term sums are kept in fixed point (integers), so the statistics do not depend on the order documents came in,
+ * nor on how they were sharded: the fan-out (./stats) adds up per-shard sums exactly and ranks the vocabulary in
+ * the same order as `CorpusStats.finish` does in memory.
  */
 
-const FIXED = 1e9;
+export const FIXED = 1e9;
 
+/**
+ * One language's document frequencies and fixed-point TF sums over some documents (one shard, or all of them).
+ * Each document adds integers, so the sums are exact and do not depend on the order documents came in, as long
+ * as they stay below 2^53 (Number.MAX_SAFE_INTEGER): a shard would need millions of documents to get there.
+ */
 export class CorpusStats {
-  private readonly df = new Map<string, number>();
-  private readonly tf = new Map<string, number>();
+  readonly df = new Map<string, number>();
+  readonly tf = new Map<string, number>();
   docs = 0;
 
   add(keys: readonly string[]): void {
@@ -27,50 +34,69 @@ export class CorpusStats {
     }
   }
 
+  /** The model of these documents alone, in memory (the fan-out builds the same one from partitions). */
   finish(): TfidfModel {
-    return new TfidfModel(this.docs, this.df, this.tf);
+    const scored = [...this.df.keys()].map((w) => ({ w, s: corpusTfidf(this.tf.get(w) ?? 0, this.df.get(w)!, this.docs) }));
+    scored.sort((a, b) => rankOrder(a.s, a.w, b.s, b.w));
+    const cdf = new Float64Array(scored.length);
+    const weights = cumulativeWeights(scored.length ? scored[0].s : 0);
+    for (let i = 0; i < scored.length; i++) cdf[i] = weights(scored[i].s);
+    const words = scored.map((x) => x.w);
+    return new TfidfModel(this.docs, { size: words.length, word: (i) => words[i], cdf, df: (k) => this.df.get(k) });
   }
 }
 
-export class TfidfModel {
-  readonly vocab: string[];
-  /** Cumulative sampling weights over `vocab`. */
-  private readonly cdf: Float64Array;
+/** A word's corpus TF-IDF: its summed TF (fixed point) times its IDF over `docs` documents. */
+export function corpusTfidf(tf: number, df: number, docs: number): number {
+  return (tf / FIXED) * Math.log(Math.max(1, docs) / df);
+}
 
+/** The vocabulary's order: highest corpus TF-IDF first, ties by word (JavaScript string order). */
+export function rankOrder(s1: number, w1: string, s2: number, w2: string): number {
+  return s2 - s1 || (w1 < w2 ? -1 : w1 > w2 ? 1 : 0);
+}
+
+/**
+ * The cumulative sampling weights of a vocabulary in rank order whose first (highest) score is `max`: each word
+ * weighs max − its score; a vocabulary of equally informative words (or of one word) still samples uniformly.
+ * Call it once per word, in order.
+ */
+export function cumulativeWeights(max: number): (score: number) => number {
+  let acc = 0;
+  return (score) => (acc += max - score || 1e-12);
+}
+
+/** A vocabulary in rank order: the i-th word, the cumulative sampling weights, a word's document frequency. */
+export interface RankedVocabulary {
+  size: number;
+  word(i: number): string;
+  cdf: Float64Array;
+  df(key: string): number | undefined;
+}
+
+export class TfidfModel {
   constructor(
     readonly docs: number,
-    private readonly df: ReadonlyMap<string, number>,
-    tf: ReadonlyMap<string, number>,
-  ) {
-    const scored = [...df.keys()].map((w) => ({ w, s: ((tf.get(w) ?? 0) / FIXED) * this.idf(w) }));
-    scored.sort((a, b) => b.s - a.s || (a.w < b.w ? -1 : a.w > b.w ? 1 : 0));
-    this.vocab = scored.map((x) => x.w);
-    const max = scored.length ? scored[0].s : 0;
-    this.cdf = new Float64Array(scored.length);
-    let acc = 0;
-    for (let i = 0; i < scored.length; i++) {
-      // A vocabulary of equally informative words (or of one word) still samples uniformly.
-      acc += max - scored[i].s || 1e-12;
-      this.cdf[i] = acc;
-    }
-  }
+    private readonly vocab: RankedVocabulary,
+  ) {}
 
   /** Words never seen in the corpus count as the rarest. */
   idf(key: string): number {
-    return Math.log(Math.max(1, this.docs) / (this.df.get(key) ?? 1));
+    return Math.log(Math.max(1, this.docs) / (this.vocab.df(key) ?? 1));
   }
 
   /** A replacement word, drawn toward low-information words. */
   sample(random: () => number): string {
-    const x = random() * this.cdf[this.cdf.length - 1];
+    const cdf = this.vocab.cdf;
+    const x = random() * cdf[cdf.length - 1];
     let lo = 0;
-    let hi = this.cdf.length - 1;
+    let hi = cdf.length - 1;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (this.cdf[mid] > x) hi = mid;
+      if (cdf[mid] > x) hi = mid;
       else lo = mid + 1;
     }
-    return this.vocab[lo];
+    return this.vocab.word(lo);
   }
 
   /**
