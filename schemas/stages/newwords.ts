@@ -3,7 +3,8 @@ import { z } from 'zod';
 /**
  * Domain vocabulary mining: candidate words (Chinese character n-grams, English word n-grams) scored by
  * frequency, cohesion (PMI) and freedom (left/right neighbour entropy), minus what the base tokenizer or a
- * general dictionary already knows, and over-represented versus a general corpus when one is given.
+ * general dictionary already knows, and over-represented versus a general corpus when one is given. The whole
+ * corpus is counted (or a uniform random sample of its documents), as a fan-out over shards and hash partitions.
  */
 export const NewwordsParams = z
   .object({
@@ -18,6 +19,19 @@ export const NewwordsParams = z
     general: z.string().optional().describe('name of the needs-stage whose documents are the general (background) corpus'),
     minRatio: z.number().positive().default(2).describe('with general: least over-representation (domain rate / general rate)'),
     topK: z.number().int().positive().default(2000).describe('lexicon size'),
-    sampleChars: z.number().int().positive().default(50_000_000).describe('text read per corpus, in characters (bounds memory)'),
+    sample: z
+      .number()
+      .gt(0)
+      .max(1)
+      .default(1)
+      .describe('fraction of the documents counted, domain and general: a document is in when a hash of (sampleSeed, its id) says so — a uniform random sample, the same whatever the order or sharding of the input; 1: every document'),
+    sampleSeed: z.number().int().default(0).describe('the seed of the sample (another seed, another sample)'),
+    partitions: z
+      .number()
+      .int()
+      .min(1)
+      .max(4096)
+      .optional()
+      .describe('hash partitions of the n-gram counts (default: one per MiB of compressed domain input, at most 512); bounds the memory of a task, not the lexicon'),
   })
   .strict();

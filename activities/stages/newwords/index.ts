@@ -1,133 +1,185 @@
 /**
- * The `newwords` stage: mines a domain lexicon from its documents inputs. Candidates are counted over a
- * bounded sample, scored (./stats), filtered by what the base tokenizer or a dictionary knows (./vocab) and,
- * when a general corpus is named, by over-representation against it. Output: a ranked JSONL lexicon.
+ * The `newwords` stage: mines a domain lexicon from its documents inputs — the whole corpus, or a uniform
+ * random sample of its documents (`sample`, chosen by a hash of each document's id, never a prefix). Candidates
+ * (Chinese character n-grams, English word n-grams) are scored by frequency, cohesion (PMI) and freedom
+ * (neighbour entropy), filtered by what the base tokenizer or a dictionary knows (./vocab) and, when a general
+ * corpus is named, by over-representation against it. Output: a ranked JSONL lexicon (`lexicon/v1`).
+ *
+ * A fan-out whose tasks hold one shard or one hash partition of the n-grams, never the corpus:
+ *   count   per input shard (domain, then general): n-gram counts by partition (./count);
+ *   merge   per partition: counts summed over shards → candidates and their general counts; requests for the
+ *           counts of their parts, and the counts of extensions (neighbours), to the partitions that own those
+ *           parts and candidates (./merge);
+ *   lookup  per partition: answers the requests addressed to it; its candidates' neighbour entropies (./score);
+ *   score   per partition: PMI, the filters, the partition's best `topK` (./score);
+ *   rank    one task: the best `topK` over partitions, written as the lexicon blob (./score);
+ * and the reduce, which adds up the metrics and removes the scratch objects. Bulk data goes through scratch
+ * objects under one prefix per stage run; task results (in the ledger) are offsets and counters. Every scratch
+ * object is a function of its task's inputs, and every sum is order-free, so the lexicon is byte-identical
+ * whatever the number of partitions or workers, the order tasks run in, or a task run twice.
  */
 import fs from 'node:fs';
-import path from 'node:path';
-import type { StageParams } from '../../../schemas/stages';
-import type { ManifestT } from '../../../schemas/manifest';
-import { readDocuments } from '../../documents';
-import { ConfigError, InputError } from '../../errors';
-import type { StageContext, StageImpl } from '../types';
-import { NgramCounter } from './counter';
-import { candidates, type Candidate } from './stats';
-import { newToJieba } from './segment';
-import { sequences, type Lang } from './text';
-import { loadBaseVocab, loadDictionary } from './vocab';
+import { documentShards } from '../../documents';
+import { ConfigError } from '../../errors';
+import { documentInputs } from '../../shard-map';
+import { runPhasesInline } from '../inline-phases';
+import { nearDedupePrefix, removePrefix } from '../near-dedupe/objects';
+import type { FanoutPhase, StageContext, StageFanout, StageImpl, StageInputArtifact } from '../types';
+import { countShard, type CountResult, type CountTask } from './count';
+import { mergePartition, type MergeResult, type MergeTask } from './merge';
+import { lookup, rank, score, type Dropped, type LookupResult, type LookupTask, type RankResult, type RankTask, type ScoreResult, type ScoreTask } from './score';
+import { tuning, type Params } from './shape';
+import type { Lang } from './text';
 
-type Params = StageParams<'newwords'>;
+export type { LexiconEntry } from './score';
+export { sampled } from './records';
 export const LEXICON_SCHEMA = 'lexicon/v1';
 
-export interface LexiconEntry {
-  word: string;
-  lang: Lang;
-  freq: number;
-  pmi: number | null;
-  entropy: number;
-  leftEntropy: number;
-  rightEntropy: number;
-  ratio?: number;
-  pieces?: number;
-  score: number;
+/** The domain inputs and the general one (if named), checked. */
+function inputsOf(ctx: StageContext<Params>): { domain: StageInputArtifact[]; general?: StageInputArtifact } {
+  const p = ctx.params;
+  const inputs = documentInputs(ctx as StageContext<unknown>, 'newwords');
+  const general = p.general ? inputs.find((i) => i.stage === p.general) : undefined;
+  if (p.general && !general) throw new ConfigError(`general: "${p.general}" is not among this stage's needs`);
+  const domain = inputs.filter((i) => i !== general);
+  if (!domain.length) throw new ConfigError('newwords needs at least one domain documents input besides the general one');
+  return { domain, general };
 }
 
-export const newwordsStage: StageImpl<Params> = {
-  async run(ctx: StageContext<Params>) {
-    const p = ctx.params;
-    const general = p.general ? ctx.inputs.find((i) => i.stage === p.general) : undefined;
-    if (p.general && !general) throw new ConfigError(`general: "${p.general}" is not among this stage's needs`);
-    const domain = ctx.inputs.filter((i) => i !== general);
-    if (!domain.length) throw new ConfigError('newwords needs at least one domain documents input besides the general one');
-    for (const i of ctx.inputs) if (i.manifest.kind !== 'documents') throw new InputError(`newwords reads documents, but input ${i.stage} is ${i.manifest.kind}`);
-    const base = p.baseVocab ? loadBaseVocab(p.baseVocab) : undefined;
-    const dictionary = p.dictionary ? loadDictionary(p.dictionary) : undefined;
+/**
+ * The partition count and scratch prefix: functions of the inputs and params, so every phase's plan (and the
+ * reduce) finds the same ones.
+ */
+function layout(ctx: StageContext<Params>): { prefix: string; partitions: number; domain: StageInputArtifact[]; general?: StageInputArtifact } {
+  const { domain, general } = inputsOf(ctx);
+  const bytes = domain.reduce((n, i) => n + documentShards(i.manifest).reduce((m, f) => m + f.bytes, 0), 0);
+  const partitions = ctx.params.partitions ?? Math.min(tuning.maxPartitions, Math.max(1, Math.ceil(bytes / tuning.bytesPerPartition)));
+  return { prefix: nearDedupePrefix(ctx as StageContext<unknown>, 'newwords'), partitions, domain, general };
+}
 
-    const counters = { zh: new NgramCounter('zh', p.maxChars + 1), en: new NgramCounter('en', p.maxWords + 1) };
-    const docs = await scan(ctx, domain.map((i) => i.manifest), p, (lang, units) => counters[lang].add(units));
-    const dropped: Record<string, number> = { cohesion: 0, freedom: 0, baseVocab: 0, dictionary: 0, ratio: 0 };
-    const common = { minFreq: p.minFreq, minPmi: p.minPmi, minEntropy: p.minEntropy };
-    // Single English words are candidates only against a base vocabulary: otherwise every word would be one.
-    let found = [
-      ...candidates(counters.zh, { ...common, minN: 2, maxN: p.maxChars }, dropped),
-      ...candidates(counters.en, { ...common, minN: base ? 1 : 2, maxN: p.maxWords }, dropped),
-    ];
-    const pieces = new Map<Candidate, number>();
-    found = found.filter((c) => {
-      const n = base?.pieces(c.word);
-      const known = n !== undefined && n <= 1 ? 'baseVocab' : dictionary?.has(c.word) ? 'dictionary' : undefined;
-      if (known) dropped[known]++;
-      else if (n !== undefined) pieces.set(c, n);
-      return !known;
-    });
-    const ratios = general ? await overRepresentation(ctx, general.manifest, found, counters) : undefined;
-    const entries: LexiconEntry[] = [];
-    for (const c of found) {
-      const ratio = ratios?.get(c);
-      if (ratio !== undefined && ratio < p.minRatio) {
-        dropped.ratio++;
-        continue;
-      }
-      const entropy = Math.min(c.leftEntropy, c.rightEntropy);
-      // Frequent, free on both sides, cohesive and (when measured) specific to the domain.
-      const score = Math.log1p(c.freq) * entropy * (c.pmi ?? 1) * (ratio === undefined ? 1 : Math.log(ratio));
-      entries.push({ word: c.word, lang: c.lang, freq: c.freq, pmi: c.pmi, entropy, leftEntropy: c.leftEntropy, rightEntropy: c.rightEntropy, ratio, pieces: pieces.get(c), score });
+const countPhase: FanoutPhase<Params> = {
+  name: 'count',
+  async plan(ctx) {
+    const { prefix, partitions, domain, general } = layout(ctx);
+    const tasks: CountTask[] = [];
+    const add = (input: StageInputArtifact, role: CountTask['role']) => {
+      for (const f of documentShards(input.manifest)) tasks.push({ prefix, shard: tasks.length, role, file: { key: f.key, name: f.name, records: f.records }, partitions });
+    };
+    for (const input of domain) add(input, 'domain');
+    if (general) add(general, 'general');
+    ctx.log(`newwords: ${tasks.length} shards, ${partitions} partitions`);
+    return tasks;
+  },
+  map: (ctx, task) => countShard(ctx, task as CountTask),
+};
+
+/**
+ * Where the count phase wrote: its tasks' prefix and partition count. Later phases read them from the count
+ * results, not from this run's context: a rerun that reuses finished count tasks from the ledger has its own
+ * run id, so its own prefix.
+ */
+function written(ctx: StageContext<Params>, counted: unknown[]): { prefix: string; partitions: number } {
+  const first = counted[0] as CountResult | undefined;
+  return first ? { prefix: first.prefix, partitions: first.partitions } : layout(ctx);
+}
+
+const mergePhase: FanoutPhase<Params> = {
+  name: 'merge',
+  async plan(ctx, [counted]) {
+    const shards = counted as CountResult[];
+    const { prefix, partitions } = written(ctx, shards);
+    return Array.from({ length: partitions }, (_, p): MergeTask => ({
+      prefix,
+      partition: p,
+      partitions,
+      domain: shards.filter((s) => s.role === 'domain').map((s) => [s.shard, s.offsets[p], s.offsets[p + 1]]),
+      general: shards.filter((s) => s.role === 'general').map((s) => [s.shard, s.offsets[p], s.offsets[p + 1]]),
+    }));
+  },
+  map: (ctx, task) => mergePartition(ctx, task as MergeTask),
+};
+
+const lookupPhase: FanoutPhase<Params> = {
+  name: 'lookup',
+  async plan(ctx, [counted, merged]) {
+    const { prefix, partitions } = written(ctx, counted);
+    const tasks: LookupTask[] = Array.from({ length: partitions }, (_, q) => ({ prefix, partition: q, inbox: [] }));
+    for (const m of merged as MergeResult[]) for (const [q, ...ranges] of m.outbox) tasks[q].inbox.push([m.partition, ...ranges]);
+    return tasks;
+  },
+  map: (ctx, task) => lookup(ctx, task as LookupTask),
+};
+
+function unitsOf(counted: CountResult[], role: CountResult['role']): Record<Lang, number> {
+  const units = { zh: 0, en: 0 };
+  for (const c of counted) {
+    if (c.role !== role) continue;
+    units.zh += c.units.zh;
+    units.en += c.units.en;
+  }
+  return units;
+}
+
+const scorePhase: FanoutPhase<Params> = {
+  name: 'score',
+  async plan(ctx, [counted, merged, looked]) {
+    const shards = counted as CountResult[];
+    const { prefix, partitions } = written(ctx, shards);
+    const { general } = inputsOf(ctx);
+    const units = unitsOf(shards, 'domain');
+    const generalUnits = general ? unitsOf(shards, 'general') : null;
+    const answers = new Map<string, [number, number]>();
+    for (const l of looked as LookupResult[]) for (const [p, from, to] of l.answers) answers.set(`${l.partition}/${p}`, [from, to]);
+    return Array.from({ length: partitions }, (_, p): ScoreTask => ({
+      prefix,
+      partition: p,
+      units,
+      generalUnits,
+      parts: (merged as MergeResult[])[p].outbox.filter(([, from, to]) => to > from).map(([q, from, to]) => [q, from, to, ...answers.get(`${q}/${p}`)!]),
+    }));
+  },
+  map: (ctx, task) => score(ctx, task as ScoreTask),
+};
+
+const rankPhase: FanoutPhase<Params> = {
+  name: 'rank',
+  async plan(ctx, [counted, , , scored]) {
+    const { prefix } = written(ctx, counted);
+    return [{ prefix, partitions: (scored as ScoreResult[]).filter((s) => s.entries > 0).map((s) => s.partition) } satisfies RankTask];
+  },
+  map: (ctx, task) => rank(ctx, task as RankTask),
+};
+
+export const newwordsFanout: StageFanout<Params> = {
+  phases: [countPhase, mergePhase, lookupPhase, scorePhase, rankPhase],
+  async reduce(ctx, [counted, , , scored, [ranked]]) {
+    const shards = counted as CountResult[];
+    const { prefix } = written(ctx, shards);
+    const r = ranked as RankResult;
+    const dropped: Dropped = { cohesion: 0, freedom: 0, baseVocab: 0, dictionary: 0, ratio: 0 };
+    let candidates = 0;
+    for (const s of scored as ScoreResult[]) {
+      candidates += s.candidates;
+      for (const k of Object.keys(dropped) as (keyof Dropped)[]) dropped[k] += s.dropped[k];
     }
-    entries.sort((a, b) => b.score - a.score || (a.word < b.word ? -1 : 1));
-    const lexicon = entries.slice(0, p.topK);
-    const file = path.join(ctx.workDir, 'lexicon.jsonl');
-    fs.writeFileSync(file, lexicon.map((e) => JSON.stringify(round(e))).join('\n') + (lexicon.length ? '\n' : ''));
-    const zhWords = lexicon.filter((e) => e.lang === 'zh').map((e) => e.word);
-    ctx.log(`newwords: ${lexicon.length} words from ${docs} documents`);
+    const domain = shards.filter((s) => s.role === 'domain');
+    const documents = domain.reduce((n, s) => n + s.docs, 0);
+    const read = domain.reduce((n, s) => n + s.read, 0);
+    await removePrefix(ctx.store, prefix);
+    ctx.log(`newwords: ${r.words} words from ${documents} documents${read > documents ? ` (a sample of ${read})` : ''}`);
     return {
-      files: [await ctx.store.putFile(file, 'lexicon.jsonl', lexicon.length)],
+      files: [r.file],
       schema: LEXICON_SCHEMA,
-      metrics: { documents: docs, units: { zh: counters.zh.total, en: counters.en.total }, candidates: found.length, dropped, words: lexicon.length, newToJieba: zhWords.length ? newToJieba(zhWords) : 0, top: lexicon.slice(0, 10).map((e) => e.word) },
+      metrics: { documents, units: unitsOf(shards, 'domain'), candidates, dropped, words: r.words, newToJieba: r.newToJieba, top: r.top },
     };
   },
+};
+
+export const newwordsStage: StageImpl<Params> = {
+  fanout: newwordsFanout,
+  run: (ctx) => runPhasesInline(ctx, newwordsFanout),
   async fingerprint(p) {
     const stat = (f?: string) => (f && fs.existsSync(f) ? { f, size: fs.statSync(f).size, mtimeMs: fs.statSync(f).mtimeMs } : f);
     return [stat(p.baseVocab), stat(p.dictionary)];
   },
 };
-
-/** Streams documents until the character budget is spent, feeding every unit sequence to `visit`. */
-async function scan(ctx: StageContext<Params>, manifests: ManifestT[], p: Params, visit: (lang: Lang, units: string[]) => void): Promise<number> {
-  let chars = 0;
-  let docs = 0;
-  for (const m of manifests) {
-    for await (const doc of readDocuments(ctx.store, m)) {
-      for (const s of sequences(doc.text, p.language)) visit(s.lang, s.units);
-      chars += doc.text.length;
-      if (++docs % 1000 === 0) {
-        ctx.signal.throwIfAborted();
-        ctx.progress({ message: `${docs} documents, ${chars} characters` });
-      }
-      if (chars >= p.sampleChars) return docs;
-    }
-  }
-  return docs;
-}
-
-/** Domain rate / general rate per candidate, the general count smoothed by one occurrence. */
-async function overRepresentation(ctx: StageContext<Params>, general: ManifestT, found: Candidate[], domain: Record<Lang, NgramCounter>) {
-  const wanted = new Map(found.map((c) => [`${c.lang}\u0001${c.word}`, c]));
-  const counts = new Map<Candidate, number>();
-  const units = { zh: 0, en: 0 };
-  const maxN = { zh: ctx.params.maxChars, en: ctx.params.maxWords };
-  await scan(ctx, [general], ctx.params, (lang, seq) => {
-    units[lang] += seq.length;
-    for (let i = 0; i < seq.length; i++) {
-      for (let n = 1; n <= maxN[lang] && i + n <= seq.length; n++) {
-        const c = wanted.get(`${lang}\u0001${seq.slice(i, i + n).join(lang === 'en' ? ' ' : '')}`);
-        if (c) counts.set(c, (counts.get(c) ?? 0) + 1);
-      }
-    }
-  });
-  return new Map(found.map((c) => [c, c.freq / domain[c.lang].total / (((counts.get(c) ?? 0) + 1) / Math.max(1, units[c.lang]))]));
-}
-
-function round(e: LexiconEntry): LexiconEntry {
-  const r = (x: number) => Math.round(x * 1000) / 1000;
-  return { ...e, pmi: e.pmi === null ? null : r(e.pmi), entropy: r(e.entropy), leftEntropy: r(e.leftEntropy), rightEntropy: r(e.rightEntropy), score: r(e.score), ...(e.ratio === undefined ? {} : { ratio: r(e.ratio) }) };
-}
