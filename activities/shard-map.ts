@@ -58,7 +58,7 @@ export function recordsOf(inputs: readonly StageInputArtifact[]): number {
   return inputs.reduce((n, i) => n + documentShards(i.manifest).reduce((m, f) => m + (f.records ?? 0), 0), 0);
 }
 
-export interface ShardPhaseSpec<P, S, X> {
+export interface ShardPhaseSpec<P, S, X, R = DocumentRecordT> {
   name: string;
   /** The stage kind, for errors (`filter reads documents, but …`). */
   reads: string;
@@ -69,11 +69,14 @@ export interface ShardPhaseSpec<P, S, X> {
   /** Records per output shard: an input shard maps to one or more output shards. */
   shardSize(params: P): number;
   /** Transforms one shard: reads `docs`, writes to `out`, returns the shard's stats. */
-  map(ctx: StageContext<P>, docs: AsyncIterable<DocumentRecordT>, out: ShardSink<DocumentRecordT>, task: ShardTask<X>): Promise<S>;
+  map(ctx: StageContext<P>, docs: AsyncIterable<DocumentRecordT>, out: ShardSink<R>, task: ShardTask<X>): Promise<S>;
 }
 
-/** A fan-out phase with one task per input shard. Its results are `ShardResult<S>`. */
-export function shardPhase<P, S, X = undefined>(spec: ShardPhaseSpec<P, S, X>): FanoutPhase<P> {
+/**
+ * A fan-out phase with one task per input shard of documents, writing records of type R (documents, or pairs).
+ * Its results are `ShardResult<S>`.
+ */
+export function shardPhase<P, S, X = undefined, R = DocumentRecordT>(spec: ShardPhaseSpec<P, S, X, R>): FanoutPhase<P> {
   return {
     name: spec.name,
     async plan(ctx, previous) {
@@ -87,20 +90,20 @@ export function shardPhase<P, S, X = undefined>(spec: ShardPhaseSpec<P, S, X>): 
       }
       return tasks;
     },
-    map: (ctx, task) => mapShard(ctx, spec, task as ShardTask<X>),
+    map: (ctx, task) => mapShard<P, S, X, R>(ctx, spec, task as ShardTask<X>),
   };
 }
 
-async function mapShard<P, S, X>(ctx: StageContext<P>, spec: ShardPhaseSpec<P, S, X>, task: ShardTask<X>): Promise<ShardResult<S>> {
+async function mapShard<P, S, X, R>(ctx: StageContext<P>, spec: ShardPhaseSpec<P, S, X, R>, task: ShardTask<X>): Promise<ShardResult<S>> {
   const prefix = String(task.index).padStart(5, '0');
   const size = spec.shardSize(ctx.params);
-  const main = new ShardWriter(ctx.store, ctx.workDir, size, `shard-${prefix}`);
-  const sides = new Map<string, ShardWriter>();
-  const sink: ShardSink<DocumentRecordT> = {
+  const main = new ShardWriter<R>(ctx.store, ctx.workDir, size, `shard-${prefix}`);
+  const sides = new Map<string, ShardWriter<R>>();
+  const sink: ShardSink<R> = {
     write: (rec) => main.write(rec),
     side(name) {
       let w = sides.get(name);
-      if (!w) sides.set(name, (w = new ShardWriter(ctx.store, ctx.workDir, size, `${name}-${prefix}`)));
+      if (!w) sides.set(name, (w = new ShardWriter<R>(ctx.store, ctx.workDir, size, `${name}-${prefix}`)));
       return w;
     },
   };

@@ -27,7 +27,7 @@ import { documentShards, readShard } from '../../documents';
 import { ConfigError, InputError } from '../../errors';
 import { rng } from '../../rng';
 import type { ArtifactStore } from '../../store';
-import { gatherShards, shardPhase, sumStats, type ShardTask } from '../../shard-map';
+import { gatherShards, shardPhase, sumStats, type ShardSink, type ShardTask } from '../../shard-map';
 import { runPhasesInline } from '../inline-phases';
 import { defaultJieba } from '../near-dedupe/shingles';
 import { nearDedupePrefix, removePrefix } from '../near-dedupe/objects';
@@ -400,7 +400,7 @@ async function translate(ctx: StageContext<Params>, task: TranslateTask): Promis
   return { output, ranges: await bt.ranges(task.requests), count: bt.count, metrics: bt.metrics };
 }
 
-const applyShards = shardPhase<Params, ApplyStats, ApplyExtra>({
+const applyShards = shardPhase<Params, ApplyStats, ApplyExtra, PairRecordT>({
   name: 'apply',
   reads: 'augment',
   inputs: documentsOf,
@@ -426,7 +426,12 @@ const applyPhase: FanoutPhase<Params> = {
   },
 };
 
-async function applyShard(ctx: StageContext<Params>, docs: AsyncIterable<DocumentRecordT>, out: { write(rec: DocumentRecordT): Promise<void> }, task: ShardTask<ApplyExtra>): Promise<ApplyStats> {
+async function applyShard(
+  ctx: StageContext<Params>,
+  docs: AsyncIterable<DocumentRecordT>,
+  out: ShardSink<PairRecordT>,
+  task: ShardTask<ApplyExtra>,
+): Promise<ApplyStats> {
   const p = ctx.params;
   const ops = enabledOperations(p);
   const { segmenter, terms, synonyms } = await setupOf(ctx);
@@ -461,8 +466,7 @@ async function applyShard(ctx: StageContext<Params>, docs: AsyncIterable<Documen
       if (aug.text === doc.text) s.unchanged++;
       s.pairs++;
       const pair: PairRecordT = { id: doc.id, text: doc.text, augmented: aug.text, lang, variant: v, ops: done };
-      // The shard sink is typed for documents; it writes any record as a JSON line (a generic record type is asked for).
-      await out.write(pair as unknown as DocumentRecordT);
+      await out.write(pair);
     }
   }
   return s;
