@@ -1,0 +1,377 @@
+/**
+ * `npm run bench:io`: where the time of the documents shard I/O path goes (activities/documents.ts), against a
+ * private MinIO. A generated corpus (~1.6 KB of JSONL a document) is written as gzip JSONL shards, then:
+ *
+ *   - each step of the path alone, on the same bytes held in memory: MinIO download, gunzip (the baseline:
+ *     Node's gunzip of the same bytes, like `zcat | wc -c`), line splitting, JSON.parse, record validation,
+ *     JSON.stringify, gzip at several levels (and two codecs not used, for comparison), sha256, MinIO upload;
+ *   - the path end to end, now and as it was before it was tuned (bench/data/io-before.ts, frozen): ShardWriter
+ *     alone, readShard alone, readShard → ShardWriter (a pass-through stage), and the filter stage itself with
+ *     every rule off.
+ *
+ * Each step runs `--reps` times; the table shows the fastest wall time and the least CPU time of the runs (the
+ * machine is shared). MB are megabytes (10⁶) of uncompressed JSONL; "MB/s per core" is MB per CPU-second of this
+ * process, zlib's thread-pool work included (MinIO's own CPU, a separate process, is shown beside it).
+ *
+ *   npm run bench:io -- [--docs 100000] [--shard-size 10000] [--reps 3] [--json FILE] [--smoke]
+ *
+ * --smoke (test/bench.smoke.test.ts): 2,000 documents in shards of 500, one rep; checks what it reads back.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { Readable } from 'node:stream';
+import { parseArgs } from 'node:util';
+import zlib from 'node:zlib';
+import { DocumentRecord, type ArtifactFileT, type DocumentRecordT } from '../../schemas/manifest';
+import { ShardWriter, asDocumentRecord, readShard, SHARD_GZIP_LEVEL } from '../../activities/documents';
+import { LineSplitter } from '../../activities/jsonl';
+import { ShardWriterBefore, readShardBefore } from './io-before';
+import { filterStage } from '../../activities/stages/filter';
+import { ArtifactStore } from '../../activities/store';
+import { startMinio, type MinioServer } from '../../infra/servers';
+import { DOCUMENT_SCHEMA } from '../../schemas/manifest';
+import { stageKinds } from '../../schemas/stages';
+import { rng } from '../../activities/rng';
+
+const { values } = parseArgs({
+  options: {
+    docs: { type: 'string' },
+    'shard-size': { type: 'string' },
+    reps: { type: 'string' },
+    smoke: { type: 'boolean', default: false },
+    json: { type: 'string' },
+  },
+});
+const SMOKE = values.smoke;
+const DOCS = Number(values.docs ?? (SMOKE ? 2000 : 100_000));
+const SHARD_SIZE = Number(values['shard-size'] ?? (SMOKE ? 500 : 10_000));
+const REPS = Number(values.reps ?? (SMOKE ? 1 : 3));
+for (const [name, v] of Object.entries({ docs: DOCS, 'shard-size': SHARD_SIZE - 1, reps: REPS })) {
+  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} expects an integer above ${name === 'shard-size' ? 1 : 0}`);
+}
+
+// ---- corpus ---------------------------------------------------------------------------------------------
+
+const LETTERS = 'etaoinshrdlucmfwypvbgkqjxz';
+/** English's most frequent words first (so the text compresses about as well as English prose), then pseudo-words. */
+const COMMON = (
+  'the of and to a in is that for it as was with be by on not he this are or his from at which but have an they you ' +
+  'were her she there one all we their has been if more when will would who so no can said what its about into than ' +
+  'them only other new some could these time two may first then do any like my now over such our man me even most ' +
+  'made after also did many before must through back years where much your way well down should because each just'
+).split(' ');
+const VOCAB = [
+  ...COMMON,
+  ...Array.from({ length: 20_000 }, (_, i) => {
+    let w = '';
+    for (let x = i + 27; x > 0; x = Math.floor(x / 26)) w += LETTERS[x % 26];
+    return w;
+  }),
+];
+const EXTRA = ['café', 'naïve', '“quoted”', 'don\'t', 'e.g.', '"x"', 'a/b', '数据', '模型训练'];
+
+/**
+ * Web-like documents of ~1.6 KB of JSONL each (the size of the CLI measurement: 100k documents, 165 MB):
+ * sentences of Zipf-distributed words, paragraphs, some non-ASCII and characters JSON escapes, and metadata.
+ */
+function* corpus(n: number): Generator<DocumentRecordT> {
+  const r = rng(7);
+  const word = () => (r() < 0.01 ? EXTRA[Math.floor(r() * EXTRA.length)] : VOCAB[Math.min(VOCAB.length - 1, Math.floor(Math.pow(VOCAB.length, r())) - 1)]);
+  for (let i = 0; i < n; i++) {
+    const paras: string[] = [];
+    for (let p = 2 + Math.floor(r() * 7); p > 0; p--) {
+      const sentences: string[] = [];
+      for (let s = 2 + Math.floor(r() * 6); s > 0; s--) {
+        const words = Array.from({ length: 7 + Math.floor(r() * 20) }, word);
+        words[0] = words[0][0].toUpperCase() + words[0].slice(1);
+        sentences.push(words.join(' ') + (r() < 0.1 ? '?' : '.'));
+      }
+      paras.push(sentences.join(' '));
+    }
+    yield {
+      id: `doc-${i.toString(16).padStart(8, '0')}`,
+      text: paras.join('\n\n'),
+      source: 'https://example.org/',
+      metadata: { url: `https://example.org/articles/${i}`, lang: 'en', format: 'html', fetchedAt: '2026-11-27T00:00:00Z', title: VOCAB[i % VOCAB.length] },
+    };
+  }
+}
+
+// ---- measuring ------------------------------------------------------------------------------------------
+
+interface Row {
+  step: string;
+  /** Fastest wall time and least CPU time (this process) of the reps. */
+  wallS: number;
+  cpuS: number;
+  /** MinIO's CPU seconds in the rep with the least CPU, when it took part. */
+  minioCpuS?: number;
+  /** Uncompressed JSONL bytes the step moved (for MB/s). */
+  bytes: number;
+  docs: number;
+  note?: string;
+}
+
+const rows: Row[] = [];
+
+function minioCpu(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in clock ticks (USER_HZ = 100)
+  } catch {
+    return NaN;
+  }
+}
+
+interface StepOptions {
+  /** MinIO's pid when the step talks to it. */
+  minio?: number;
+  note?: string;
+  /** Untimed, after each rep (e.g. removing the blobs a writer uploaded, so the next rep uploads them again). */
+  after?: () => Promise<void>;
+}
+
+async function measure(step: string, bytes: number, docs: number, f: () => unknown, opts: StepOptions = {}): Promise<Row> {
+  let row: Row | undefined;
+  for (let rep = 0; rep < REPS; rep++) {
+    (globalThis as { gc?: () => void }).gc?.();
+    const m0 = opts.minio ? minioCpu(opts.minio) : 0;
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    await f();
+    const wallS = (performance.now() - t0) / 1000;
+    const c = process.cpuUsage(c0);
+    const cpuS = (c.user + c.system) / 1e6;
+    const minioCpuS = opts.minio ? minioCpu(opts.minio) - m0 : undefined;
+    if (!row) row = { step, wallS, cpuS, bytes, docs, ...(minioCpuS === undefined ? {} : { minioCpuS }), ...(opts.note ? { note: opts.note } : {}) };
+    row.wallS = Math.min(row.wallS, wallS);
+    if (cpuS < row.cpuS) Object.assign(row, { cpuS }, minioCpuS === undefined ? {} : { minioCpuS });
+    await opts.after?.();
+  }
+  rows.push(row!);
+  process.stderr.write(`  ${step}: ${(bytes / 1e6 / row!.wallS).toFixed(1)} MB/s, ${(bytes / 1e6 / row!.cpuS).toFixed(1)} MB/CPU-s\n`);
+  return row!;
+}
+
+/** Splits a buffer into lines with one Buffer.toString per line. */
+function splitLines(buf: Buffer): string[] {
+  const out: string[] = [];
+  for (let start = 0; start < buf.length; ) {
+    let end = buf.indexOf(10, start);
+    if (end < 0) end = buf.length;
+    if (end > start) out.push(buf.toString('utf8', start, end));
+    start = end + 1;
+  }
+  return out;
+}
+
+function chunks(b: Buffer, size: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let i = 0; i < b.length; i += size) out.push(b.subarray(i, i + size));
+  return out;
+}
+
+async function main(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dapt-bench-io-'));
+  let minio: MinioServer | undefined;
+  try {
+    minio = await startMinio({ dataDir: path.join(dir, 'minio'), logFile: path.join(dir, 'minio.log') });
+    const store = new ArtifactStore({ endpoint: minio.endpoint, accessKey: minio.accessKey, secretKey: minio.secretKey, bucket: 'bench-io' });
+    await store.ensureBucket();
+    const pid = minio.pid;
+    const loadBefore = os.loadavg();
+    process.stderr.write(`bench:io — ${DOCS.toLocaleString('en')} documents, shards of ${SHARD_SIZE.toLocaleString('en')}, gzip level ${SHARD_GZIP_LEVEL}, ${REPS} rep(s)\n`);
+
+    // The corpus, in memory first so generating it is not timed.
+    const records = [...corpus(DOCS)];
+    const jsonlBytes = records.reduce((n, r) => n + Buffer.byteLength(JSON.stringify(r)) + 1, 0);
+    const MB = jsonlBytes / 1e6;
+    const step = (name: string, f: () => unknown, opts?: StepOptions) => measure(name, jsonlBytes, DOCS, f, opts);
+    // Blobs are content-addressed, and a writer skips the upload of a blob that exists: the outputs are removed
+    // after each rep, and cut one record shorter than the input shards, so that no output (not even the filter's,
+    // which cuts its output per input shard) is byte for byte an input shard.
+    const removeBlobs = (files: () => ArtifactFileT[]) => async () => {
+      for (const f of files()) await store.remove(f.key);
+    };
+    const OUT = SHARD_SIZE - 1;
+
+    // The input shards, written by the current writer (its time is measured below, on the same records).
+    const writeDir = fs.mkdtempSync(path.join(dir, 'w-'));
+    const input = new ShardWriter(store, writeDir, SHARD_SIZE, 'input');
+    for (const r of records) await input.write(r);
+    const files = await input.close();
+    const gzBytes = files.reduce((n, f) => n + f.bytes, 0);
+
+    // 1. Each step alone, on the same bytes.
+    let gz: Buffer[] = [];
+    await step('MinIO download of the gzip shards (getObject, to memory)', async () => {
+      gz = [];
+      for (const f of files) {
+        const parts: Buffer[] = [];
+        for await (const c of await store.getStream(f.key)) parts.push(c as Buffer);
+        gz.push(Buffer.concat(parts));
+      }
+    }, { minio: pid, note: `${(gzBytes / 1e6).toFixed(1)} MB compressed` });
+    // Untimed: the plain JSONL bytes and lines for the steps after gunzip (a step keeps nothing it makes, so that
+    // no step pays for holding its output).
+    let plain = gz.map((b) => zlib.gunzipSync(b));
+    let lines = plain.flatMap(splitLines);
+    let parsed = lines.map((l) => JSON.parse(l) as unknown);
+    await step('**baseline**: Node gunzip of the same bytes, output dropped (like `zcat | wc -c`; one gunzipSync per shard)', () => {
+      for (const b of gz) zlib.gunzipSync(b);
+    });
+    await step('gunzip stream, 16 KiB chunks (zlib default; before)', async () => {
+      for (const b of gz) for await (const c of Readable.from([b]).pipe(zlib.createGunzip())) void c;
+    });
+    await step('gunzip stream, 64 KiB chunks (now)', async () => {
+      for (const b of gz) for await (const c of Readable.from([b]).pipe(zlib.createGunzip({ chunkSize: 64 << 10 }))) void c;
+    });
+    await step('line splitting: readline, 16 KiB chunks (before)', async () => {
+      for (const b of plain) for await (const l of readline.createInterface({ input: Readable.from(chunks(b, 16 << 10)), crlfDelay: Infinity })) void l;
+    });
+    await step('line splitting: Buffer.indexOf + toString per line', () => {
+      for (const b of plain) splitLines(b);
+    });
+    await step('line splitting: LineSplitter, one toString per 64 KiB chunk (now)', () => {
+      let n = 0;
+      for (const b of plain) {
+        const s = new LineSplitter();
+        for (const c of chunks(b, 64 << 10)) n += s.push(c).length;
+        n += s.end().length;
+      }
+      if (n !== DOCS) throw new Error(`${n} lines, ${DOCS} documents`);
+    });
+    await step('JSON.parse per line', () => {
+      for (const l of lines) JSON.parse(l);
+    });
+    await step('record validation: zod DocumentRecord.safeParse (before)', () => {
+      for (const v of parsed) if (!DocumentRecord.safeParse(v).success) throw new Error('invalid record');
+    });
+    await step('record validation: asDocumentRecord, zod only for other shapes (now)', () => {
+      for (const v of parsed) if (!asDocumentRecord(v)) throw new Error('not the common shape');
+    });
+    await step('JSON.stringify per record', () => {
+      for (const r of records) JSON.stringify(r);
+    });
+    // The compressors, each on the same shards' bytes (one call per shard). Only gzip is written: the others show
+    // what a codec change would buy (every reader of shards would have to handle it).
+    const { BROTLI_PARAM_QUALITY, BROTLI_PARAM_SIZE_HINT, Z_HUFFMAN_ONLY } = zlib.constants;
+    const compressors: [string, (b: Buffer) => Buffer][] = [
+      ['gzip level 6 (zlib default; before)', (b) => zlib.gzipSync(b, { level: 6 })],
+      ['gzip level 3', (b) => zlib.gzipSync(b, { level: 3 })],
+      ['gzip level 1 (now)', (b) => zlib.gzipSync(b, { level: 1 })],
+      ['gzip, Huffman coding only (no string matching; not used)', (b) => zlib.gzipSync(b, { strategy: Z_HUFFMAN_ONLY })],
+      ['brotli quality 1 (not used: a codec no reader has)', (b) => zlib.brotliCompressSync(b, { params: { [BROTLI_PARAM_QUALITY]: 1, [BROTLI_PARAM_SIZE_HINT]: b.length } })],
+    ];
+    for (const [name, compress] of compressors) {
+      let out = 0;
+      const row = await step(name, () => {
+        out = 0;
+        for (const b of plain) out += compress(b).length;
+      });
+      row.note = `ratio ${(jsonlBytes / out).toFixed(2)}×, ${(out / 1e6).toFixed(1)} MB`;
+    }
+    await step('sha256 of the gzip shards', () => {
+      for (const b of gz) createHash('sha256').update(b).digest('hex');
+    });
+    await step('MinIO upload of the gzip shards (putObject from memory)', async () => {
+      for (const [i, b] of gz.entries()) await store.client.putObject(store.bucket, `upload-test/${i}`, b, b.length);
+    }, { minio: pid });
+    plain = [];
+    lines = [];
+    parsed = [];
+    gz = [];
+
+    // 2. End to end, before and now.
+    let written: ArtifactFileT[] = [];
+    await step('write: ShardWriter, before (a gzip write per record, level 6)', async () => {
+      const w = new ShardWriterBefore(store, writeDir, OUT, 'before');
+      for (const r of records) await w.write(r);
+      written = await w.close();
+    }, { minio: pid, after: removeBlobs(() => written) });
+    await step('write: ShardWriter, now (stringify, gzip, file, sha256, upload)', async () => {
+      const w = new ShardWriter(store, writeDir, OUT, 'now');
+      for (const r of records) await w.write(r);
+      written = await w.close();
+    }, { minio: pid, after: removeBlobs(() => written) });
+    const readAll = (read: typeof readShard) => async () => {
+      let n = 0;
+      for (const f of files) for await (const d of read(store, f)) n += d.id ? 1 : 0;
+      if (n !== DOCS) throw new Error(`read ${n} documents, wrote ${DOCS}`);
+    };
+    await step('read: readShard, before (readline, zod)', readAll(readShardBefore), { minio: pid });
+    await step('read: readShard, now (download, gunzip, lines, parse, check)', readAll(readShard), { minio: pid });
+    const passDir = fs.mkdtempSync(path.join(dir, 'p-'));
+    const passBefore = await step('**pass-through, before**: readShard → ShardWriter', async () => {
+      const w = new ShardWriterBefore(store, passDir, OUT, 'pass-before');
+      for (const f of files) for await (const d of readShardBefore(store, f)) await w.write(d);
+      written = await w.close();
+    }, { minio: pid, after: removeBlobs(() => written) });
+    const pass = await step('**pass-through, now**: readShard → ShardWriter', async () => {
+      const w = new ShardWriter(store, passDir, OUT, 'pass');
+      for (const f of files) for await (const d of readShard(store, f)) await w.write(d);
+      written = await w.close();
+    }, {
+      minio: pid,
+      async after() {
+        // Untimed: what was written reads back as what was read.
+        let i = 0;
+        for (const f of written) {
+          for await (const d of readShard(store, f)) {
+            if (JSON.stringify(d) !== JSON.stringify(records[i++])) throw new Error(`document ${i - 1} changed on the way through`);
+          }
+        }
+        if (i !== DOCS) throw new Error(`the pass-through wrote ${i} of ${DOCS} documents`);
+        await removeBlobs(() => written)();
+      },
+    });
+
+    const manifest = await store.writeManifest({
+      kind: 'documents', schema: DOCUMENT_SCHEMA, files, parents: [], metrics: {},
+      producer: { pipeline: 'bench', run: 'r', stage: 'corpus', stageKind: 'source', attempt: 1, cacheKey: 'corpus', createdAt: new Date().toISOString() },
+    });
+    const off = { enabled: false };
+    const params = stageKinds.filter.params.parse({ language: off, gopherRepetition: off, gopherQuality: off, c4: off, fineweb: off, pii: off, shardSize: OUT });
+    const filter = await step('filter stage, every rule off (as it runs inline)', async () => {
+      const out = await filterStage.run!({
+        pipeline: 'bench', run: 'r', stage: 'filter', attempt: 1, params, inputs: [{ stage: 'corpus', manifest }], store,
+        workDir: fs.mkdtempSync(path.join(dir, 'f-')), signal: new AbortController().signal, progress: () => {}, resumeFrom: () => undefined, log: () => {},
+      });
+      if ((out.metrics as { kept: number }).kept !== DOCS) throw new Error('the filter stage dropped documents with every rule off');
+      written = out.files;
+    }, { minio: pid, after: removeBlobs(() => written) });
+
+    const env = { docs: DOCS, shardSize: SHARD_SIZE, mb: MB, gzMb: gzBytes / 1e6, loadBefore, loadAfter: os.loadavg() };
+    process.stdout.write(renderIo(rows, env) + '\n');
+    const rate = (r: Row) => ({ mbPerCpuS: MB / r.cpuS, mbPerS: MB / r.wallS, docsPerS: DOCS / r.wallS });
+    const summary = { ...env, gzipLevel: SHARD_GZIP_LEVEL, reps: REPS, passThroughBefore: rate(passBefore), passThrough: rate(pass), filter: rate(filter), rows };
+    if (values.json) fs.writeFileSync(values.json, JSON.stringify(summary, null, 2) + '\n');
+    process.stdout.write(`RESULT ${JSON.stringify({ before: summary.passThroughBefore, now: summary.passThrough })}\n`);
+  } finally {
+    await minio?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function renderIo(rs: Row[], o: { docs: number; shardSize: number; mb: number; gzMb: number; loadBefore: number[]; loadAfter: number[] }): string {
+  const f1 = (x: number) => x.toFixed(1);
+  const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
+  return [
+    `- ${o.docs.toLocaleString('en')} documents, ${f1(o.mb)} MB of JSONL (${f1(o.gzMb)} MB as gzip level ${SHARD_GZIP_LEVEL} shards of ${o.shardSize.toLocaleString('en')}); ` +
+      `fastest wall / least CPU of ${REPS} rep(s) per step`,
+    `- ${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? 'unknown CPU'}), Node ${process.version}; load average before ${load(o.loadBefore)}, after ${load(o.loadAfter)}`,
+    '',
+    '| step | MB/s (wall) | MB/s per core (this process) | docs/s (wall) | MinIO CPU s | note |',
+    '| --- | ---: | ---: | ---: | ---: | --- |',
+    ...rs.map((r) => `| ${r.step} | ${f1(r.bytes / 1e6 / r.wallS)} | ${f1(r.bytes / 1e6 / r.cpuS)} | ${Math.round(r.docs / r.wallS).toLocaleString('en')} | ${r.minioCpuS === undefined ? '' : r.minioCpuS.toFixed(1)} | ${r.note ?? ''} |`),
+  ].join('\n');
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exit(1);
+});
