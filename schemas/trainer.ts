@@ -113,7 +113,7 @@ export const EvaluateConfig = z
     models: z.record(z.string(), ModelSpec).refine((m) => Object.keys(m).length > 0, 'at least one model'),
     data: z
       .object({
-        domain: z.array(z.string()).min(1),
+        domain: z.array(z.string()).default([]).describe('domain evaluation shards (this or general must name a file)'),
         general: z.array(z.string()).default([]),
         textField: z.string().default('text'),
         seqLen: z.number().int().min(8).max(8192).default(128),
@@ -125,6 +125,14 @@ export const EvaluateConfig = z
     batchSize: z.number().int().positive().default(16),
     outputDir: z.string(),
     device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
+    phase: z
+      .enum(['score', 'count'])
+      .default('score')
+      .describe('score: loss sums and metrics of the first sequences of each set; count: tokenizers only, how many of those sequences each file holds (sharded evaluation)'),
+    limits: z
+      .record(z.string(), z.record(z.string(), z.number().int().nonnegative()))
+      .optional()
+      .describe('model → set → how many sequences to take (default maxSequences): a shard\'s share of its set\'s first maxSequences'),
   })
   .strict();
 
@@ -236,8 +244,9 @@ export const PseudolabelConfig = z
     teacher: TaskModelSpec.describe('an encoder (fine-tuned on data.train first) or a sequence-classification model with these labels'),
     data: z
       .object({
-        train: z.array(z.string()).min(1).describe('labeled JSONL(.gz) {text, label}'),
-        unlabeled: z.array(z.string()).min(1).describe('documents JSONL(.gz) {text}'),
+        train: z.array(z.string()).default([]).describe('labeled JSONL(.gz) {text, label} (phases all, teacher, student)'),
+        unlabeled: z.array(z.string()).default([]).describe('documents JSONL(.gz) {text} (phases all, label)'),
+        pseudo: z.array(z.string()).default([]).describe('phase student: the kept rows of the previous round, JSONL {text, label}, in selection order'),
         textField: z.string().default('text'),
         labelField: z.string().default('label'),
         maxLength: z.number().int().min(8).max(8192).default(128),
@@ -259,8 +268,13 @@ export const PseudolabelConfig = z
     weightDecay: z.number().min(0).default(0.01),
     warmupRatio: z.number().min(0).max(1).default(0.1),
     logEvery: z.number().int().positive().default(10),
-    outputDir: z.string().describe('pseudo.jsonl and stats.json'),
+    outputDir: z.string().describe('all: pseudo.jsonl and stats.json; teacher: teacher.json (+ model/); label: candidates.bin, label.json; student: model/'),
     device: Device,
+    phase: z
+      .enum(['all', 'teacher', 'label', 'student'])
+      .default('all')
+      .describe('all: every round in one process; teacher: fine-tune (or check) the teacher; label: one shard\'s candidates; student: a noisy student on the labeled and kept rows'),
+    round: z.number().int().positive().default(1).describe('phase student: the round whose kept rows it learns from (seed + round)'),
   })
   .strict();
 

@@ -161,7 +161,7 @@ class PretrainConfig:
 
 @dataclass(frozen=True)
 class EvalDataSpec:
-    domain: list[str]
+    domain: list[str] = field(default_factory=list)
     general: list[str] = field(default_factory=list)
     text_field: str = "text"
     seq_len: int = 128
@@ -180,12 +180,19 @@ class EvaluateConfig:
     seed: int = 1234
     batch_size: int = 16
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    phase: Literal["score", "count"] = "score"
+    limits: dict[str, dict[str, int]] | None = None  # model → set → sequences to evaluate (default maxSequences)
     command: Literal["evaluate"] = "evaluate"
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self):
         if not self.models:
             raise ConfigError("models: at least one model")
+        if not self.data.domain and not self.data.general:
+            raise ConfigError("data.domain: no evaluation files (data.domain and data.general are both empty)")
+        for model in self.limits or {}:
+            if model not in self.models:
+                raise ConfigError(f"limits.{model}: not one of models ({', '.join(self.models)})")
 
 
 @dataclass(frozen=True)
@@ -288,14 +295,15 @@ class FinetuneConfig:
 
 @dataclass(frozen=True)
 class PseudolabelDataSpec:
-    train: list[str]
-    unlabeled: list[str]
+    train: list[str] = field(default_factory=list)
+    unlabeled: list[str] = field(default_factory=list)
+    pseudo: list[str] = field(default_factory=list)  # phase student: the kept rows {text, label} it learns from
     text_field: str = "text"
     label_field: str = "label"
     max_length: int = 128
 
     def __post_init__(self):
-        require_data_files(train=self.train, unlabeled=self.unlabeled)
+        require_data_files(train=self.train, unlabeled=self.unlabeled, pseudo=self.pseudo)
 
 
 @dataclass(frozen=True)
@@ -317,12 +325,20 @@ class PseudolabelConfig:
     warmup_ratio: float = 0.1
     log_every: int = 10
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    phase: Literal["all", "teacher", "label", "student"] = "all"
+    round: int = 1  # phase student: the round whose kept rows it learns from (its seed is seed + round)
     command: Literal["pseudolabel"] = "pseudolabel"
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self):
         if self.labels is not None and len(set(self.labels)) != len(self.labels):
             raise ConfigError("labels: duplicate labels")
+        if self.phase in ("all", "teacher", "student") and not self.data.train:
+            raise ConfigError(f"data.train: phase {self.phase} needs the labeled files")
+        if self.phase in ("all", "label") and not self.data.unlabeled:
+            raise ConfigError(f"data.unlabeled: phase {self.phase} needs the documents to label")
+        if self.phase in ("label", "student") and not self.labels:
+            raise ConfigError(f"labels: phase {self.phase} needs the teacher's class order")
 
 
 # ---------------------------------------------------------------------------------------------- JSON → objects

@@ -66,7 +66,7 @@ export const stageKinds = {
     params: SourceParams,
     accepts: [],
     produces: 'documents',
-    version: '2',
+    version: '3',
     defaultQueue: 'cpu',
     localPaths: { params: ['paths'] },
     fanout: () => true, // one task per group of files
@@ -76,7 +76,7 @@ export const stageKinds = {
     params: CrawlParams,
     accepts: [],
     produces: 'documents',
-    version: '2',
+    version: '3',
     defaultQueue: 'cpu',
     fanout: () => false,
   }),
@@ -144,7 +144,7 @@ export const stageKinds = {
     params: ExtractParams,
     accepts: ['documents'],
     produces: 'documents',
-    version: '2',
+    version: '3',
     defaultQueue: 'cpu',
     fanout: () => true, // one task per input shard
   }),

@@ -112,3 +112,92 @@ def test_chunked_length_sorted_scoring_keeps_the_row_order(task_bert):
     chunked = predict_texts(model, tok, texts, 64, batch_size=3, device=cpu, chunk=4)
     whole = predict_probs(model, encode_texts(tok, texts, 64), batch_size=16, device=cpu)
     assert np.allclose(chunked, whole, atol=1e-5)
+
+
+def _split(src: str, dest, parts: int) -> list[str]:
+    """The lines of `src` as `parts` consecutive {text} shards (the documents the stage writes per shard)."""
+    lines = [json.loads(line) for line in open(src) if line.strip()]
+    size = -(-len(lines) // parts)
+    out = []
+    for i in range(parts):
+        path = dest / f"shard-{i}.jsonl"
+        path.write_text("".join(json.dumps({"text": r["text"]}) + "\n" for r in lines[i * size:(i + 1) * size]))
+        out.append(str(path))
+    return out
+
+
+def _read_candidates(out_dir, counts: list[int]) -> list[np.ndarray]:
+    from trainer.pseudolabel import CANDIDATE
+
+    rec = np.fromfile(out_dir / "candidates.bin", dtype=CANDIDATE)
+    bounds = np.cumsum([0] + counts)
+    return [rec[bounds[c]:bounds[c + 1]] for c in range(len(counts))]
+
+
+@pytest.mark.parametrize("cap", [None, 9, "balanced"])
+def test_phases_per_shard_keep_the_single_pass_rows(tmp_path, task_bert, task_data, cap):
+    """teacher → label per shard → the global threshold/cap over the shards' candidates = run()'s kept rows."""
+    over = {"perClassCap": cap} if cap is not None else {}
+    single = run(config.parse(pseudolabel_config(tmp_path, task_bert, task_data, **over)), Collect())
+    expected = [(r["text"], r["label"], r["confidence"]) for r in _rows(tmp_path)]
+
+    teacher = run(config.parse(pseudolabel_config(tmp_path / "t", task_bert, task_data, phase="teacher",
+                                                  outputDir=str(tmp_path / "t")) | {"data": {
+        "train": [task_data["cls4_train"]], "maxLength": 32}}), Collect())
+    assert teacher["given"] is False and (tmp_path / "t" / "model" / "config.json").is_file()
+    assert json.loads((tmp_path / "t" / "teacher.json").read_text()) == teacher
+    order = teacher["order"]
+    shards = _split(task_data["cls4_unlabeled"], tmp_path, 3)
+    texts = [json.loads(line)["text"] for s in shards for line in open(s)]
+    per_class: list[list[tuple]] = [[] for _ in order]  # (conf, shard, pos)
+    offsets, docs = [], 0
+    for i, shard in enumerate(shards):
+        out = tmp_path / f"label-{i}"
+        events = Collect()
+        raw = {"command": "pseudolabel", "phase": "label", "teacher": {"path": str(tmp_path / "t" / "model")},
+               "labels": order, "data": {"unlabeled": [shard], "maxLength": 32}, "threshold": 0.5,
+               "batchSize": 16, "seed": 3, "outputDir": str(out), "device": "cpu"}
+        got = run(config.parse(raw), events)
+        assert events.items[-1]["event"] == "done"
+        assert got["docs"] == sum(1 for _ in open(shard))
+        for c, rec in enumerate(_read_candidates(out, got["counts"])):
+            assert all(rec["conf"] >= 0.5)
+            keys = list(zip((-rec["conf"]).tolist(), rec["pos"].tolist()))
+            assert keys == sorted(keys), "confidence descending, then position"
+            per_class[c] += [(float(x), i, int(p)) for x, p in zip(rec["conf"], rec["pos"])]
+        offsets.append(docs)
+        docs += got["docs"]
+    totals = [len(x) for x in per_class]
+    limit = (min([n for n in totals if n], default=0) if cap == "balanced" else cap)
+    kept = []
+    for c, cands in enumerate(per_class):
+        ranked = sorted(cands, key=lambda x: (-x[0], x[1], x[2]))
+        for conf, shard, pos in ranked[:limit] if limit is not None else ranked:
+            kept.append((texts[offsets[shard] + pos], order[c], conf))
+    assert [(t, label) for t, label, _ in kept] == [(t, label) for t, label, _ in expected]
+    assert np.allclose([c for *_, c in kept], [c for *_, c in expected], atol=1e-6)
+    assert single["perClass"] == {order[c]: {"kept": min(n, limit) if limit is not None else n, "candidates": n}
+                                  for c, n in enumerate(totals)}
+
+
+def test_student_phase_learns_from_the_given_rows(tmp_path, task_bert, task_data):
+    rows = tmp_path / "pseudo.jsonl"
+    rows.write_text("".join(json.dumps({"text": r["text"], "label": r["label"]}) + "\n"
+                            for r in map(json.loads, open(task_data["cls4_unlabeled"]))))
+    labels = sorted({json.loads(line)["label"] for line in open(task_data["cls4_train"])})
+    events = Collect()
+    out = run(config.parse(pseudolabel_config(tmp_path, task_bert, task_data, phase="student", round=2, labels=labels,
+                                              maxSteps=6) | {"data": {
+        "train": [task_data["cls4_train"]], "pseudo": [str(rows)], "maxLength": 32}}), events)
+    assert out == {"round": 2, "rows": 200}
+    assert (tmp_path / "out" / "model" / "model.safetensors").is_file()
+    assert {e["model"] for e in events.of("progress")} == {"student2"}
+
+
+def test_phase_configs_name_what_is_missing(tmp_path, task_bert, task_data):
+    with pytest.raises(config.ConfigError, match="labels: phase label"):
+        config.parse(pseudolabel_config(tmp_path, task_bert, task_data, phase="label"))
+    raw = pseudolabel_config(tmp_path, task_bert, task_data, phase="teacher")
+    raw["data"] = {"unlabeled": [task_data["cls4_unlabeled"]]}
+    with pytest.raises(config.ConfigError, match="data.train: phase teacher"):
+        config.parse(raw)
