@@ -14,6 +14,7 @@ import {
   condition,
   executeChild,
   isCancellation,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -34,6 +35,8 @@ import { fanoutBatchWorkflow } from './fanout';
 type Outcome = { ok: true; ref: ArtifactRef } | { ok: false };
 
 const DEFAULT_BATCH = 200;
+/** Phases with at most this many tasks run their tasks from the run's own workflow, not in a batch child. */
+const INLINE_TASKS = 2;
 
 export async function pipelineWorkflow(input: RunInput): Promise<RunStatus> {
   const { plan } = input;
@@ -80,6 +83,14 @@ export async function pipelineWorkflow(input: RunInput): Promise<RunStatus> {
       phases = planned.phases;
       s.fanout.total += count;
       if (count) s.fanout.phase = name; // the phase now running tasks (an empty phase runs none)
+      if (count <= INLINE_TASKS && patched('inline-small-fanout-phase')) {
+        // A phase of a task or two (a one-shard input, a single merge task) runs from here: a child workflow
+        // would cost more than the task.
+        const results = await Promise.all(Array.from({ length: count }, (_, i) => acts(`task:${phase}:${i}`).runFanoutTask(call, phase, i)));
+        s.fanout.done += count;
+        s.fanout.reused = (s.fanout.reused ?? 0) + results.filter((r) => r.reused).length;
+        continue;
+      }
       for (let from = 0, b = 0; from < count; from += size, b++) {
         const to = Math.min(count, from + size);
         const batch = await executeChild(fanoutBatchWorkflow, {
