@@ -135,7 +135,7 @@ interface PhaseTiming {
   ms: number;
 }
 
-/** Phase timings from the stage's batch child workflows (`<run>--<stage>--r<round>-p<phase>-b<batch>`). */
+/** Phase timings from the stage's batch child workflows (`<run>--<stage>--r<round>-p<phase>-b<batch>`) and inline tasks. */
 async function phaseTimings(client: Client, workflowId: string, stage: string, tasks: number): Promise<PhaseTiming[]> {
   // Visibility is eventually consistent: read until every planned task is accounted for.
   for (let attempt = 0; ; attempt++) {
@@ -149,6 +149,21 @@ async function phaseTimings(client: Client, workflowId: string, stage: string, t
       const input = defaultPayloadConverter.fromPayload<FanoutBatchInput>(payload);
       const p = phases.get(Number(m[1])) ?? { start: Infinity, end: 0, tasks: 0 };
       phases.set(Number(m[1]), { start: Math.min(p.start, wf.startTime.getTime()), end: Math.max(p.end, wf.closeTime.getTime()), tasks: p.tasks + input.to - input.from });
+    }
+    // Phases of one or two tasks run from the run's own workflow (activity ids `<stage>:task:<phase>:<i>:<round>`).
+    const parent = await client.workflow.getHandle(workflowId).fetchHistory();
+    const inline = new Map<string, { phase: number; start: number }>();
+    const eventMs = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6);
+    for (const e of parent.events ?? []) {
+      const sched = e.activityTaskScheduledEventAttributes;
+      const m = sched && new RegExp(`^${stage}:task:(\\d+):\\d+:\\d+$`).exec(sched.activityId ?? '');
+      if (m) inline.set(String(e.eventId), { phase: Number(m[1]), start: eventMs(e.eventTime) });
+      const done = e.activityTaskCompletedEventAttributes;
+      const task = done && inline.get(String(done.scheduledEventId));
+      if (task) {
+        const p = phases.get(task.phase) ?? { start: Infinity, end: 0, tasks: 0 };
+        phases.set(task.phase, { start: Math.min(p.start, task.start), end: Math.max(p.end, eventMs(e.eventTime)), tasks: p.tasks + 1 });
+      }
     }
     const out = [...phases.entries()].sort((a, b) => a[0] - b[0]).map(([phase, p]) => ({ phase, tasks: p.tasks, ms: p.end - p.start }));
     if (out.reduce((a, p) => a + p.tasks, 0) === tasks) return out;
