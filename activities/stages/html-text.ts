@@ -1,10 +1,13 @@
 /**
  * HTML → main text, shared by the source stage (local .html files) and the crawler, so that a page yields the
- * same document whether it was crawled or saved to disk. Readability finds the article; when it finds nothing
+ * same document whether it was crawled or saved to disk. Readability finds the article (pickArticle: a short post
+ * is not traded for the page's longest sidebar), html-prune.ts removes the chrome Readability keeps inside it
+ * (share bars, post metadata, author boxes, related lists, link runs); when Readability finds nothing
  * (navigation pages, tiny pages) the body without scripts and chrome is used instead.
  */
 import { Readability } from '@mozilla/readability';
 import { parseHTML } from 'linkedom';
+import { proseWords, pruneBoilerplate, type PruneNode } from './html-prune';
 
 export interface ExtractedText {
   title?: string;
@@ -33,8 +36,9 @@ export function extractMainText(html: string): ExtractedText {
   // One parse serves the title and Readability; only the fallback parses again (Readability mutates the DOM).
   const doc = parseDocument(html);
   const title = doc.title?.trim() || undefined;
-  const article = readabilityRoot(doc);
+  const article = pickArticle(doc, html);
   if (article) {
+    pruneBoilerplate(article as unknown as PruneNode);
     const text = normalizeText(blockText(article));
     if (text) return { title, text, extractor: 'readability' };
   }
@@ -57,11 +61,30 @@ export function normalizeText(text: string): string {
     .trim();
 }
 
-/** The article element Readability picks, used as is (no HTML serialization and re-parse). */
-function readabilityRoot(doc: ReturnType<typeof parseDocument>): DomNode | undefined {
+/**
+ * Readability's article, first with a low length threshold so that a short post found by its strict pass
+ * (unlikely-looking containers stripped) is accepted. At Readability's default threshold (500 characters) a
+ * short article fails the strict pass and the relaxed retries often return the longest block of the page, a
+ * sidebar or footer. But the strict pass also strips a real article whose container looks unlikely (class
+ * `comment`, `sidebar`-like wrappers); so when the strict result is short, the default run is tried as well and
+ * wins only when it holds clearly more prose (long, link-poor paragraphs) than the short one.
+ */
+function pickArticle(doc: ReturnType<typeof parseDocument>, html: string): DomNode | undefined {
+  const first = readabilityRoot(doc, 100);
+  if (first && first.length >= 500) return first.root;
+  const second = readabilityRoot(parseDocument(html), 500);
+  if (!first) return second?.root;
+  if (!second) return first.root;
+  const [a, b] = [proseWords(first.root as unknown as PruneNode), proseWords(second.root as unknown as PruneNode)];
+  return b > 1.5 * a && b - a > 200 ? second.root : first.root;
+}
+
+/** The article element Readability picks, used as is (no HTML serialization and re-parse), and its text length. */
+function readabilityRoot(doc: ReturnType<typeof parseDocument>, charThreshold: number): { root: DomNode; length: number } | undefined {
   try {
-    const reader = new Readability(doc as unknown as ConstructorParameters<typeof Readability>[0], { serializer: (node: unknown) => node as DomNode });
-    return reader.parse()?.content ?? undefined;
+    const reader = new Readability(doc as unknown as ConstructorParameters<typeof Readability>[0], { charThreshold, keepClasses: true, serializer: (node: unknown) => node as DomNode });
+    const article = reader.parse();
+    return article?.content ? { root: article.content, length: article.length ?? 0 } : undefined;
   } catch {
     // Malformed markup can trip Readability; the body fallback still gives usable text.
     return undefined;

@@ -1,14 +1,24 @@
 /**
  * `npm run bench:extract`: main-text extraction quality and speed of dapt's extractor (html-text.ts, what the
- * `extract` stage runs) against trafilatura on the same generated pages (bench/extract/pages.ts), in the same
- * run. trafilatura is installed by this script into its own venv (~/.cache/dapt/bench-venv-extract, pinned).
+ * `extract` stage runs) against trafilatura, in the same run, on two page sets:
+ *   - generated pages with known main text (bench/extract/pages.ts);
+ *   - real pages: the Dragnet data set (bench/extract/dragnet.ts), its test ids by default. Where the data is
+ *     not there (`$DAPT_DRAGNET_DIR`, else ../shared/data/dragnet beside the repository) this part is skipped
+ *     with a note, not an error.
+ * trafilatura is installed by this script into its own venv (~/.cache/dapt/bench-venv-extract, pinned).
+ * `--smoke` (or BENCH_SMOKE=1): 10 generated and 10 real pages, one timed pass, trafilatura only if its venv
+ * exists already.
  *
- *   npm run bench:extract -- [--pages 250] [--reps 3] [--seed 1] [--write-docs docs/benchmarks.md]
+ *   npm run bench:extract -- [--pages 250] [--reps 3] [--seed 1] [--real test|train|both|none] [--real-pages N]
+ *                            [--dragnet DIR] [--no-trafilatura] [--smoke] [--write-docs docs/benchmarks.md]
  *
- * Scores: bag-of-words precision/recall/F1 against the known main text, micro-averaged over all words and
- * macro-averaged over pages; time: extraction only (no process start): a warm-up pass over all pages, then
- * `--reps` timed passes, each page's fastest time kept (GC pauses and a busy machine's noise removed; passes
- * sweep the whole set, so a page is never timed right after itself).
+ * Scores: generated pages: bag-of-words precision/recall/F1 against the known main text, micro-averaged over
+ * all words and macro-averaged over pages; real pages: word 4-gram shingle precision/recall/F1 as the Dragnet
+ * README prescribes (score.ts `shingleMatch`). Time: extraction only (no process start): a warm-up pass over all
+ * pages, then `--reps` timed passes, each page's fastest time kept (GC pauses and a busy machine's noise removed;
+ * passes sweep the whole set, so a page is never timed right after itself).
+ * `run()` takes the same options as an object, so a smoke run can call it with small sizes
+ * (`{ pages: 10, reps: 1, realPages: 10 }`).
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -17,9 +27,10 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { extractMainText } from '../../activities/stages/html-text';
+import { dragnetDir, loadDragnet, type RealPage, type Split } from './dragnet';
 import { generatePages, type Page } from './pages';
-import { render, writeDocs, type Row } from './report';
-import { fromCounts, prf } from './score';
+import { render, renderReal, writeDocs, type RealRow, type Row } from './report';
+import { fromCounts, fromShingles, prf, shingleMatch } from './score';
 
 const VENV = path.join(os.homedir(), '.cache', 'dapt', 'bench-venv-extract');
 const PIP_PINS = ['trafilatura==2.3.1', 'lxml_html_clean==0.4.6'];
@@ -46,8 +57,28 @@ function ensureTrafilatura(): string {
   return py;
 }
 
+/** The marker the Dragnet gold files put between the article and its comments. */
+const COMMENTS_MARKER = '!@#$%^&*()  COMMENTS';
+
+export interface Options {
+  /** Generated pages (0: none). */
+  pages: number;
+  reps: number;
+  seed: number;
+  /** Which Dragnet split(s) to measure; `none` skips the real pages. */
+  real: Split | 'both' | 'none';
+  /** At most this many real pages per split (the first ones of the split file). */
+  realPages: number;
+  dragnet?: string;
+  /** Measure trafilatura too: `true` sets up its venv when missing, `'installed'` only uses one already there. */
+  trafilatura: boolean | 'installed';
+  writeDocs?: string;
+}
+
+type HtmlPage = Pick<Page, 'id' | 'html'>;
+
 /** A warm-up pass over all pages (JIT), then `reps` timed passes; each page's fastest time is kept. */
-function runOurs(pages: Page[], reps: number): Result[] {
+function runOurs(pages: HtmlPage[], reps: number): Result[] {
   const results = pages.map((p) => ({ id: p.id, text: extractMainText(p.html).text, ms: Infinity }));
   for (let r = 0; r < reps; r++) {
     pages.forEach((p, i) => {
@@ -59,7 +90,7 @@ function runOurs(pages: Page[], reps: number): Result[] {
   return results;
 }
 
-function runTrafilatura(py: string, pages: Page[], reps: number, dir: string): { results: Result[]; version: string } {
+function runTrafilatura(py: string, pages: HtmlPage[], reps: number, dir: string): { results: Result[]; version: string } {
   const input = path.join(dir, 'pages.jsonl');
   const output = path.join(dir, 'trafilatura.jsonl');
   fs.writeFileSync(input, pages.map((p) => JSON.stringify({ id: p.id, html: p.html })).join('\n') + '\n');
@@ -92,28 +123,108 @@ function summarize(extractor: string, pages: Page[], results: Result[]): Row {
   };
 }
 
-function main(): void {
-  const { values } = parseArgs({
-    options: { pages: { type: 'string', default: '250' }, reps: { type: 'string', default: '3' }, seed: { type: 'string', default: '1' }, 'write-docs': { type: 'string' }, smoke: { type: 'boolean', default: false } },
-  });
-  // --smoke (test/bench.smoke.test.ts): 10 pages, one timed pass, trafilatura only when installed already.
-  const smoke = values.smoke;
-  const pages = generatePages(smoke ? 10 : Number(values.pages), Number(values.seed));
-  const py = smoke ? (fs.existsSync(path.join(VENV, 'bin', 'python')) ? ensureTrafilatura() : undefined) : ensureTrafilatura();
+/** Summaries of dapt and trafilatura on the real pages of one or both splits. */
+function realRows(o: Options, py: string | undefined, dir: string): { rows: RealRow[]; reason?: string } {
+  const found = dragnetDir(o.dragnet);
+  if (!found.dir) return { rows: [], reason: found.reason };
+  const rows: RealRow[] = [];
+  for (const split of o.real === 'both' ? (['train', 'test'] as const) : o.real === 'none' ? [] : [o.real]) {
+    const pages = loadDragnet(found.dir, split, o.realPages);
+    rows.push(summarizeReal('dapt (Readability + linkedom + pruning)', split, pages, runOurs(pages, o.reps)));
+    if (py) {
+      const theirs = runTrafilatura(py, pages, o.reps, dir);
+      rows.push(summarizeReal(`trafilatura ${theirs.version}`, split, pages, theirs.results));
+    }
+  }
+  return { rows };
+}
+
+/** Shingle P/R/F1 (whole gold file, and the gold's article part before its comments) and time per page. */
+function summarizeReal(extractor: string, split: Split, pages: RealPage[], results: Result[]): RealRow {
+  const byId = new Map(results.map((r) => [r.id, r]));
+  const whole = { tp: 0, fp: 0, fn: 0 };
+  const article = { tp: 0, fp: 0, fn: 0 };
+  for (const p of pages) {
+    const text = byId.get(p.id)?.text ?? '';
+    for (const [sum, gold] of [[whole, p.gold], [article, p.gold.split(COMMENTS_MARKER)[0]]] as const) {
+      const s = shingleMatch(text, gold);
+      [sum.tp, sum.fp, sum.fn] = [sum.tp + s.tp, sum.fp + s.fp, sum.fn + s.fn];
+    }
+  }
+  const ms = results.map((r) => r.ms).sort((a, b) => a - b);
+  const a = fromShingles(article.tp, article.fp, article.fn);
+  return {
+    extractor,
+    split,
+    pages: pages.length,
+    ...fromShingles(whole.tp, whole.fp, whole.fn),
+    articleF1: a.f1,
+    articleRecall: a.recall,
+    msMean: ms.reduce((x, y) => x + y, 0) / ms.length,
+    msMedian: ms[Math.floor(ms.length / 2)],
+    msP95: ms[Math.floor(ms.length * 0.95)],
+  };
+}
+
+/** The whole benchmark; returns the Markdown block (also written into the docs with `writeDocs`). */
+export function run(o: Options): string {
+  // The venv is created (pip, network) only when asked for; `trafilatura: 'installed'` uses it only if present.
+  const py = !o.trafilatura ? undefined : o.trafilatura === 'installed' && !fs.existsSync(path.join(VENV, 'bin', 'python')) ? undefined : ensureTrafilatura();
+  const cpu = os.cpus()[0]?.model.trim() ?? 'unknown CPU';
+  const env = `${os.cpus().length} cores (${cpu}), ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM; Node ${process.version}; single-threaded both`;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dapt-bench-extract-'));
+  const parts: string[] = [];
   try {
-    const reps = smoke ? 1 : Number(values.reps);
-    const ours = runOurs(pages, reps);
-    const theirs = py ? runTrafilatura(py, pages, reps, dir) : undefined;
-    const rows = [summarize('dapt (Readability + linkedom)', pages, ours), ...(theirs ? [summarize(`trafilatura ${theirs.version}`, pages, theirs.results)] : [])];
-    const cpu = os.cpus()[0]?.model.trim() ?? 'unknown CPU';
-    const env = `${os.cpus().length} cores (${cpu}), ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM; Node ${process.version}; single-threaded both`;
-    const block = render(rows, pages, reps, env);
-    console.log(block);
-    if (values['write-docs']) writeDocs(values['write-docs'], block);
+    if (o.pages > 0) {
+      const pages = generatePages(o.pages, o.seed);
+      const rows = [summarize('dapt (Readability + linkedom)', pages, runOurs(pages, o.reps))];
+      if (py) {
+        const theirs = runTrafilatura(py, pages, o.reps, dir);
+        rows.push(summarize(`trafilatura ${theirs.version}`, pages, theirs.results));
+      }
+      parts.push(render(rows, pages, o.reps, env));
+    }
+    if (o.real !== 'none') {
+      const { rows, reason } = realRows(o, py, dir);
+      parts.push(renderReal(rows, o.reps, reason));
+    }
+    if (!py) parts.push('Note: trafilatura was not measured in this run.');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+  const block = parts.join('\n\n');
+  if (o.writeDocs) writeDocs(o.writeDocs, block);
+  return block;
 }
 
-main();
+function main(): void {
+  const { values } = parseArgs({
+    options: {
+      pages: { type: 'string', default: '250' },
+      reps: { type: 'string', default: '3' },
+      seed: { type: 'string', default: '1' },
+      real: { type: 'string', default: 'test' },
+      'real-pages': { type: 'string' },
+      dragnet: { type: 'string' },
+      'no-trafilatura': { type: 'boolean', default: false },
+      'write-docs': { type: 'string' },
+      smoke: { type: 'boolean', default: false },
+    },
+  });
+  if (!['test', 'train', 'both', 'none'].includes(values.real)) throw new Error(`--real must be test, train, both or none, not ${values.real}`);
+  // --smoke (test/bench.smoke.test.ts): 10 generated and 10 real pages, one timed pass, trafilatura only when installed already.
+  const smoke = values.smoke || process.env.BENCH_SMOKE === '1';
+  const block = run({
+    pages: smoke ? 10 : Number(values.pages),
+    reps: smoke ? 1 : Number(values.reps),
+    seed: Number(values.seed),
+    real: values.real as Options['real'],
+    realPages: smoke ? 10 : values['real-pages'] === undefined ? Infinity : Number(values['real-pages']),
+    dragnet: values.dragnet,
+    trafilatura: values['no-trafilatura'] ? false : smoke ? 'installed' : true,
+    writeDocs: values['write-docs'],
+  });
+  console.log(block);
+}
+
+if (require.main === module) main();

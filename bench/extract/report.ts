@@ -18,6 +18,34 @@ export interface Row {
   msP95: number;
 }
 
+/** One extractor on one Dragnet split: shingle scores on the whole gold file and on its article part. */
+export interface RealRow {
+  extractor: string;
+  split: string;
+  pages: number;
+  precision: number;
+  recall: number;
+  f1: number;
+  /** F1 and recall against the gold text before its comments section (the article alone). */
+  articleF1: number;
+  articleRecall: number;
+  msMean: number;
+  msMedian: number;
+  msP95: number;
+}
+
+export function renderReal(rows: RealRow[], reps: number, skipped?: string): string {
+  if (skipped) return `Real pages (Dragnet): skipped, ${skipped}.`;
+  const f = (x: number) => x.toFixed(3);
+  return [
+    `Real pages (Dragnet ${[...new Set(rows.map((r) => r.split))].join(' and ')} ids; word 4-gram shingles, per-page normalized TP/FP/FN summed over pages; time per page: fastest of ${reps} passes):`,
+    '',
+    '| extractor | split | pages | precision | recall | F1 | article-only recall | article-only F1 | ms/page mean | median | p95 |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rows.map((r) => `| ${r.extractor} | ${r.split} | ${r.pages} | ${f(r.precision)} | ${f(r.recall)} | ${f(r.f1)} | ${f(r.articleRecall)} | ${f(r.articleF1)} | ${r.msMean.toFixed(2)} | ${r.msMedian.toFixed(2)} | ${r.msP95.toFixed(2)} |`),
+  ].join('\n');
+}
+
 export function render(rows: Row[], pages: Page[], reps: number, env: string): string {
   const f = (x: number) => x.toFixed(3);
   const templates = Object.keys(rows[0].byTemplate);
@@ -50,6 +78,13 @@ trafilatura 2.3.1 (\`trafilatura.extract\`, defaults, in its own venv) on the sa
 Scores are bag-of-words precision/recall/F1 against the gold text (body paragraphs and subheadings, not the
 title; Chinese per character); times cover the extraction call only: a warm-up pass over all pages, then
 \`--reps\` timed passes, each page's fastest time kept.
+
+Real pages: the Dragnet data set (1,381 pages of 2012 with the main text a person marked; read in place from
+\`$DAPT_DRAGNET_DIR\` or \`../shared/data/dragnet\`, never copied into the repository; skipped with a note where
+absent), its test ids unless \`--real train|both\`, scored as its README prescribes: \`\\w+\` tokens, word
+4-gram shingles with counts, per-page TP/FP/FN normalized to sum to 1 and summed over pages. The gold files
+hold the article and, after a marker line, the page's user comments; "article-only" scores against the part
+before the marker.
 `;
 
 export function writeDocs(file: string, block: string): void {
