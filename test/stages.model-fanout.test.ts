@@ -166,7 +166,8 @@ test('perplexity per shard: the sums of 4 shards equal those of one shard; only 
   assert.equal(inputs[1].manifest.files.length, 1);
   assert.ok(inputs[2].manifest.files.length >= 4, `${inputs[2].manifest.files.length} shards`);
   const outs: Awaited<ReturnType<typeof runFanout>>[] = [];
-  for (const [domain, maxSequences] of [['one', 100_000], ['many', 100_000], ['one', 150], ['many', 150]] as const) {
+  // Two runs (each trainer start costs seconds): the set in one shard and in many, both cut at maxSequences.
+  for (const [domain, maxSequences] of [['one', 150], ['many', 150]] as const) {
     const params = stageKinds.perplexity.params.parse({ domain, general: 'general', maxSequences, batchSize: 8, masking: { strategy: 'token' }, device: 'cpu' });
     const t = makeStageContext({ store, params, stage: 'perplexity', inputs });
     try {
@@ -185,7 +186,7 @@ test('perplexity per shard: the sums of 4 shards equal those of one shard; only 
     }
     return sum;
   };
-  for (const [one, many] of [[outs[0], outs[1]], [outs[2], outs[3]]]) {
+  for (const [one, many] of [[outs[0], outs[1]]]) {
     const [x, y] = [totals(one), totals(many)];
     assert.deepEqual(Object.keys(y).sort(), ['adapted.domain', 'adapted.general', 'base.domain', 'base.general']);
     for (const k of Object.keys(x)) {
@@ -199,15 +200,14 @@ test('perplexity per shard: the sums of 4 shards equal those of one shard; only 
     assert.equal(my.sets.domain.documents, 240);
     assert.equal(my.sets.general.source, 'general');
   }
-  const capped = totals(outs[3]);
+  const capped = totals(outs[1]);
   assert.equal(capped['base.domain'].sequences, 150);
-  assert.ok(totals(outs[1])['base.domain'].sequences > 150);
-  const scored = (outs[3].tasks[1] as { set: string }[]).filter((s) => s.set === 'domain').length;
+  const scored = (outs[1].tasks[1] as { set: string }[]).filter((s) => s.set === 'domain').length;
   assert.ok(scored < inputs[2].manifest.files.length, `${scored} domain shards scored of ${inputs[2].manifest.files.length}`);
   const stored = JSON.parse(await (async () => {
     const chunks: Buffer[] = [];
-    for await (const c of await store.getStream(outs[3].output.files[0].key)) chunks.push(c as Buffer);
+    for await (const c of await store.getStream(outs[1].output.files[0].key)) chunks.push(c as Buffer);
     return Buffer.concat(chunks).toString('utf8');
   })()) as PerplexityResult;
-  assert.deepEqual(stored, JSON.parse(JSON.stringify(outs[3].output.metrics)));
+  assert.deepEqual(stored, JSON.parse(JSON.stringify(outs[1].output.metrics)));
 });
