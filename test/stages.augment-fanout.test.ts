@@ -12,7 +12,7 @@ import zlib from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { ShardWriter } from '../activities/documents';
 import { augmentStage, tuning } from '../activities/stages/augment';
-import { putObject, scratch } from '../activities/stages/augment/scratch';
+import { scratch } from '../activities/stages/augment/scratch';
 import { loadModel, mergePartition, rankModel, shardStatsObject, type MergeResult } from '../activities/stages/augment/stats';
 import { CorpusStats } from '../activities/stages/augment/tfidf';
 import { splitWords, wordKey, type Lang } from '../activities/stages/augment/tokens';
@@ -173,7 +173,7 @@ describe('augment fan-out', () => {
       const stats = [];
       for (const [shard, s] of shards.entries()) {
         const o = shardStatsObject({ en: s, zh: new CorpusStats() }, partitions);
-        await putObject(store, scratch.stats(prefix, shard), o.body);
+        await store.putBuffer(scratch.stats(prefix, shard), o.body);
         stats.push(o.offsets);
       }
       const docs = { en: whole.docs, zh: 0 };

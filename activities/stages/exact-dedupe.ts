@@ -12,7 +12,6 @@ import { DOCUMENT_SCHEMA, type ArtifactFileT } from '../../schemas/manifest';
 import type { StageParams } from '../../schemas/stages';
 import { documentShards, readShard } from '../documents';
 import { documentInputs, gatherShards, recordsOf, shardPhase, sumStats, type ShardTask } from '../shard-map';
-import type { ArtifactStore } from '../store';
 import { ConfigError } from '../errors';
 import { exactDigest } from './near-dedupe/exact-key';
 import { nearDedupePrefix, removePrefix } from './near-dedupe/objects';
@@ -66,13 +65,6 @@ function ordered(ctx: StageContext<Params>): StageInputArtifact[] {
   return [...inputs.filter((i) => i.stage === against), ...inputs.filter((i) => i.stage !== against)];
 }
 
-async function readRange(store: ArtifactStore, key: string, from: number, to: number): Promise<Buffer> {
-  if (to <= from) return Buffer.alloc(0);
-  const chunks: Buffer[] = [];
-  for await (const c of await store.client.getPartialObject(store.bucket, store.key(key), from, to - from)) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
-
 async function computeKeys(ctx: StageContext<Params>, task: KeysTask): Promise<KeysResult> {
   const parts: Buffer[][] = Array.from({ length: task.partitions }, () => []);
   let docs = 0;
@@ -86,7 +78,7 @@ async function computeKeys(ctx: StageContext<Params>, task: KeysTask): Promise<K
   const offsets = [0];
   for (const p of parts) offsets.push(offsets[offsets.length - 1] + p.length * RECORD_BYTES);
   const body = Buffer.concat(parts.flat());
-  await ctx.store.client.putObject(ctx.store.bucket, ctx.store.key(keysObject(task.prefix, task.shard)), body, body.length);
+  await ctx.store.putBuffer(keysObject(task.prefix, task.shard), body);
   return { prefix: task.prefix, shard: task.shard, reference: task.reference, docs, offsets };
 }
 
@@ -95,7 +87,7 @@ async function decide(ctx: StageContext<Params>, task: DecideTask): Promise<Deci
   const drops: number[] = [];
   const lists: Buffer[] = [];
   for (const s of task.shards) {
-    const buf = await readRange(ctx.store, keysObject(task.prefix, s.shard), s.from, s.to);
+    const buf = await ctx.store.getRange(keysObject(task.prefix, s.shard), s.from, s.to);
     const dropped: number[] = [];
     for (let o = 0; o < buf.length; o += RECORD_BYTES) {
       const key = buf.toString('latin1', o, o + KEY_BYTES);
@@ -109,7 +101,7 @@ async function decide(ctx: StageContext<Params>, task: DecideTask): Promise<Deci
   const dropOffsets = [0];
   for (const l of lists) dropOffsets.push(dropOffsets[dropOffsets.length - 1] + l.length);
   const body = Buffer.concat(lists);
-  await ctx.store.client.putObject(ctx.store.bucket, ctx.store.key(dropsObject(task.prefix, task.partition)), body, body.length);
+  await ctx.store.putBuffer(dropsObject(task.prefix, task.partition), body);
   return { partition: task.partition, drops, dropOffsets };
 }
 
@@ -161,7 +153,7 @@ const filterPhase = shardPhase<Params, { input: number; kept: number }, DropRefs
   async map(ctx, docs, out, task: ShardTask<DropRefs>) {
     const dropped = new Set<number>();
     for (const ref of task.extra) {
-      const buf = await readRange(ctx.store, ref.key, ref.from, ref.from + ref.count * 4);
+      const buf = await ctx.store.getRange(ref.key, ref.from, ref.from + ref.count * 4);
       for (let o = 0; o < buf.length; o += 4) dropped.add(buf.readUInt32LE(o));
     }
     let input = 0;

@@ -272,12 +272,7 @@ const readJson = <T>(file: string): T => JSON.parse(fs.readFileSync(file, 'utf8'
 
 // ------------------------------------------------------------------------------------------------ candidates
 
-async function readRange(store: ArtifactStore, key: string, from: number, length: number): Promise<Buffer> {
-  if (length <= 0) return Buffer.alloc(0);
-  const chunks: Buffer[] = [];
-  for await (const c of await store.client.getPartialObject(store.bucket, store.key(key), from, length)) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
+const readRange = (store: ArtifactStore, key: string, from: number, length: number): Promise<Buffer> => store.getRange(key, from, from + length);
 
 /** One shard's ranked candidates of one class, read a chunk at a time. */
 class Cursor {

@@ -163,6 +163,21 @@ export class ArtifactStore {
     await this.guard(key, () => this.client.removeObject(this.bucket, this.key(key)));
   }
 
+  /** Bytes [from, to) of an object: scratch objects that hold one section per partition or shard. */
+  async getRange(key: string, from: number, to: number): Promise<Buffer> {
+    if (to <= from) return Buffer.alloc(0);
+    return this.guard(key, async () => {
+      const chunks: Buffer[] = [];
+      for await (const c of await this.client.getPartialObject(this.bucket, this.key(key), from, to - from)) chunks.push(c as Buffer);
+      return Buffer.concat(chunks);
+    });
+  }
+
+  /** Write a scratch object (not a content-addressed blob) from memory. */
+  async putBuffer(key: string, body: Buffer): Promise<void> {
+    await this.guard(key, () => this.client.putObject(this.bucket, this.key(key), body, body.length));
+  }
+
   /** Remove every object under a prefix (in batches of the S3 multi-delete); returns how many there were. */
   async removePrefix(prefix: string): Promise<number> {
     const items = await this.list(prefix);

@@ -37,7 +37,7 @@ import type { FanoutPhase, StageContext, StageFanout, StageImpl, StageInputArtif
 import { BackTranslation, translationsOf } from './backtranslate';
 import { randomDelete, randomInsert, randomSwap, synonymReplace, type Editable, type Random, type Synonyms } from './eda';
 import { readLexiconWords, TermMatcher } from './lexicon';
-import { putObject, readRange, scratch } from './scratch';
+import { scratch } from './scratch';
 import { loadModel, mergePartition, rankModel, shardStatsObject, type MergeResult, type MergeTask, type ModelRef, type RankTask } from './stats';
 import { loadSynonyms } from './synonyms';
 import { CorpusStats, type TfidfModel } from './tfidf';
@@ -313,7 +313,7 @@ async function shardStats(ctx: StageContext<Params>, task: StatsTask): Promise<S
   let offsets: number[] = [];
   if (p.tfidf) {
     const o = shardStatsObject(stats, task.partitions);
-    await putObject(ctx.store, scratch.stats(task.prefix, task.shard), o.body);
+    await ctx.store.putBuffer(scratch.stats(task.prefix, task.shard), o.body);
     offsets = o.offsets;
   }
   let requests = 0;
@@ -439,7 +439,7 @@ async function applyShard(
   const augmenters: Partial<Record<Lang, WordAugmenter>> = {};
   const augmenterOf = async (lang: Lang): Promise<WordAugmenter> =>
     (augmenters[lang] ??= { segmenter, synonyms, terms, models: model ? { [lang]: await loadModel(ctx.store, model, lang) } : {} });
-  const translations = where ? translationsOf((await readRange(ctx.store, where.key, where.from, where.to)).toString('utf8'), `${where.name} [${where.from}, ${where.to})`) : undefined;
+  const translations = where ? translationsOf((await ctx.store.getRange(where.key, where.from, where.to)).toString('utf8'), `${where.name} [${where.from}, ${where.to})`) : undefined;
   const s: ApplyStats = { documents: 0, skippedEmpty: 0, pairs: 0, languages: { en: 0, zh: 0 }, edits: {}, words: 0, unchanged: 0, synonymEntries: synonyms?.size ?? 0, protectedTerms: terms?.size ?? 0 };
   for await (const doc of docs) {
     const lang = documentLang(doc.text, doc.metadata, p.language);

@@ -81,21 +81,10 @@ export function wordHash(word: string): number {
   return h >>> 0;
 }
 
-export async function readRange(store: ArtifactStore, key: string, from: number, to: number): Promise<Buffer> {
-  if (to <= from) return Buffer.alloc(0);
-  const chunks: Buffer[] = [];
-  for await (const c of await store.client.getPartialObject(store.bucket, store.key(key), from, to - from)) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
-
 /** A gzip section at a byte range, decompressed. */
 export async function readSection(store: ArtifactStore, key: string, from: number, to: number): Promise<Buffer> {
-  const raw = await readRange(store, key, from, to);
+  const raw = await store.getRange(key, from, to);
   return raw.length ? zlib.gunzipSync(raw) : raw;
-}
-
-export async function putObject(store: ArtifactStore, key: string, body: Buffer): Promise<void> {
-  await store.client.putObject(store.bucket, store.key(key), body, body.length);
 }
 
 const pad = (n: number) => String(n).padStart(6, '0');

@@ -19,7 +19,7 @@ import zlib from 'node:zlib';
 import type { StageParams } from '../../../schemas/stages';
 import type { ArtifactStore } from '../../store';
 import type { StageContext } from '../types';
-import { putObject, readRange, readSection, RecordCursor, scratch, wordHash, WordRecords } from './scratch';
+import { readSection, RecordCursor, scratch, wordHash, WordRecords } from './scratch';
 import { corpusTfidf, cumulativeWeights, rankOrder, TfidfModel, type CorpusStats, type RankedVocabulary } from './tfidf';
 import type { Lang } from './tokens';
 
@@ -78,7 +78,7 @@ function addExact(a: number | bigint, b: number): number | bigint {
 export async function mergePartition(ctx: StageContext<Params>, task: MergeTask): Promise<MergeResult> {
   const sums: Record<Lang, Map<string, { df: number; tf: number | bigint }>> = { en: new Map(), zh: new Map() };
   for (const [shard, from, mid, to] of task.shards) {
-    const raw = await readRange(ctx.store, scratch.stats(task.prefix, shard), from, to);
+    const raw = await ctx.store.getRange(scratch.stats(task.prefix, shard), from, to);
     const sections: [Lang, Buffer][] = [
       ['en', raw.subarray(0, mid - from)],
       ['zh', raw.subarray(mid - from)],
@@ -111,7 +111,7 @@ export async function mergePartition(ctx: StageContext<Params>, task: MergeTask)
     parts.push(b);
     offsets[i + 1] = offsets[i] + b.length;
   });
-  await putObject(ctx.store, scratch.ranked(task.prefix, task.partition), Buffer.concat(parts));
+  await ctx.store.putBuffer(scratch.ranked(task.prefix, task.partition), Buffer.concat(parts));
   return { partition: task.partition, offsets, words };
 }
 
@@ -182,7 +182,7 @@ class RankHeap {
 }
 
 export async function rankModel(ctx: StageContext<Params>, task: RankTask): Promise<ModelRef> {
-  const raws = await Promise.all(task.runs.map(([partition, from, , to]) => readRange(ctx.store, scratch.ranked(task.prefix, partition), from, to)));
+  const raws = await Promise.all(task.runs.map(([partition, from, , to]) => ctx.store.getRange(scratch.ranked(task.prefix, partition), from, to)));
   const parts: Buffer[] = [];
   const offsets: [number, number, number] = [0, 0, 0];
   const words = { en: 0, zh: 0 };
@@ -207,7 +207,7 @@ export async function rankModel(ctx: StageContext<Params>, task: RankTask): Prom
     offsets[i + 1] = offsets[i] + b.length;
   });
   const key = scratch.model(task.prefix);
-  await putObject(ctx.store, key, Buffer.concat(parts));
+  await ctx.store.putBuffer(key, Buffer.concat(parts));
   return { key, offsets, words, docs: task.docs };
 }
 

@@ -14,7 +14,7 @@
  */
 import zlib from 'node:zlib';
 import type { StageContext } from '../types';
-import { RecordWriter, keyLang, keyLength, keyUnits, partitionOf, putObject, readSection, records, scratch, subKey } from './records';
+import { RecordWriter, keyLang, keyLength, keyUnits, partitionOf, readSection, records, scratch, subKey } from './records';
 import { shapeOf, type Params } from './shape';
 
 export interface MergeTask {
@@ -102,8 +102,8 @@ export async function mergePartition(ctx: StageContext<Params>, task: MergeTask)
     bodies.push(req, ext);
     at += req.length + ext.length;
   }
-  await putObject(ctx.store, scratch.outbox(prefix, partition), Buffer.concat(bodies));
-  await putObject(ctx.store, scratch.parts(prefix, partition), parts.gzip());
-  await putObject(ctx.store, scratch.found(prefix, partition), zlib.gzipSync(rows.map((r) => `${r}\n`).join(''), { level: 1 }));
+  await ctx.store.putBuffer(scratch.outbox(prefix, partition), Buffer.concat(bodies));
+  await ctx.store.putBuffer(scratch.parts(prefix, partition), parts.gzip());
+  await ctx.store.putBuffer(scratch.found(prefix, partition), zlib.gzipSync(rows.map((r) => `${r}\n`).join(''), { level: 1 }));
   return { partition, candidates: keys.length, outbox };
 }

@@ -22,7 +22,7 @@ import zlib from 'node:zlib';
 import type { ArtifactFileT } from '../../../schemas/manifest';
 import type { StageContext } from '../types';
 import type { FoundRow } from './merge';
-import { keyLang, keyLength, keyText, keyUnits, putObject, readRange, readSection, records, scratch, subKey } from './records';
+import { keyLang, keyLength, keyText, keyUnits, readSection, records, scratch, subKey } from './records';
 import { newToJieba } from './segment';
 import { baseVocabOf, dictionaryOf, type Params } from './shape';
 import type { Lang } from './text';
@@ -105,7 +105,7 @@ export async function lookup(ctx: StageContext<Params>, task: LookupTask): Promi
   const answers: [number, number, number][] = [];
   let at = 0;
   for (const [p, reqFrom, extFrom, extTo] of task.inbox) {
-    const raw = await readRange(ctx.store, scratch.outbox(prefix, p), reqFrom, extTo);
+    const raw = await ctx.store.getRange(scratch.outbox(prefix, p), reqFrom, extTo);
     const section = (from: number, to: number) => (to > from ? zlib.gunzipSync(raw.subarray(from - reqFrom, to - reqFrom)) : Buffer.alloc(0));
     const keys = [...records(section(reqFrom, extFrom))].map(([k]) => k);
     if (keys.length) {
@@ -125,12 +125,12 @@ export async function lookup(ctx: StageContext<Params>, task: LookupTask): Promi
     }
     ctx.signal.throwIfAborted();
   }
-  await putObject(ctx.store, scratch.answers(prefix, partition), Buffer.concat(bodies));
+  await ctx.store.putBuffer(scratch.answers(prefix, partition), Buffer.concat(bodies));
   const rows = found.map(([key, freq, general]) => {
     const n = neighbours.get(key)!;
     return JSON.stringify([key, freq, entropy(freq, n.left), entropy(freq, n.right), general] satisfies CandidateRow);
   });
-  await putObject(ctx.store, scratch.candidates(prefix, partition), zlib.gzipSync(rows.map((r) => `${r}\n`).join(''), { level: 1 }));
+  await ctx.store.putBuffer(scratch.candidates(prefix, partition), zlib.gzipSync(rows.map((r) => `${r}\n`).join(''), { level: 1 }));
   return { partition, answers };
 }
 
@@ -161,7 +161,7 @@ export async function score(ctx: StageContext<Params>, task: ScoreTask): Promise
   const partCounts = new Map<string, number>();
   for (const [q, rFrom, rTo, aFrom, aTo] of task.parts) {
     const keys = [...records(await readSection(ctx.store, scratch.outbox(prefix, partition), rFrom, rTo))].map(([k]) => k);
-    const answers = await readRange(ctx.store, scratch.answers(prefix, q), aFrom, aTo);
+    const answers = await ctx.store.getRange(scratch.answers(prefix, q), aFrom, aTo);
     if (answers.length !== keys.length * 8) throw new Error(`newwords: partition ${q} answered ${answers.length / 8} of ${keys.length} requests`);
     keys.forEach((key, i) => partCounts.set(key, answers.readDoubleLE(i * 8)));
     ctx.signal.throwIfAborted();
@@ -217,7 +217,7 @@ export async function score(ctx: StageContext<Params>, task: ScoreTask): Promise
   }
   entries.sort(byScore);
   const best = entries.slice(0, p.topK);
-  await putObject(ctx.store, scratch.top(prefix, partition), Buffer.from(best.map((e) => `${JSON.stringify(e)}\n`).join('')));
+  await ctx.store.putBuffer(scratch.top(prefix, partition), Buffer.from(best.map((e) => `${JSON.stringify(e)}\n`).join('')));
   return { partition, candidates, dropped, entries: best.length };
 }
 
