@@ -199,14 +199,20 @@ test('SIGKILL of a worker mid-extract, mid-filter and mid-dedupe: same output, n
   for (const w of killed) assert.equal(isAlive(w.pid), false);
   assert.ok(victims.extract && victims.filter, 'a worker was killed holding an extract task and one holding a filter task');
 
+  let retried = 0;
   for (const stage of STAGES) {
     const completions = await stageTaskCompletions(stack.client, out.workflowId, stage);
     const v = victims[stage];
     if (v) {
       const victim = completions.find((c) => c.workflowId === v.workflowId && c.activityId === v.activityId);
       assert.ok(victim, `${stage}: the killed worker's task completed`);
-      assert.notEqual(victim.identity, v.worker.identity, `${stage}: another worker finished the killed task`);
-      assert.ok(victim.attempt >= 2, `${stage}: the killed task completed on attempt ${victim.attempt}`);
+      // On a fast machine a short task can finish between the look and the kill: then it is the victim's own
+      // first-attempt completion. Otherwise another worker finished it on a later attempt.
+      if (victim.identity !== v.worker.identity || victim.attempt !== 1) {
+        assert.notEqual(victim.identity, v.worker.identity, `${stage}: another worker finished the killed task`);
+        assert.ok(victim.attempt >= 2, `${stage}: the killed task completed on attempt ${victim.attempt}`);
+        retried++;
+      }
     }
     // Each phase: every task completed exactly once (an activity completes once; a redone shard would be a
     // second completion under a later batch or round).
@@ -216,6 +222,7 @@ test('SIGKILL of a worker mid-extract, mid-filter and mid-dedupe: same output, n
     }
     assert.equal(byTask(completions, 0).size, SHARDS, `${stage}: one task per shard`);
   }
+  assert.ok(retried >= 1, 'at least one killed task was finished by another worker');
 
   // Same stages again without the cache: every task's result comes from the ledger.
   const again = await runToEnd('kill', { ...pipeline('kill'), stages: Object.fromEntries(Object.entries(pipeline('kill').stages).map(([k, s]) => [k, { ...s, cache: false }])) });
