@@ -15,23 +15,15 @@ import type { ArtifactStore } from '../activities/store';
 import { DOCUMENT_SCHEMA } from '../schemas/manifest';
 import { stageKinds, type StageParamsInput } from '../schemas/stages';
 import { ZH_WORDS, rng } from './helpers/near-corpus';
+import { EN_GENERAL, EN_TERMS, ZH_TERMS, writeVocab } from './helpers/newwords-corpus';
 import { makeStageContext, publishAsInput, startTestMinio, type TestMinio } from './helpers/stage-context';
 
-const EN_GENERAL = (
-  'the people said that many years ago a small house stood near the river and every morning children walked ' +
-  'along the road to school where their teacher told stories about old cities friends food music weather'
-).split(' ');
-const EN_TERMS = ['stochastic gradient descent', 'learning rate', 'weight decay', 'hyperparameter', 'transformer'];
-const ZH_TERMS = ['梯度下降', '词向量', '预训练', '注意力'];
 
 let minio: TestMinio;
 let vocabFile: string;
 before(async () => {
   minio = await startTestMinio('newwords');
-  // A WordPiece vocab that knows the general words, "transformer" and "注意力" whole, and splits "hyperparameter".
-  const chars = [...new Set([...ZH_WORDS, ...ZH_TERMS].join(''))];
-  vocabFile = path.join(minio.dir, 'vocab.txt');
-  fs.writeFileSync(vocabFile, ['[PAD]', '[UNK]', ...EN_GENERAL, 'transformer', 'hyper', '##parameter', '注意力', ...chars].join('\n'));
+  vocabFile = writeVocab(minio.dir);
 });
 after(async () => {
   await minio?.stop();
