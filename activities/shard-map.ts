@@ -13,7 +13,7 @@ import type { ArtifactType } from '../schemas/common';
 import type { ArtifactFileT, DocumentRecordT } from '../schemas/manifest';
 import { ShardWriter, documentShards, readShard } from './documents';
 import { InputError } from './errors';
-import { runPhasesInline } from './stages/inline-phases';
+import { runPhasesInline } from './inline-phases';
 import type { FanoutPhase, StageContext, StageFanout, StageImpl, StageInputArtifact, StageOutput } from './stages/types';
 
 /** One input shard: which input it belongs to and where its blob is. `index` orders the outputs. */

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { getRunStatus, signalStage, startRun, waitForRun } from '../client/runs';
-import { NearDedupeParams } from '../schemas/stages/dedupe';
+import { NearDedupeParams } from '../activities/stages/dedupe/spec';
 import { plantedPairs } from './helpers/near-corpus';
 import { plan, waitFor } from './helpers/plans';
 import { startStack, type Stack } from './helpers/stack';

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import type { FinetuneMetrics } from '../activities/stages/evaluate';
+import type { FinetuneMetrics } from '../activities/stages/evaluate/run';
 import { startRun, waitForRun } from '../client/runs';
 import { EXAMPLES, examplePages, pipelineFile, prepareExample } from '../examples/prepare';
 import { loadPlan } from '../schemas';

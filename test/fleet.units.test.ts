@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { trainerEnv, trainerProcesses } from '../activities/stages/pretrain/trainer-process';
+import { trainerEnv, trainerProcesses } from '../activities/model-stage/trainer-process';
 import { compilePipeline } from '../schemas';
 import { GpuPool, visibleGpuIds } from '../activities/gpus';
 

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { renderReport, type ReportData } from '../activities/stages/report';
+import { renderReport, type ReportData } from '../activities/stages/report/run';
 import { thin } from '../activities/stages/report/gather';
 import { esc, fmtDuration, fmtNum } from '../activities/stages/report/html';
 import { lineChart, niceTicks } from '../activities/stages/report/svg';

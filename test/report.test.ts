@@ -15,7 +15,7 @@ import type { Browser, Page } from 'playwright-core';
 import { documentShards } from '../activities/documents';
 import { REPO_ROOT } from '../infra/paths';
 import { startRun, waitForRun, type RunResult } from '../client/runs';
-import type { FinetuneMetrics } from '../activities/stages/evaluate';
+import type { FinetuneMetrics } from '../activities/stages/evaluate/run';
 import { domainDocs, generalDocs, writeJsonl } from '../examples/demo/domain-corpus';
 import { writeTaskFiles } from '../examples/demo/domain-task';
 import { launchChromium } from '../infra/chromium';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import zlib from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { readDocuments } from '../activities/documents';
-import { crawlStage } from '../activities/stages/crawl';
+import { crawlStage } from '../activities/stages/crawl/run';
 import type { StageOutput } from '../activities/stages/types';
 import type { ArtifactStore } from '../activities/store';
 import type { DocumentRecordT } from '../schemas/manifest';

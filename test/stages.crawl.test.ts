@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { readDocuments } from '../activities/documents';
 import { ConfigError } from '../activities/errors';
-import { crawlStage } from '../activities/stages/crawl';
+import { crawlStage } from '../activities/stages/crawl/run';
 import { CrawlLedger, crawlLedgerPrefix } from '../activities/stages/crawl/ledger';
 import { isPrivateAddress } from '../activities/stages/crawl/network-guard';
 import type { StageOutput } from '../activities/stages/types';

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { readShard, ShardWriter } from '../activities/documents';
-import { buildFilters, filterStage } from '../activities/stages/filter';
+import { buildFilters, filterStage } from '../activities/stages/filter/run';
 import { validChineseId } from '../activities/stages/filter/pii';
 import type { ArtifactStore } from '../activities/store';
 import type { ArtifactFileT, DocumentRecordT } from '../schemas/manifest';

@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ShardWriter, readDocuments } from '../activities/documents';
-import { dedupeStage } from '../activities/stages/dedupe';
-import { nearDedupeFanout } from '../activities/stages/near-dedupe/fanout';
-import { getUint32, nearDedupePrefix, objectKeys } from '../activities/stages/near-dedupe/objects';
-import { collisionProbability, optimalSplit, resolveNear } from '../activities/stages/near-dedupe/params';
+import { dedupeStage } from '../activities/stages/dedupe/run';
+import { nearDedupeFanout } from '../activities/stages/dedupe/near/fanout';
+import { getUint32, nearDedupePrefix, objectKeys } from '../activities/stages/dedupe/near/objects';
+import { collisionProbability, optimalSplit, resolveNear } from '../activities/stages/dedupe/near/params';
 import type { ArtifactStore } from '../activities/store';
 import { DOCUMENT_SCHEMA, type DocumentRecordT } from '../schemas/manifest';
 import { stageKinds, type StageParamsInput } from '../schemas/stages';

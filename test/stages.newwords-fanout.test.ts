@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ShardWriter } from '../activities/documents';
-import { newwordsFanout, newwordsStage, sampled } from '../activities/stages/newwords';
+import { newwordsFanout, newwordsStage, sampled } from '../activities/stages/newwords/run';
 import { tuning } from '../activities/stages/newwords/shape';
 import type { StageFanout } from '../activities/stages/types';
 import type { ArtifactStore } from '../activities/store';

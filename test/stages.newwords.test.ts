@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { ShardWriter } from '../activities/documents';
 import { ConfigError } from '../activities/errors';
 import { jiebaWithLexicon } from '../activities/stages/newwords/segment';
-import { newwordsStage, type LexiconEntry } from '../activities/stages/newwords';
+import { newwordsStage, type LexiconEntry } from '../activities/stages/newwords/run';
 import type { ArtifactStore } from '../activities/store';
 import { DOCUMENT_SCHEMA } from '../schemas/manifest';
 import { stageKinds, type StageParamsInput } from '../schemas/stages';

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { ConfigError, InputError } from '../activities/errors';
-import { promoteStage, type PromotionRecord } from '../activities/stages/promote';
+import { promoteStage, type PromotionRecord } from '../activities/stages/promote/run';
 import { readPromoted } from '../activities/stages/promote/registry';
 import type { StageInputArtifact } from '../activities/stages/types';
 import type { ArtifactStore } from '../activities/store';

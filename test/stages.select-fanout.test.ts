@@ -13,7 +13,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ShardWriter } from '../activities/documents';
-import { selectFanout, selectStage } from '../activities/stages/select';
+import { selectFanout, selectStage } from '../activities/stages/select/run';
 import { LEVELS, LevelHistogram, ShardCut, resolveLevel, tiesOf, type Cut, type CutStep, type Pending } from '../activities/stages/select/cut';
 import { featureWords, forEachFeature, gumbel, logRatioWeights, round, scoreText } from '../activities/stages/select/features';
 import type { StageContext, StageInputArtifact, StageOutput } from '../activities/stages/types';

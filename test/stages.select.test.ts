@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ShardWriter } from '../activities/documents';
 import { ConfigError } from '../activities/errors';
-import { selectStage } from '../activities/stages/select';
+import { selectStage } from '../activities/stages/select/run';
 import type { StageInputArtifact } from '../activities/stages/types';
 import type { ArtifactStore } from '../activities/store';
 import type { DocumentRecordT } from '../schemas/manifest';

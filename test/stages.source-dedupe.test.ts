@@ -8,8 +8,8 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError, InputError } from '../activities/errors';
-import { dedupeStage, normalizeForDedupe } from '../activities/stages/dedupe';
-import { sourceStage } from '../activities/stages/source';
+import { dedupeStage, normalizeForDedupe } from '../activities/stages/dedupe/run';
+import { sourceStage } from '../activities/stages/source/run';
 import { stageKinds } from '../schemas/stages';
 import { makeStageContext, publishAsInput, startTestMinio, type TestMinio, readOutput } from './helpers/stage-context';
 

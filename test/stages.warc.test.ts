@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError, InputError } from '../activities/errors';
-import { warcStage } from '../activities/stages/warc';
+import { warcStage } from '../activities/stages/warc/run';
 import type { ArtifactStore } from '../activities/store';
 import { stageKinds } from '../schemas/stages';
 import { makeStageContext, startTestMinio, type TestMinio, readOutput } from './helpers/stage-context';

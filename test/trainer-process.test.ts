@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { trainerProcesses } from '../activities/stages/pretrain/trainer-process';
+import { trainerProcesses } from '../activities/model-stage/trainer-process';
 
 test('pretrain runs one trainer process per visible GPU unless the stage is on CPU; evaluate always one', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dapt-nproc-'));

@@ -1,22 +1,22 @@
 /** Stage implementations by kind. What runs is here; where and how often it runs is the engine's business. */
 import type { StageImpls } from './types';
-import { noopStage } from './noop';
-import { sourceStage } from './source';
-import { crawlStage } from './crawl';
-import { dedupeStage } from './dedupe';
-import { newwordsStage } from './newwords';
-import { warcStage } from './warc';
-import { extractStage } from './extract';
-import { filterStage } from './filter';
-import { selectStage } from './select';
-import { pretrainStage } from './pretrain';
-import { perplexityStage } from './perplexity';
-import { evaluateStage } from './evaluate';
-import { pseudolabelStage } from './pseudolabel';
-import { reportStage } from './report';
-import { promoteStage } from './promote';
-import { seenStage } from './seen';
-import { augmentStage } from './augment';
+import { noopStage } from './noop/run';
+import { sourceStage } from './source/run';
+import { crawlStage } from './crawl/run';
+import { dedupeStage } from './dedupe/run';
+import { newwordsStage } from './newwords/run';
+import { warcStage } from './warc/run';
+import { extractStage } from './extract/run';
+import { filterStage } from './filter/run';
+import { selectStage } from './select/run';
+import { pretrainStage } from './pretrain/run';
+import { perplexityStage } from './perplexity/run';
+import { evaluateStage } from './evaluate/run';
+import { pseudolabelStage } from './pseudolabel/run';
+import { reportStage } from './report/run';
+import { promoteStage } from './promote/run';
+import { seenStage } from './seen/run';
+import { augmentStage } from './augment/run';
 
 export const stageImpls: StageImpls = {
   source: sourceStage,

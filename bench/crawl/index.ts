@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { crawlStage } from '../../activities/stages/crawl';
+import { crawlStage } from '../../activities/stages/crawl/run';
 import { ArtifactStore } from '../../activities/store';
 import { startMinio } from '../../infra/servers';
 import { stageKinds } from '../../schemas/stages';

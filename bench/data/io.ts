@@ -29,7 +29,7 @@ import { DocumentRecord, type ArtifactFileT, type DocumentRecordT } from '../../
 import { ShardWriter, asDocumentRecord, readShard, SHARD_GZIP_LEVEL } from '../../activities/documents';
 import { LineSplitter } from '../../activities/jsonl';
 import { ShardWriterBefore, readShardBefore } from './io-before';
-import { filterStage } from '../../activities/stages/filter';
+import { filterStage } from '../../activities/stages/filter/run';
 import { ArtifactStore } from '../../activities/store';
 import { startMinio, type MinioServer } from '../../infra/servers';
 import { DOCUMENT_SCHEMA } from '../../schemas/manifest';

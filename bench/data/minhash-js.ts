@@ -4,11 +4,11 @@
  * in-memory corpus, without the store. Usage: minhash-js.ts CORPUS FLAGS_OUT → one JSON line on stdout.
  */
 import fs from 'node:fs';
-import { PairBuffer } from '../../activities/stages/near-dedupe/buckets';
-import { bandKey, estimateJaccard, makePermutations, signature } from '../../activities/stages/near-dedupe/minhash';
-import { sortByKey64 } from '../../activities/stages/near-dedupe/radix';
-import { ShingleBuilder } from '../../activities/stages/near-dedupe/shingles';
-import { UnionFind } from '../../activities/stages/near-dedupe/union-find';
+import { PairBuffer } from '../../activities/stages/dedupe/near/buckets';
+import { bandKey, estimateJaccard, makePermutations, signature } from '../../activities/stages/dedupe/near/minhash';
+import { sortByKey64 } from '../../activities/stages/dedupe/near/radix';
+import { ShingleBuilder } from '../../activities/stages/dedupe/near/shingles';
+import { UnionFind } from '../../activities/stages/dedupe/near/union-find';
 import { BENCH_LSH } from './config';
 import { readCorpus } from './corpus';
 

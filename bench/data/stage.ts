@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ShardWriter } from '../../activities/documents';
-import { dedupeStage } from '../../activities/stages/dedupe';
+import { dedupeStage } from '../../activities/stages/dedupe/run';
 import { ArtifactStore } from '../../activities/store';
 import { startMinio } from '../../infra/servers';
 import { DOCUMENT_SCHEMA } from '../../schemas/manifest';

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { InvalidArgumentError } from 'commander';
-import type { FinetuneMetrics } from '../../activities/stages/evaluate';
+import type { FinetuneMetrics } from '../../activities/stages/evaluate/run';
 import { cancelRun, getRunStatus, startRun } from '../../client/runs';
 import { domainDocs, generalDocs, writeJsonl } from '../../examples/demo/domain-corpus';
 import { serveDemoSite } from '../../examples/demo/site';

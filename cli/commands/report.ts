@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { REPORT_FILE, gatherReport, renderReport } from '../../activities/stages/report';
+import { REPORT_FILE, gatherReport, renderReport } from '../../activities/stages/report/run';
 import { ArtifactStore, sha256File } from '../../activities/store';
 import { getRunPlan, getRunStatus } from '../../client/runs';
 import { screenshotFile } from '../../infra/chromium';

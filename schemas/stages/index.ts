@@ -5,23 +5,23 @@
  */
 import type { z } from 'zod';
 import type { ArtifactType } from '../common';
-import { CrawlParams } from './crawl';
-import { DedupeParams } from './dedupe';
-import { NewwordsParams } from './newwords';
-import { NoopParams } from './noop';
-import { PerplexityParams } from './perplexity';
-import { EvaluateParams } from './evaluate';
-import { PseudolabelParams } from './pseudolabel';
-import { PretrainParams } from './pretrain';
-import { PromoteParams } from './promote';
-import { SeenParams } from './seen';
-import { SourceParams } from './source';
-import { WarcParams } from './warc';
-import { ExtractParams } from './extract';
-import { FilterParams } from './filter';
-import { SelectParams } from './select';
-import { AugmentParams } from './augment';
-import { ReportParams } from './report';
+import { CrawlParams } from '../../activities/stages/crawl/spec';
+import { DedupeParams } from '../../activities/stages/dedupe/spec';
+import { NewwordsParams } from '../../activities/stages/newwords/spec';
+import { NoopParams } from '../../activities/stages/noop/spec';
+import { PerplexityParams } from '../../activities/stages/perplexity/spec';
+import { EvaluateParams } from '../../activities/stages/evaluate/spec';
+import { PseudolabelParams } from '../../activities/stages/pseudolabel/spec';
+import { PretrainParams } from '../../activities/stages/pretrain/spec';
+import { PromoteParams } from '../../activities/stages/promote/spec';
+import { SeenParams } from '../../activities/stages/seen/spec';
+import { SourceParams } from '../../activities/stages/source/spec';
+import { WarcParams } from '../../activities/stages/warc/spec';
+import { ExtractParams } from '../../activities/stages/extract/spec';
+import { FilterParams } from '../../activities/stages/filter/spec';
+import { SelectParams } from '../../activities/stages/select/spec';
+import { AugmentParams } from '../../activities/stages/augment/spec';
+import { ReportParams } from '../../activities/stages/report/spec';
 
 export interface StageKind<P extends z.ZodType = z.ZodType> {
   description: string;

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { rng } from '../../activities/rng';
-import { augmentStage } from '../../activities/stages/augment';
+import { augmentStage } from '../../activities/stages/augment/run';
 import type { StageFanout, StageInputArtifact, StageOutput } from '../../activities/stages/types';
 import { manifestDigest, type ArtifactStore } from '../../activities/store';
 import type { StageParams, StageParamsInput } from '../../schemas/stages';

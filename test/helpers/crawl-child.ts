@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { crawlStage } from '../../activities/stages/crawl';
+import { crawlStage } from '../../activities/stages/crawl/run';
 import { ArtifactStore, type StoreConfig } from '../../activities/store';
 import type { StageParams } from '../../schemas/stages';
 

@@ -3,7 +3,7 @@
  * replaced, over a private vocabulary so unrelated texts share (almost) no shingles. The true Jaccard
  * similarity of each pair is measured with the stage's own shingling, so tests bucket pairs by it.
  */
-import { ShingleBuilder, type ShingleOptions } from '../../activities/stages/near-dedupe/shingles';
+import { ShingleBuilder, type ShingleOptions } from '../../activities/stages/dedupe/near/shingles';
 import { rng } from '../../activities/rng';
 export { rng };
 

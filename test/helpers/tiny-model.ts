@@ -2,7 +2,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from '../../infra/paths';
-import { trainerPython } from '../../activities/stages/pretrain/trainer-process';
+import { trainerPython } from '../../activities/model-stage/trainer-process';
 
 export interface TinyModelOptions {
   /** JSONL files the tokenizer's vocabulary is trained on. */

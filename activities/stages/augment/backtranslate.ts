@@ -13,8 +13,8 @@ import type { StageParams } from '../../../schemas/stages';
 import { TranslateConfig } from '../../../schemas/trainer';
 import { InputError } from '../../errors';
 import { sha256File, type ArtifactStore } from '../../store';
-import { modelSourceOf, stageModel } from '../pretrain/staging';
-import { runTrainer, throwIfTrainerFailed, writeTrainerConfig } from '../pretrain/trainer-process';
+import { modelSourceOf, stageModel } from '../../model-stage/staging';
+import { runTrainer, throwIfTrainerFailed, writeTrainerConfig } from '../../model-stage/trainer-process';
 import type { StageContext } from '../types';
 
 type Params = StageParams<'augment'>;

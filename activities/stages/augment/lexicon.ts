@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ArtifactStore } from '../../store';
-import { stageLexicon } from '../pretrain/staging';
+import { stageLexicon } from '../../model-stage/staging';
 import type { StageInputArtifact } from '../types';
 import { wordKey, type Words } from './tokens';
 

@@ -6,7 +6,7 @@
  * rejoined without spaces.
  */
 import type { Jieba } from '@node-rs/jieba';
-import { isChinese } from '../near-dedupe/shingles';
+import { isChinese } from '../dedupe/near/shingles';
 
 export type Lang = 'en' | 'zh';
 

@@ -4,7 +4,7 @@
  */
 import { Jieba } from '@node-rs/jieba';
 import { dict } from '@node-rs/jieba/dict';
-import { defaultJieba } from '../near-dedupe/shingles';
+import { defaultJieba } from '../dedupe/near/shingles';
 
 /** A segmenter that keeps every lexicon word whole (each gets a high frequency in the user dictionary). */
 export function jiebaWithLexicon(words: string[]): Jieba {

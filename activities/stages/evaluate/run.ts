@@ -1,0 +1,330 @@
+/**
+ * The `evaluate` stage: does the domain-adapted model make a better task model? The base and the adapted model
+ * are fine-tuned on the same labeled task (same seeds, data and budget; `python -m trainer finetune`) and
+ * scored on its test set. The adapted model is the `model` input; unless `baseModel` says otherwise, the base
+ * is the one its pretrain stage recorded. A `dataset` input (pseudo-labels) joins the training data; a `pairs`
+ * input feeds UDA when `uda` is set. Output: metrics.json (schema finetune-metrics/v1, see FinetuneMetrics),
+ * the same object as the manifest's metrics.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { StageParams } from '../../../schemas/stages';
+import { FinetuneConfig, type TrainerEvent } from '../../../schemas/trainer';
+import { ConfigError } from '../../errors';
+import { adaptedAndBase } from '../../model-stage/adapted-model';
+import { downloadFiles, workSubdir } from '../../model-stage/files';
+import { s3Fingerprint, type ArtifactStore } from '../../store';
+import { describeSource, modelFiles, modelRefFingerprint, stageModel } from '../../model-stage/staging';
+import { runTrainer, throwIfTrainerFailed, writeTrainerConfig } from '../../model-stage/trainer-process';
+import { countRows, refList, stageDatasets, stagePairs, stageTaskFiles } from '../../model-stage/task-data';
+import type { StageContext, StageImpl } from '../types';
+
+type Params = StageParams<'evaluate'>;
+
+export const FINETUNE_METRICS_SCHEMA = 'finetune-metrics/v1';
+
+/** One fine-tuning run (model × seed) on the test set. F1 scores in [0, 1]. */
+export interface SeedScores {
+  seed: number;
+  accuracy: number;
+  macroF1: number;
+  /** label → F1 (ner: entity type → entity-level F1) */
+  perClassF1: Record<string, number>;
+  /** ner only: micro entity-level F1, precision and recall (seqeval-style exact spans) */
+  entityF1?: number;
+  precision?: number;
+  recall?: number;
+  /** with a dev set: the epoch whose weights were tested (1-based) */
+  bestEpoch?: number;
+}
+
+export interface ModelScores {
+  /** where the model came from: a path, an s3:// prefix, or "the model of stage X" */
+  source: string;
+  seeds: SeedScores[];
+  /** measure (accuracy, macroF1; ner also entityF1, precision, recall) → mean over seeds */
+  mean: Record<string, number>;
+  /** measure → standard deviation over seeds (sample, n − 1, as the trainer computes it; 0 with one seed) */
+  std: Record<string, number>;
+  /** label → mean F1 over seeds */
+  perClassF1: Record<string, number>;
+}
+
+/** A run's training loss, thinned to at most CURVE_POINTS points; steps count from the start of the run. */
+export interface LossCurve {
+  model: string;
+  seed: number;
+  steps: number;
+  firstLoss: number;
+  finalLoss: number;
+  minLoss: number;
+  points: { step: number; loss: number; supervisedLoss?: number; consistencyLoss?: number; maskFraction?: number }[];
+}
+
+export interface FinetuneMetrics {
+  schema: typeof FINETUNE_METRICS_SCHEMA;
+  task: 'classification' | 'ner';
+  labels: string[];
+  /** the measure the comparison is about: macroF1 (classification) or entityF1 (ner) */
+  primary: 'macroF1' | 'entityF1';
+  /** model name (base, adapted) → scores */
+  models: Record<string, ModelScores>;
+  /** measure → adapted mean − base mean (positive: the adaptation helped) */
+  delta: Record<string, number>;
+  /** delta[primary] > 0 */
+  improved: boolean;
+  /** rows of staged data: train (user files), pseudoLabeled (dataset inputs, added to train), dev, test, pairs (UDA) */
+  data: { train: number; pseudoLabeled: number; dev: number; test: number; pairs: number };
+  curves: LossCurve[];
+  /** the trainer's confident-learning summary, when noise handling was on */
+  noise?: unknown;
+  /** the trainer's UDA summary, when consistency training was on */
+  uda?: unknown;
+}
+
+const CURVE_POINTS = 40;
+
+export const evaluateStage: StageImpl<Params> = {
+  async run(ctx: StageContext<Params>) {
+    const p = ctx.params;
+    const { adapted, base: baseSource } = await adaptedAndBase(ctx, 'evaluate');
+    const pairsInputs = ctx.inputs.filter((i) => i.manifest.kind === 'pairs');
+    if (p.uda && !pairsInputs.length) throw new ConfigError('uda: consistency training needs a needs-stage producing pairs (augment)');
+    if (p.uda && p.task !== 'classification') throw new ConfigError(`uda: consistency training is for classification, not ${p.task}`);
+    if (pairsInputs.length && !p.uda) ctx.log(`evaluate: the pairs of ${pairsInputs.map((i) => i.stage).join(', ')} are not used (no uda params)`);
+
+    const dir = (name: string) => workSubdir(ctx.workDir, name);
+    ctx.progress({ message: 'staging the task data and the models' });
+    const data = dir('data');
+    const train = await stageTaskFiles(ctx.store, refList(p.data.train), data, 'data.train');
+    const dev = await stageTaskFiles(ctx.store, refList(p.data.dev), data, 'data.dev');
+    const test = await stageTaskFiles(ctx.store, refList(p.data.test), data, 'data.test');
+    const pseudoFile = path.join(data, 'pseudo-labeled.jsonl');
+    const pseudoLabeled = await stageDatasets(
+      ctx.store,
+      ctx.inputs.filter((i) => i.manifest.kind === 'dataset'),
+      pseudoFile,
+      p.data,
+    );
+    const pairsFile = path.join(data, 'pairs.jsonl');
+    const pairs = p.uda ? await stagePairs(ctx.store, pairsInputs, pairsFile) : 0;
+    if (p.uda && !pairs) throw new ConfigError(`uda: the pairs of ${pairsInputs.map((i) => i.stage).join(', ')} are empty`);
+
+    const adaptedDir = dir('adapted');
+    await downloadFiles(ctx.store, modelFiles(adapted.manifest), adaptedDir);
+    const baseDir = await stageModel(ctx.store, baseSource, dir('base'));
+
+    const outputDir = dir('output');
+    const configPath = writeTrainerConfig(FinetuneConfig, {
+      command: 'finetune',
+      task: p.task,
+      models: { base: { path: baseDir }, adapted: { path: adaptedDir } },
+      data: {
+        train: pseudoLabeled ? [...train, pseudoFile] : train,
+        ...(dev.length ? { dev } : {}),
+        test,
+        ...(pairs ? { unlabeled: [pairsFile] } : {}),
+        textField: p.data.textField,
+        labelField: p.data.labelField,
+        tokensField: p.data.tokensField,
+        tagsField: p.data.tagsField,
+        maxLength: p.data.maxLength,
+      },
+      labels: p.labels,
+      seeds: p.seeds,
+      epochs: p.epochs,
+      maxSteps: p.maxSteps,
+      batchSize: p.batchSize,
+      lr: p.lr,
+      weightDecay: p.weightDecay,
+      warmupRatio: p.warmupRatio,
+      uda: p.uda,
+      imbalance: p.imbalance,
+      noise: p.noise,
+      ema: p.ema,
+      logEvery: p.logEvery,
+      outputDir,
+      device: p.device,
+    }, path.join(ctx.workDir, 'trainer-config.json'), 'finetune config');
+
+    const curves = new CurveRecorder();
+    const result = await runTrainer({
+      command: 'finetune',
+      configPath,
+      cwd: ctx.workDir,
+      signal: ctx.signal,
+      gpus: ctx.gpus,
+      onEvent: (e) => {
+        if (e.event !== 'progress') return;
+        curves.add(e);
+        const run = e.model !== undefined ? `${e.model}${e.seed !== undefined ? ` seed ${e.seed}` : ''}: ` : '';
+        ctx.progress({ fraction: e.total ? e.step / e.total : undefined, message: `fine-tuning ${run}step ${e.step}/${e.total} loss ${e.loss.toFixed(4)}` });
+      },
+      log: (m) => ctx.log(m),
+    });
+    throwIfTrainerFailed('evaluate', result, ctx.signal);
+
+    const out = finetuneMetrics(readTrainerMetrics(outputDir), {
+      sources: { base: describeSource(baseSource), adapted: `the model of stage ${adapted.stage}` },
+      data: { train: countRows(train), pseudoLabeled, dev: countRows(dev), test: countRows(test), pairs },
+      curves: curves.summary(),
+    });
+    const file = path.join(ctx.workDir, 'metrics.json');
+    fs.writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+    const [b, a] = [out.models.base?.mean[out.primary], out.models.adapted?.mean[out.primary]];
+    ctx.log(`evaluate: ${out.primary} base ${b?.toFixed(4)} → adapted ${a?.toFixed(4)} (Δ ${out.delta[out.primary]?.toFixed(4)}, ${p.seeds.length} seeds)`);
+    return { files: [await ctx.store.putFile(file, 'metrics.json')], schema: FINETUNE_METRICS_SCHEMA, metrics: { ...out } };
+  },
+
+  async fingerprint(params: Params, env) {
+    // Local task files are cache-key material too: an edited test set is a different evaluation.
+    return {
+      baseModel: await modelRefFingerprint(params.baseModel, undefined, env?.store),
+      data: await taskFilesFingerprint([params.data.train, params.data.dev, params.data.test], env?.store),
+    };
+  },
+};
+
+/** Size and mtime of local task files; key, size and ETag of s3:// ones (an overwritten object is a miss). */
+export async function taskFilesFingerprint(refs: (string | string[] | undefined)[], store: ArtifactStore | undefined): Promise<unknown[]> {
+  const out: unknown[] = [];
+  for (const f of refs.flatMap(refList)) {
+    if (f.startsWith('s3://')) {
+      if (!store) throw new Error(`${f}: an s3:// task file needs the store to fingerprint`);
+      out.push(await s3Fingerprint(store, f, { as: 'object' }));
+      continue;
+    }
+    try {
+      const st = fs.statSync(f);
+      out.push([f, st.size, Math.round(st.mtimeMs)]);
+    } catch {
+      out.push({ missing: f }); // reported by the stage itself, as a ConfigError naming the path
+    }
+  }
+  return out;
+}
+
+type TrainerSeedScores = Partial<SeedScores> & { seed: number };
+
+/** The trainer's outputDir/metrics.json, as far as this stage relies on it. */
+export interface TrainerFinetuneMetrics {
+  task: 'classification' | 'ner';
+  labels: string[];
+  models: Record<string, { seeds: TrainerSeedScores[]; mean?: Record<string, number>; std?: Record<string, number> }>;
+  delta?: Record<string, number>;
+  noise?: unknown;
+  uda?: unknown;
+}
+
+function readTrainerMetrics(outputDir: string): TrainerFinetuneMetrics {
+  const file = path.join(outputDir, 'metrics.json');
+  if (!fs.existsSync(file)) throw new Error(`evaluate: the trainer wrote no ${file}`);
+  const m = JSON.parse(fs.readFileSync(file, 'utf8')) as TrainerFinetuneMetrics;
+  if (!m.models?.base?.seeds?.length || !m.models?.adapted?.seeds?.length) {
+    throw new Error(`evaluate: the trainer's metrics.json has no per-seed scores for both models (${Object.keys(m.models ?? {}).join(', ')})`);
+  }
+  return m;
+}
+
+const MEASURES = ['accuracy', 'macroF1', 'entityF1', 'precision', 'recall'] as const;
+const OPTIONAL = ['entityF1', 'precision', 'recall', 'bestEpoch'] as const;
+
+/** Sample standard deviation (n − 1), as the trainer reports it; 0 for a single seed. */
+function meanStd(xs: number[]): { mean: number; std: number } {
+  const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
+  if (xs.length < 2) return { mean, std: 0 };
+  return { mean, std: Math.sqrt(xs.reduce((s, x) => s + (x - mean) ** 2, 0) / (xs.length - 1)) };
+}
+
+/**
+ * The stage's metrics from the trainer's: means and stds recomputed from the per-seed scores (so they always
+ * match them), per-class F1 averaged over seeds, deltas of every measure both models have.
+ */
+export function finetuneMetrics(
+  m: TrainerFinetuneMetrics,
+  extra: { sources: Record<string, string>; data: FinetuneMetrics['data']; curves: LossCurve[] },
+): FinetuneMetrics {
+  const models: FinetuneMetrics['models'] = {};
+  for (const [name, r] of Object.entries(m.models)) {
+    const seeds: SeedScores[] = r.seeds.map((s) => {
+      const out: SeedScores = { seed: s.seed, accuracy: s.accuracy ?? NaN, macroF1: s.macroF1 ?? NaN, perClassF1: s.perClassF1 ?? {} };
+      for (const k of OPTIONAL) if (typeof s[k] === 'number') out[k] = s[k];
+      return out;
+    });
+    const mean: Record<string, number> = {};
+    const std: Record<string, number> = {};
+    for (const k of MEASURES) {
+      const xs = seeds.map((s) => s[k]).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+      if (xs.length !== seeds.length) continue;
+      ({ mean: mean[k], std: std[k] } = meanStd(xs));
+    }
+    const perClassF1: Record<string, number> = {};
+    for (const label of new Set(seeds.flatMap((s) => Object.keys(s.perClassF1)))) {
+      perClassF1[label] = meanStd(seeds.map((s) => s.perClassF1[label] ?? 0)).mean;
+    }
+    models[name] = { source: extra.sources[name] ?? name, seeds, mean, std, perClassF1 };
+  }
+  const delta: Record<string, number> = {};
+  for (const k of MEASURES) {
+    const [a, b] = [models.adapted?.mean[k], models.base?.mean[k]];
+    if (typeof a === 'number' && typeof b === 'number') delta[k] = a - b;
+  }
+  const primary = m.task === 'ner' ? 'entityF1' : 'macroF1';
+  return {
+    schema: FINETUNE_METRICS_SCHEMA,
+    task: m.task,
+    labels: m.labels,
+    primary,
+    models,
+    delta,
+    improved: (delta[primary] ?? 0) > 0,
+    data: extra.data,
+    curves: extra.curves,
+    ...(m.noise !== undefined ? { noise: m.noise } : {}),
+    ...(m.uda !== undefined ? { uda: m.uda } : {}),
+  };
+}
+
+type ProgressEvent = Extract<TrainerEvent, { event: 'progress' }>;
+
+/** Training loss per (model, seed) from the trainer's progress events, whose steps count over all runs. */
+export class CurveRecorder {
+  private readonly runs = new Map<string, { model: string; seed: number; offset: number; points: LossCurve['points'] }>();
+  private lastStep = 0;
+
+  add(e: ProgressEvent): void {
+    const model = e.model ?? 'model';
+    const seed = e.seed ?? 0;
+    const key = `${model}\u0000${seed}`;
+    let run = this.runs.get(key);
+    // Runs are sequential: a run's steps start after the last step of the run before it.
+    if (!run) this.runs.set(key, (run = { model, seed, offset: this.lastStep, points: [] }));
+    this.lastStep = e.step;
+    const point: LossCurve['points'][number] = { step: e.step - run.offset, loss: e.loss };
+    if (e.supervisedLoss !== undefined) point.supervisedLoss = e.supervisedLoss;
+    if (e.consistencyLoss !== undefined) point.consistencyLoss = e.consistencyLoss;
+    if (e.maskFraction !== undefined) point.maskFraction = e.maskFraction;
+    run.points.push(point);
+  }
+
+  summary(): LossCurve[] {
+    return [...this.runs.values()].map(({ model, seed, points }) => {
+      const losses = points.map((p) => p.loss);
+      return {
+        model,
+        seed,
+        steps: points[points.length - 1].step,
+        firstLoss: losses[0],
+        finalLoss: losses[losses.length - 1],
+        minLoss: Math.min(...losses),
+        points: thin(points, CURVE_POINTS),
+      };
+    });
+  }
+}
+
+/** At most `n` evenly spaced items, the first and the last always among them. */
+function thin<T>(xs: T[], n: number): T[] {
+  if (xs.length <= n) return xs;
+  return Array.from({ length: n }, (_, i) => xs[Math.round((i * (xs.length - 1)) / (n - 1))]);
+}

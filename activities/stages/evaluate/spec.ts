@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { FinetuneConfig, FinetuneDataSpec } from '../../../schemas/trainer';
+import { ModelRef } from '../pretrain/spec';
+
+const F = FinetuneConfig.shape;
+const D = FinetuneDataSpec.shape;
+
+/** Labeled task data: one or more JSONL(.gz) files, local (relative to the pipeline file) or s3://bucket/key. */
+export const TaskDataRef = z
+  .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+  .describe('JSONL(.gz) file(s): a local path (relative to the pipeline file) or s3://bucket/key in the configured store');
+
+/**
+ * Fine-tune the base and the adapted model on the same labeled task (same seeds, data and budget) and compare
+ * them on its test set. The adapted model is the `model` input; by default the base model is the one its
+ * pretrain stage recorded. A `dataset` input (pseudo-labels) is added to the training data; a `pairs` input
+ * (original, augmented) feeds UDA consistency training when `uda` is set.
+ */
+export const EvaluateParams = z
+  .object({
+    baseModel: ModelRef.optional().describe('default: the base model the adapted model was pretrained from'),
+    task: F.task.default('classification'),
+    data: z
+      .object({
+        train: TaskDataRef,
+        dev: TaskDataRef.optional().describe('when given, the epoch with the best dev score is the one tested'),
+        test: TaskDataRef,
+        textField: D.textField,
+        labelField: D.labelField,
+        tokensField: D.tokensField,
+        tagsField: D.tagsField,
+        maxLength: D.maxLength,
+      })
+      .strict()
+      .describe('classification: {text, label} per line; ner: {tokens, tags} (BIO tags) per line'),
+    labels: F.labels,
+    seeds: F.seeds,
+    epochs: F.epochs,
+    maxSteps: F.maxSteps,
+    batchSize: F.batchSize,
+    lr: F.lr,
+    weightDecay: F.weightDecay,
+    warmupRatio: F.warmupRatio,
+    uda: F.uda.describe('consistency training on the pairs input (classification only)'),
+    imbalance: F.imbalance,
+    noise: F.noise,
+    ema: F.ema,
+    logEvery: F.logEvery,
+    device: F.device,
+  })
+  .strict();

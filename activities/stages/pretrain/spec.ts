@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { ConfigOverrides, DataSpec, MaskingSpec, ModelSpec, PretrainConfig, TrainSpec, VocabSpec } from '../../../schemas/trainer';
+
+/**
+ * A base model reference: a local Hugging Face directory (relative to the pipeline file), `s3://bucket/prefix/`
+ * in the configured object store, or `promoted:<name>`, the model a promote stage last published under that name.
+ */
+export const ModelRef = z
+  .string()
+  .min(1)
+  .describe('local Hugging Face model directory (relative to the pipeline file), s3://bucket/prefix/ in the configured store, or promoted:<name> (the latest promoted model)');
+
+/**
+ * Continual pretraining of a base model on the domain documents of its needs-stages. The trainer-facing
+ * pieces (masking, vocabulary, training) are the trainer config's own schemas (schemas/trainer.ts); paths to
+ * staged files are filled in by the activity.
+ */
+export const PretrainParams = z
+  .object({
+    baseModel: ModelRef.optional().describe(
+      'local Hugging Face model directory (relative to the pipeline file), s3://bucket/prefix/, or promoted:<name> (the latest model a promote stage published: week-by-week refresh); omit to continue from the model a needs-stage produces',
+    ),
+    fallbackModel: ModelRef.optional().describe('with baseModel promoted:<name>: the model to start from while nothing has been promoted under that name'),
+    objective: ModelSpec.shape.objective.default('mlm'),
+    configOverrides: ConfigOverrides.optional(),
+    masking: MaskingSpec.omit({ lexicon: true })
+      .default({ strategy: 'whole-word', rate: 0.15, language: 'auto' })
+      .describe('the lexicon comes from a needs-stage producing a lexicon (newwords), when there is one'),
+    vocab: VocabSpec.omit({ lexicon: true })
+      .extend({ extend: z.boolean().default(false).describe('add the lexicon input\'s words to the tokenizer as single tokens') })
+      .strict()
+      .default({ extend: false, maxNewTokens: 1000, minSubtokens: 2, padToMultipleOf: 64 }),
+    train: TrainSpec,
+    seqLen: DataSpec.shape.seqLen,
+    packing: DataSpec.shape.packing,
+    evalFraction: z.number().min(0).lt(1).default(0.05).describe('share of the domain documents held out (by document id hash) for evaluation'),
+    evalMaxSequences: DataSpec.shape.evalMaxSequences,
+    generalFrom: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('a needs-stage whose documents are general-domain text: part held out (the forgetting probe), the rest available for replay'),
+    generalEvalFraction: z.number().min(0).max(1).default(0.2).describe('share of the general documents held out for evaluation'),
+    replayRatio: z.number().min(0).max(1).default(0).describe('fraction of training sequences drawn from the general documents'),
+    device: PretrainConfig.shape.device,
+  })
+  .strict();

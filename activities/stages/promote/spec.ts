@@ -1,0 +1,40 @@
+import { z } from 'zod';
+import { Duration } from '../../../schemas/common';
+
+/** `<needs-stage>.<path>` into that stage's metrics (manifest metrics, else its JSON files), e.g. evaluate.delta.macroF1. */
+export const MetricPath = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]+\.[^.\s]+(\.[^.\s]+)*$/, { message: 'expected <stage>.<json path>, e.g. perplexity.models.adapted.domain.loss or evaluate.delta.macroF1' });
+
+export const ApprovalSpec = z
+  .object({
+    timeout: Duration.default('24h').describe('how long the run waits for `dapt approve` / `dapt reject`'),
+    onTimeout: z.literal('reject').default('reject').describe('what an unanswered request means: the current model stays'),
+  })
+  .strict();
+
+/**
+ * Promote the `model` input to `models/<name>/latest.json` in the store when it beats the current latest model by
+ * `margin` on `metric`, optionally after a human approves (`dapt approve RUN`). The decision is the stage's
+ * `promotion` artifact either way.
+ */
+export const PromoteParams = z
+  .object({
+    metric: MetricPath.describe('the candidate\'s value: <needs-stage>.<json path> into a metrics (or model) input'),
+    better: z.enum(['higher', 'lower']).default('higher').describe('which direction of the metric is an improvement'),
+    margin: z.number().nonnegative().default(0).describe('the improvement over the current value that a promotion needs (strictly more)'),
+    baseline: MetricPath.optional().describe(
+      'the value to beat when nothing was promoted yet; default: the metric\'s base-model counterpart (a path segment "adapted" → "base", a delta.* path → 0)',
+    ),
+    initial: z
+      .enum(['compare-base', 'promote'])
+      .default('compare-base')
+      .describe('first promotion of a name: compare against the baseline (promote when none is found), or promote unconditionally'),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { message: 'expected a name of letters, digits, . _ -' })
+      .optional()
+      .describe('the model line: models/<name>/latest.json; default: the pipeline\'s name'),
+    approval: ApprovalSpec.optional().describe('wait for a human to approve a promotion that passed the margin'),
+  })
+  .strict();
