@@ -8,7 +8,7 @@ import { pairedDifference, quantile, summarizeArm, type ArmOutcomes } from '../a
 import { rng } from '../activities/rng';
 
 /** `seeds` runs on `n` items of `k` classes, each prediction right with probability `p`. */
-function arm(gold: number[], seeds: number[], p: number, k: number, salt: number): ArmOutcomes {
+function arm(gold: number[], seeds: number[], p: number, k: number, salt: number): Extract<ArmOutcomes, { kind: 'classification' }> {
   const predictions = seeds.map((s) => {
     const r = rng(s * 7919 + salt);
     return gold.map((g) => (r() < p ? g : (g + 1 + Math.floor(r() * (k - 1))) % k));
@@ -102,7 +102,7 @@ test('mismatched arms are refused with what differs', () => {
   const a = arm(gold, seeds, 0.6, 3, 1);
   assert.throws(() => pairedDifference(a, arm(gold, [1, 2, 3], 0.6, 3, 1), { measure: 'macroF1' }), /different seeds \(1, 2, 3, 4, 5 vs 1, 2, 3\)/);
   assert.throws(() => pairedDifference(a, arm(gold.slice(1), seeds, 0.6, 3, 1), { measure: 'macroF1' }), /300 and 299 test items/);
-  assert.throws(() => pairedDifference(a, { ...a, predictions: a.predictions.slice(1) } as ArmOutcomes, { measure: 'macroF1' }), /arm b has 4 runs for 5 seeds/);
+  assert.throws(() => pairedDifference(a, { ...a, predictions: a.predictions.slice(1) }, { measure: 'macroF1' }), /arm b has 4 runs for 5 seeds/);
   assert.throws(() => pairedDifference(a, a, { measure: 'macroF1', confidence: 1 }), /confidence 1 is not in \(0, 1\)/);
 });
 
