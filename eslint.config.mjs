@@ -47,6 +47,34 @@ export default tseslint.config(
     },
   },
   {
+    // A kind's spec.ts is data (zod schemas and metadata): schemas/ assembles the pipeline schema from the specs
+    // without loading any stage's runtime code, so a spec imports only zod, schemas/ building blocks and other specs.
+    files: ['activities/stages/*/spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!zod$|\\.\\./\\.\\./\\.\\./schemas/(common|trainer|stage-kind)$|\\.\\./[\\w-]+/spec$)',
+              message: 'a stage spec imports only zod, schemas/common, schemas/trainer, schemas/stage-kind and other kinds\' spec.ts',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The pipeline schema reads stage kinds from their spec.ts only, never from an implementation.
+    files: ['schemas/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '/activities/(?!stages/[\\w-]+/spec$)', message: 'schemas/ may import a stage kind\'s spec.ts, nothing else of activities/' }] },
+      ],
+    },
+  },
+  {
     files: ['client/**/*.ts'],
     rules: {
       'no-restricted-imports': [

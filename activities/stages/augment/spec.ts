@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ModelRef } from '../pretrain/spec';
+import { stageKind } from '../../../schemas/stage-kind';
 
 const Rate = z.number().min(0).max(1);
 
@@ -77,3 +78,15 @@ export const PairRecord = z.object({
 });
 export type PairRecordT = z.output<typeof PairRecord>;
 export const PAIR_SCHEMA = 'pair/v1';
+
+/** The `augment` kind as the compiler and the engine see it; `version` is part of the cache key: bump it when run.ts changes its output. */
+export const augmentKind = stageKind({
+  description: 'UDA-style augmentation of unlabeled text: TF-IDF word replacement, EDA operations, back-translation → (original, augmented) pairs',
+  params: AugmentParams,
+  accepts: ['documents', 'lexicon'],
+  produces: 'pairs',
+  version: '2',
+  defaultQueue: 'cpu',
+  localPaths: { params: ['synonyms', 'backTranslation.forward', 'backTranslation.backward'] },
+  fanout: () => true, // statistics per shard → merge per partition → model; translate (one task); pairs per shard
+});

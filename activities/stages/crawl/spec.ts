@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { stageKind } from '../../../schemas/stage-kind';
 
 export const CrawlParams = z
   .object({
@@ -48,3 +49,14 @@ export const CrawlParams = z
     shardSize: z.number().int().positive().default(1000),
   })
   .strict();
+
+/** The `crawl` kind as the compiler and the engine see it; `version` is part of the cache key: bump it when run.ts changes its output. */
+export const crawlKind = stageKind({
+  description: 'Crawl web pages from seeds (robots.txt, politeness, retries) and extract their main text',
+  params: CrawlParams,
+  accepts: [],
+  produces: 'documents',
+  version: '3',
+  defaultQueue: 'cpu',
+  fanout: () => false,
+});

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { stageKind } from '../../../schemas/stage-kind';
 
 /**
  * Near-duplicate options (MinHash LSH). Defaults follow datatrove/FineWeb: 112 permutations as 14 bands × 8 rows,
@@ -49,3 +50,14 @@ export const DedupeParams = z
   .superRefine((p, ctx) => {
     if (p.near && p.method !== 'near') ctx.addIssue({ code: 'custom', path: ['near'], message: 'near options need method: near' });
   });
+
+/** The `dedupe` kind as the compiler and the engine see it; `version` is part of the cache key: bump it when run.ts changes its output. */
+export const dedupeKind = stageKind({
+  description: 'Drop exact duplicates (normalized text hash), then with method near MinHash LSH near-duplicates; the first occurrence is kept',
+  params: DedupeParams,
+  accepts: ['documents'],
+  produces: 'documents',
+  version: '3',
+  defaultQueue: 'cpu',
+  fanout: () => true, // exact: keys per shard → decide per hash partition → filter per shard
+});

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { FinetuneConfig, FinetuneDataSpec } from '../../../schemas/trainer';
 import { ModelRef } from '../pretrain/spec';
+import { stageKind } from '../../../schemas/stage-kind';
 
 const F = FinetuneConfig.shape;
 const D = FinetuneDataSpec.shape;
@@ -49,3 +50,15 @@ export const EvaluateParams = z
     device: F.device,
   })
   .strict();
+
+/** The `evaluate` kind as the compiler and the engine see it; `version` is part of the cache key: bump it when run.ts changes its output. */
+export const evaluateKind = stageKind({
+  description: 'Fine-tune base and adapted model on a labeled task (classification or NER) over several seeds; test scores and deltas',
+  params: EvaluateParams,
+  accepts: ['model', 'pairs', 'dataset'],
+  produces: 'metrics',
+  version: '1',
+  defaultQueue: 'gpu',
+  localPaths: { params: ['baseModel', 'data.train', 'data.dev', 'data.test'] },
+  fanout: () => false,
+});

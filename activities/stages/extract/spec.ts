@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { stageKind } from '../../../schemas/stage-kind';
 
 /**
  * HTML documents → main text. Where the HTML is: `metadata.html` when it is a string, otherwise `text` when
@@ -19,3 +20,14 @@ export const ExtractParams = z
     shardSize: z.number().int().positive().default(10_000),
   })
   .strict();
+
+/** The `extract` kind as the compiler and the engine see it; `version` is part of the cache key: bump it when run.ts changes its output. */
+export const extractKind = stageKind({
+  description: 'HTML documents → main text with title and language, boilerplate removed; short pages dropped',
+  params: ExtractParams,
+  accepts: ['documents'],
+  produces: 'documents',
+  version: '3',
+  defaultQueue: 'cpu',
+  fanout: () => true, // one task per input shard
+});

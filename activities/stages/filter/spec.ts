@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { stageKind } from '../../../schemas/stage-kind';
 
 /**
  * Quality filters with the published defaults of datatrove / the papers, each rule group switchable. Chinese
@@ -75,3 +76,14 @@ export const FilterParams = z
     shardSize: z.number().int().positive().default(10_000),
   })
   .strict();
+
+/** The `filter` kind as the compiler and the engine see it; `version` is part of the cache key: bump it when run.ts changes its output. */
+export const filterKind = stageKind({
+  description: 'Language ID, Gopher quality/repetition, C4 and FineWeb rules, optional PII masking; drops counted per rule',
+  params: FilterParams,
+  accepts: ['documents'],
+  produces: 'documents',
+  version: '2',
+  defaultQueue: 'cpu',
+  fanout: () => true, // one task per input shard
+});

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { stageKind } from '../../../schemas/stage-kind';
 
 /**
  * Domain vocabulary mining: candidate words (Chinese character n-grams, English word n-grams) scored by
@@ -35,3 +36,15 @@ export const NewwordsParams = z
       .describe('hash partitions of the n-gram counts (default: one per MiB of compressed domain input, at most 512); bounds the memory of a task, not the lexicon'),
   })
   .strict();
+
+/** The `newwords` kind as the compiler and the engine see it; `version` is part of the cache key: bump it when run.ts changes its output. */
+export const newwordsKind = stageKind({
+  description: 'Mine a ranked domain lexicon (frequency, PMI, neighbour entropy) not covered by the base vocabulary',
+  params: NewwordsParams,
+  accepts: ['documents'],
+  produces: 'lexicon',
+  version: '2',
+  defaultQueue: 'cpu',
+  localPaths: { params: ['baseVocab', 'dictionary'], keywords: ['jieba'] },
+  fanout: () => true, // count per shard → merge, look up, score per hash partition → rank
+});

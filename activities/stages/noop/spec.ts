@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ARTIFACT_TYPES } from '../../../schemas/common';
+import { stageKind } from '../../../schemas/stage-kind';
 
 /**
  * A stage that does nothing useful, configurably: it can sleep, fail on its first attempts, fail for good,
@@ -18,3 +19,14 @@ export const NoopParams = z
     failTasksFrom: z.number().int().nonnegative().default(0).describe('with failWhenFileExists: only tasks from this index fail'),
   })
   .strict();
+
+/** The `noop` kind as the compiler and the engine see it; `version` is part of the cache key: bump it when run.ts changes its output. */
+export const noopKind = stageKind({
+  description: 'Engine test stage: sleeps, fails on purpose or fans out; produces no data',
+  params: NoopParams,
+  accepts: ['*'],
+  produces: 'none',
+  version: '1',
+  defaultQueue: 'cpu',
+  fanout: (p) => p.tasks > 0,
+});

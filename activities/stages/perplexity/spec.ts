@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EvaluateConfig, MaskingSpec } from '../../../schemas/trainer';
 import { ModelRef } from '../pretrain/spec';
+import { stageKind } from '../../../schemas/stage-kind';
 
 const EvalData = EvaluateConfig.shape.data.shape;
 
@@ -21,3 +22,15 @@ export const PerplexityParams = z
     device: EvaluateConfig.shape.device,
   })
   .strict();
+
+/** The `perplexity` kind as the compiler and the engine see it; `version` is part of the cache key: bump it when run.ts changes its output. */
+export const perplexityKind = stageKind({
+  description: 'Base vs adapted model: held-out domain and general loss, perplexity and masked-token accuracy',
+  params: PerplexityParams,
+  accepts: ['model', 'documents'],
+  produces: 'metrics',
+  version: '2',
+  defaultQueue: 'gpu',
+  localPaths: { params: ['baseModel'] },
+  fanout: () => true, // count per set → score per held-out shard → sums
+});

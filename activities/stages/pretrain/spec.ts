@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigOverrides, DataSpec, MaskingSpec, ModelSpec, PretrainConfig, TrainSpec, VocabSpec } from '../../../schemas/trainer';
+import { stageKind } from '../../../schemas/stage-kind';
 
 /**
  * A base model reference: a local Hugging Face directory (relative to the pipeline file), `s3://bucket/prefix/`
@@ -45,3 +46,15 @@ export const PretrainParams = z
     device: PretrainConfig.shape.device,
   })
   .strict();
+
+/** The `pretrain` kind as the compiler and the engine see it; `version` is part of the cache key: bump it when run.ts changes its output. */
+export const pretrainKind = stageKind({
+  description: 'Continue pretraining a base model (MLM/CLM) on the domain documents; resumable from checkpoints in the store',
+  params: PretrainParams,
+  accepts: ['documents', 'lexicon', 'model'],
+  produces: 'model',
+  version: '1',
+  defaultQueue: 'gpu',
+  localPaths: { params: ['baseModel', 'fallbackModel'] },
+  fanout: () => false,
+});

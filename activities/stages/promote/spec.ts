@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Duration } from '../../../schemas/common';
+import { stageKind } from '../../../schemas/stage-kind';
 
 /** `<needs-stage>.<path>` into that stage's metrics (manifest metrics, else its JSON files), e.g. evaluate.delta.macroF1. */
 export const MetricPath = z
@@ -38,3 +39,16 @@ export const PromoteParams = z
     approval: ApprovalSpec.optional().describe('wait for a human to approve a promotion that passed the margin'),
   })
   .strict();
+
+/** The `promote` kind as the compiler and the engine see it; `version` is part of the cache key: bump it when run.ts changes its output. */
+export const promoteKind = stageKind({
+  description: 'Publish the model as models/<name>/latest when it beats the current one by a margin on a metric, optionally after human approval',
+  params: PromoteParams,
+  accepts: ['model', 'metrics'],
+  produces: 'promotion',
+  version: '1',
+  defaultQueue: 'cpu',
+  fanout: () => false,
+  cacheable: false,
+  approval: (p) => p.approval,
+});

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { PseudolabelConfig } from '../../../schemas/trainer';
 import { TaskDataRef } from '../evaluate/spec';
 import { ModelRef } from '../pretrain/spec';
+import { stageKind } from '../../../schemas/stage-kind';
 
 const P = PseudolabelConfig.shape;
 const D = P.data.shape;
@@ -39,3 +40,15 @@ export const PseudolabelParams = z
     device: P.device,
   })
   .strict();
+
+/** The `pseudolabel` kind as the compiler and the engine see it; `version` is part of the cache key: bump it when run.ts changes its output. */
+export const pseudolabelKind = stageKind({
+  description: 'Label unlabeled documents with a teacher fine-tuned on the labeled set; keep confident labels (threshold, per-class cap)',
+  params: PseudolabelParams,
+  accepts: ['model', 'documents', 'dataset'],
+  produces: 'dataset',
+  version: '2',
+  defaultQueue: 'gpu',
+  localPaths: { params: ['teacher', 'data.train'] },
+  fanout: () => true, // teacher → label per shard → select (→ student → label → select per round) → write per shard
+});

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { stageKind } from '../../../schemas/stage-kind';
 
 /**
  * One self-contained HTML page about the run: the DAG with each stage's state, timings, attempts and cache
@@ -12,3 +13,16 @@ export const ReportParams = z
     maxCurvePoints: z.number().int().min(10).max(100_000).default(1000).describe('longer training curves are thinned evenly to this many points'),
   })
   .strict();
+
+/** The `report` kind as the compiler and the engine see it; `version` is part of the cache key: bump it when run.ts changes its output. */
+export const reportKind = stageKind({
+  description: 'One self-contained HTML report of the run: DAG and timings, data funnel, vocabulary, training curves, base vs adapted metrics, promotion',
+  params: ReportParams,
+  accepts: ['*'],
+  produces: 'report',
+  version: '1',
+  defaultQueue: 'cpu',
+  observesRun: true,
+  fanout: () => false,
+  cacheable: false, // it describes its run: timings and states differ even when every input is cached
+});

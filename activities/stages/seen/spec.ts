@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { stageKind } from '../../../schemas/stage-kind';
 
 /**
  * The documents a promoted model line has been trained on, found through the artifacts' lineage: the reference
@@ -12,3 +13,14 @@ export const SeenParams = z
       .describe('the model line: the promote stage\'s name (default there: the pipeline\'s name); empty output while nothing is promoted'),
   })
   .strict();
+
+/** The `seen` kind as the compiler and the engine see it; `version` is part of the cache key: bump it when run.ts changes its output. */
+export const seenKind = stageKind({
+  description: 'The documents the promoted model of a line was trained on (through its lineage): the dedupe reference that keeps a refresh to new data',
+  params: SeenParams,
+  accepts: [],
+  produces: 'documents',
+  version: '1',
+  defaultQueue: 'cpu',
+  fanout: () => false,
+});

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { stageKind } from '../../../schemas/stage-kind';
 
 /**
  * DSIR-style domain data selection: documents of the general corpus are scored by the log importance ratio
@@ -44,3 +45,14 @@ export const SelectParams = z
     message: 'method: resample draws topK documents: set topK, and no threshold',
     path: ['method'],
   });
+
+/** The `select` kind as the compiler and the engine see it; `version` is part of the cache key: bump it when run.ts changes its output. */
+export const selectKind = stageKind({
+  description: 'DSIR-style selection: score a general corpus against a seed domain corpus (hashed n-gram log-ratios), keep the best or importance-resample',
+  params: SelectParams,
+  accepts: ['documents'],
+  produces: 'documents',
+  version: '2',
+  defaultQueue: 'cpu',
+  fanout: () => true, // counts and scores per shard → weights, radix-select cut → apply per shard
+});

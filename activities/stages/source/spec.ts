@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { stageKind } from '../../../schemas/stage-kind';
 
 /** The file types the source stage can read; each may also come gzip-compressed (`name.jsonl.gz`). */
 export const SOURCE_EXTENSIONS = ['.txt', '.md', '.html', '.htm', '.jsonl'] as const;
@@ -23,3 +24,15 @@ export const SourceParams = z
     minChars: z.number().int().nonnegative().default(1).describe('documents with less text are dropped'),
   })
   .strict();
+
+/** The `source` kind as the compiler and the engine see it; `version` is part of the cache key: bump it when run.ts changes its output. */
+export const sourceKind = stageKind({
+  description: 'Read local files (txt, md, html, jsonl, .gz) into normalized JSONL document shards',
+  params: SourceParams,
+  accepts: [],
+  produces: 'documents',
+  version: '3',
+  defaultQueue: 'cpu',
+  localPaths: { params: ['paths'] },
+  fanout: () => true, // one task per group of files
+});

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { stageKind } from '../../../schemas/stage-kind';
 
 /** The WARC record types the `warc` stage can turn into documents. */
 export const WARC_RECORD_TYPES = ['response', 'conversion', 'resource'] as const;
@@ -25,3 +26,15 @@ export const WarcParams = z
     shardSize: z.number().int().positive().default(10_000),
   })
   .strict();
+
+/** The `warc` kind as the compiler and the engine see it; `version` is part of the cache key: bump it when run.ts changes its output. */
+export const warcKind = stageKind({
+  description: 'Read WARC/WET files (per-record gzip, local or s3://bucket/prefix) into documents: WET text, HTML of responses',
+  params: WarcParams,
+  accepts: [],
+  produces: 'documents',
+  version: '2',
+  defaultQueue: 'cpu',
+  localPaths: { params: ['paths'] },
+  fanout: (p) => p.limit === undefined, // one task per file; a limit reads the files in order
+});
