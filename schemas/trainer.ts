@@ -208,6 +208,15 @@ export const NoiseSpec = z
   })
   .strict();
 
+/** The interval of a model's difference to the base: paired bootstrap over seeds × test items. */
+export const IntervalSpec = z
+  .object({
+    confidence: z.number().gt(0).lt(1).default(0.95).describe('two-sided coverage of the percentile interval'),
+    resamples: z.number().int().min(100).max(100_000).default(2000),
+    seed: z.number().int().default(0).describe('seed of the resampling (not a fine-tuning seed)'),
+  })
+  .strict();
+
 export const FinetuneConfig = z
   .object({
     command: z.literal('finetune'),
@@ -227,6 +236,9 @@ export const FinetuneConfig = z
     imbalance: z.enum(['none', 'weights', 'resample']).default('none').describe('weights: inverse-frequency loss weights; resample: class-balanced sampling'),
     noise: NoiseSpec.optional(),
     ema: z.object({ decay: z.number().gt(0).lt(1).default(0.999) }).strict().optional().describe('evaluate with an exponential moving average of the weights'),
+    interval: IntervalSpec.default({ confidence: 0.95, resamples: 2000, seed: 0 }).describe(
+      'the paired bootstrap of every model against "base" (trainer/paired_bootstrap.py): metrics.json comparison',
+    ),
     logEvery: z.number().int().positive().default(10),
     outputDir: z.string().describe('metrics.json (and model/ with saveModel)'),
     device: Device,

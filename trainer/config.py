@@ -230,6 +230,13 @@ class UdaSpec:
 
 
 @dataclass(frozen=True)
+class IntervalSpec:
+    confidence: float = 0.95
+    resamples: int = 2000
+    seed: int = 0
+
+
+@dataclass(frozen=True)
 class NoiseSpec:
     method: Literal["confident-learning"] = "confident-learning"
     folds: int = 4
@@ -266,6 +273,7 @@ class FinetuneConfig:
     log_every: int = 10
     device: Literal["auto", "cpu", "cuda"] = "auto"
     save_model: SaveModelSpec | None = None
+    interval: IntervalSpec = field(default_factory=IntervalSpec)
     command: Literal["finetune"] = "finetune"
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -389,7 +397,7 @@ def _evaluate(raw: dict) -> EvaluateConfig:
 
 
 def _finetune(raw: dict) -> FinetuneConfig:
-    rest = {k: v for k, v in raw.items() if k not in ("models", "data", "uda", "noise", "ema", "saveModel")}
+    rest = {k: v for k, v in raw.items() if k not in ("models", "data", "uda", "noise", "ema", "saveModel", "interval")}
     return _build(
         FinetuneConfig,
         rest,
@@ -399,6 +407,7 @@ def _finetune(raw: dict) -> FinetuneConfig:
         noise=_build(NoiseSpec, raw["noise"]) if "noise" in raw else None,
         ema=_build(EmaSpec, raw["ema"]) if "ema" in raw else None,
         save_model=_build(SaveModelSpec, raw["saveModel"]) if "saveModel" in raw else None,
+        interval=_build(IntervalSpec, raw.get("interval", {})),
         raw=raw,
     )
 

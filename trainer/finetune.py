@@ -10,7 +10,10 @@ with one model's out-of-fold predictions; the flagged rows are dropped or down-w
 EMA weights, best-epoch selection on a dev set.
 
 Output: outputDir/metrics.json = {task, labels, models: {name: {seeds: [{seed, accuracy, macroF1, perClassF1,
-(ner) entityF1, precision, recall, (dev) bestEpoch}], mean, std}}, budget: {trainRows, stepsPerRun, epochs,
+(ner) entityF1, precision, recall, (dev) bestEpoch, per test item: predictions (label ids) | (ner) entityCounts
+([tp, predicted, gold] entities per sentence)}], mean, std}}, testGold (classification: the test rows' label ids),
+comparison (with a model "base": {model: {measure: {difference, lower, upper, confidence, ...}}}, the paired
+bootstrap of paired_bootstrap.py), budget: {trainRows, stepsPerRun, epochs,
 batchSize, seeds}, delta?, noise?: {flagged, count, action, folds, confidentJoint}, uda?: {pairs, <uda config>,
 models: {name: {maskFraction, consistencyLoss, supervisedLoss}}}}; outputDir/model with saveModel.
 Events: progress (step/total over every fit, with model and seed; UDA adds supervisedLoss, consistencyLoss,
@@ -30,7 +33,8 @@ from .evaluate import autocast_for, pick_device
 from .events import Events, log
 from .model import load_tokenizer
 from .noise import confident_learning, out_of_fold, stratified_folds
-from .scores import classification_scores, entity_types, ner_scores, summarize
+from .paired_bootstrap import Outcomes, compare_to
+from .scores import classification_scores, entity_counts, entity_types, ner_scores, summarize
 from .task_train import (Budget, Progress, Uda, fit, inverse_frequency, load_task_model, predict_probs,
                          predict_words)
 from .taskdata import (Encoded, bio_tags, encode_texts, encode_words, label_ids, read_classification, read_ner,
@@ -80,9 +84,10 @@ class TaskSets:
         if self.ner:
             pred = predict_words(model, data, batch_size, device, autocast, outside=self.labels.index("O"))
             as_tags = [[self.labels[i] for i in p] for p in pred]
-            return ner_scores(self.rows[name].tags, as_tags, self.types)
-        probs = predict_probs(model, data, batch_size, device, autocast)
-        return classification_scores(self.ids[name].tolist(), probs.argmax(1).tolist(), self.labels)
+            gold = self.rows[name].tags
+            return {**ner_scores(gold, as_tags, self.types), "entityCounts": entity_counts(gold, as_tags)}
+        predictions = predict_probs(model, data, batch_size, device, autocast).argmax(1).tolist()
+        return {**classification_scores(self.ids[name].tolist(), predictions, self.labels), "predictions": predictions}
 
 
 def _key(scores: dict, ner: bool) -> float:
@@ -161,6 +166,8 @@ def run(cfg: FinetuneConfig, events: Events | None = None) -> dict:
         results[name] = {"seeds": runs, "mean": mean, "std": std}
 
     metrics: dict = {"task": cfg.task, "labels": sets.labels, "models": results,
+                     # per-item outcomes (each seed's predictions or entityCounts) pair with these test rows
+                     **({} if sets.ner else {"testGold": sets.ids["test"].tolist()}),
                      "budget": {"trainRows": int(len(keep)), "stepsPerRun": budget.steps(len(keep)),
                                 "epochs": cfg.epochs, "batchSize": cfg.batch_size, "seeds": list(cfg.seeds)}}
     flat: dict[str, float] = {}
@@ -169,6 +176,11 @@ def run(cfg: FinetuneConfig, events: Events | None = None) -> dict:
             if isinstance(value, float):
                 flat[f"{name}.{measure}"] = value
                 events.metric(f"{name}.{measure}", value)
+    if "base" in results and len(results) > 1:
+        # every model against the base, on the same seeds and test items: the interval a promotion can trust
+        arms = {name: Outcomes.from_runs(r["seeds"], metrics.get("testGold")) for name, r in results.items()}
+        iv = cfg.interval
+        metrics["comparison"] = compare_to("base", arms, iv.confidence, iv.resamples, iv.seed)
     if "base" in results and "adapted" in results:
         base, adapted = results["base"]["mean"], results["adapted"]["mean"]
         metrics["delta"] = {m: adapted[m] - base[m] for m in base

@@ -53,6 +53,16 @@ def entities(tags: Sequence[str]) -> set[tuple[str, int, int]]:
     return found
 
 
+def entity_counts(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> list[list[int]]:
+    """Per sentence [true positive entities, predicted entities, gold entities]: what a paired bootstrap over test
+    sentences needs to recompute the micro entity F1 of any resample (activities/paired-bootstrap.ts)."""
+    out = []
+    for g, p in zip(gold, pred):
+        ge, pe = entities(g), entities(p)
+        out.append([len(ge & pe), len(pe), len(ge)])
+    return out
+
+
 def entity_types(tags: Sequence[str]) -> list[str]:
     return sorted({t.partition("-")[2] for t in tags if t[:2] in ("B-", "I-")})
 

@@ -137,6 +137,10 @@ def test_ner_finetune_reports_entity_scores(tmp_path, task_bert, task_data):
     assert set(seed) >= {"seed", "accuracy", "macroF1", "perClassF1", "entityF1", "precision", "recall"}
     assert set(seed["perClassF1"]) == {"DISEASE", "DRUG"}
     assert seed["entityF1"] > 0.5  # entities are fixed words after fixed cue words: learnable in a few epochs
+    # per-sentence counts add up to the scores (what the paired bootstrap resamples)
+    tp, n_pred, n_gold = (sum(c[i] for c in seed["entityCounts"]) for i in range(3))
+    assert seed["precision"] == pytest.approx(tp / n_pred) and seed["recall"] == pytest.approx(tp / n_gold)
+    assert "entityCounts" not in metrics["models"]["base"]["mean"] and "testGold" not in metrics
 
 
 def test_imbalance_weights_and_resampling():
@@ -166,6 +170,11 @@ def test_cli_two_models_same_budget_metrics_and_saved_model(tmp_path, task_bert,
     assert [s["seed"] for s in base["seeds"]] == [1, 2]
     # the same model, seeds, batches and budget: identical numbers, so every delta is 0
     assert base["seeds"] == adapted["seeds"]
+    # per-item predictions beside the test rows' gold ids: the accuracy is recomputable from them
+    gold = metrics["testGold"]
+    for s in base["seeds"]:
+        assert len(s["predictions"]) == len(gold)
+        assert s["accuracy"] == pytest.approx(sum(p == g for p, g in zip(s["predictions"], gold)) / len(gold))
     assert metrics["delta"] and all(v == 0 for v in metrics["delta"].values())
     assert set(base["mean"]) == {"accuracy", "macroF1", "perClassF1", "bestEpoch"}
     assert base["std"]["accuracy"] >= 0
