@@ -1,0 +1,163 @@
+/**
+ * `npm run bench:adapt`: the adaptation ablation on a real few-label task (bench/adapt/protocol.py says what the
+ * arms are): base, base + general-text continued pretraining (the control), adapted (DAPT + TAPT), adapted +
+ * pseudo-labels, adapted + pseudo-labels + UDA; each arm's mean ± std over seeds and its paired difference to the
+ * base with a 95% interval.
+ *
+ *   npm run bench:adapt -- [--size cpu] [--seeds 1,2,3,4,5] [--arms base,adapted] [--out DIR] [--write-docs docs/benchmarks.md]
+ *   npm run bench:adapt -- --smoke                 # test/bench.smoke.test.ts: generated task, tiny model, 2 seeds
+ *   npm run bench:adapt -- --bundle-only DIR [--size gpu]   # everything the GPU run reads, in one folder
+ *
+ * Data: infra/real-data.sh (Debian package descriptions → Section, 16 labels per class; fortune cookies as
+ * general text); base: infra/base-model.sh. This script makes the bundle protocol.py reads (the data, the base
+ * model, and the UDA pairs of the unlabeled task text made by the augment stage's own word operations), then runs
+ * protocol.py with the trainer's venv. The GPU run is bench/adapt/gpu.sh over such a bundle.
+ */
+import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { promisify } from 'node:util';
+import { REPO_ROOT } from '../../infra/paths';
+import { trainerPython } from '../../activities/model-stage/trainer-process';
+import { augmentWords, type WordAugmenter } from '../../activities/stages/augment/run';
+import { AugmentParams } from '../../activities/stages/augment/spec';
+import { defaultJieba } from '../../activities/stages/dedupe/near/shingles';
+import { rng } from '../../activities/rng';
+import { writeGeneratedSection } from '../docs-section';
+
+const run = promisify(execFile);
+
+/** UDA's unlabeled pairs: EDA swap + delete (the augment stage's code; no model needed, so the bundle stays small). */
+const PAIR_PARAMS = AugmentParams.parse({ language: 'en', eda: { swap: 0.1, delete: 0.1 }, combine: 'all' });
+
+function readJsonl(file: string): Record<string, unknown>[] {
+  return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+function writeJsonl(file: string, rows: unknown[]): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+}
+
+/** {text, augmented} per unlabeled text, deterministic per row. */
+export function udaPairs(texts: string[], seed = 0): { text: string; augmented: string }[] {
+  const a: WordAugmenter = { segmenter: defaultJieba(), models: {} };
+  return texts.map((text, i) => ({ text, augmented: augmentWords(text, 'en', ['swap', 'delete'], PAIR_PARAMS, a, rng(seed * 1_000_003 + i)).text }));
+}
+
+/** A small generated task for --smoke and the protocol test: 3 classes, each with its own cue words. */
+export function writeSmokeData(dir: string): void {
+  const r = rng(13);
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)];
+  const filler = ['the', 'package', 'provides', 'a', 'simple', 'tool', 'for', 'users', 'with', 'support', 'and', 'files'];
+  const cues = [['audio', 'sound', 'mixer'], ['mail', 'inbox', 'smtp'], ['game', 'player', 'level']];
+  const sentence = (c: number) => Array.from({ length: 8 }, (_, i) => (i % 3 === 1 ? pick(cues[c]) : pick(filler))).join(' ') + '.';
+  const rows = (n: number) => Array.from({ length: n }, (_, i) => ({ text: sentence(i % 3), label: ['sound', 'mail', 'games'][i % 3] }));
+  writeJsonl(path.join(dir, 'task', 'train.jsonl'), rows(24));
+  writeJsonl(path.join(dir, 'task', 'dev.jsonl'), rows(9));
+  writeJsonl(path.join(dir, 'task', 'test.jsonl'), rows(30));
+  writeJsonl(path.join(dir, 'task', 'unlabeled.jsonl'), rows(30).map(({ text }) => ({ text })));
+  writeJsonl(path.join(dir, 'domain', 'domain.jsonl'), Array.from({ length: 60 }, (_, i) => ({ id: `d${i}`, text: `${sentence(i % 3)} ${sentence((i + 1) % 3)}` })));
+  writeJsonl(path.join(dir, 'general', 'general.jsonl'), Array.from({ length: 60 }, (_, i) => ({ id: `g${i}`, text: Array.from({ length: 12 }, () => pick(filler)).join(' ') + '.' })));
+}
+
+async function bashPrint(script: string): Promise<string> {
+  const { stdout } = await run('bash', [path.join(REPO_ROOT, 'infra', script)], { cwd: REPO_ROOT, maxBuffer: 1 << 20 });
+  const dir = stdout.trim().split('\n').pop() ?? '';
+  if (!fs.existsSync(dir)) throw new Error(`infra/${script} printed no directory (got "${dir}")`);
+  return dir;
+}
+
+export interface BundleOptions {
+  out: string;
+  smoke?: boolean;
+  /** domain documents to take (the GPU size takes more) */
+  domainDocs?: number;
+  generalDocs?: number;
+  data?: string;
+  base?: string;
+}
+
+/** The folder protocol.py reads: base/, domain/, general/, task/, pairs.jsonl, bundle.json. Copies, no links. */
+export async function makeBundle(o: BundleOptions): Promise<string> {
+  fs.rmSync(o.out, { recursive: true, force: true });
+  fs.mkdirSync(o.out, { recursive: true });
+  let source: Record<string, unknown>;
+  if (o.smoke) {
+    writeSmokeData(o.out);
+    const python = await trainerPython();
+    await run(python, ['-m', 'trainer', 'tiny-model', '--arch', 'bert', '--corpus', path.join(o.out, 'domain', 'domain.jsonl'), path.join(o.out, 'general', 'general.jsonl'),
+      '--out', path.join(o.out, 'base'), '--vocab-size', '200', '--hidden', '32', '--layers', '1', '--max-positions', '64'], { cwd: REPO_ROOT, env: { ...process.env, PYTHONPATH: REPO_ROOT } });
+    source = { data: 'generated (bench/adapt/index.ts writeSmokeData)', base: 'tiny random BERT (python -m trainer tiny-model)' };
+  } else {
+    const data = o.data ?? (await bashPrint('real-data.sh'));
+    const base = o.base ?? (await bashPrint('base-model.sh'));
+    fs.cpSync(base, path.join(o.out, 'base'), { recursive: true, dereference: true, filter: (f) => !path.basename(f).startsWith('.') });
+    for (const f of ['train.jsonl', 'dev.jsonl', 'test.jsonl', 'unlabeled.jsonl']) fs.cpSync(path.join(data, 'task', f), path.join(o.out, 'task', f));
+    const take = (sub: string, n: number) => {
+      const rows: Record<string, unknown>[] = [];
+      for (const f of fs.readdirSync(path.join(data, sub)).filter((x) => x.endsWith('.jsonl')).sort()) {
+        if (rows.length >= n) break;
+        rows.push(...readJsonl(path.join(data, sub, f)).slice(0, n - rows.length));
+      }
+      writeJsonl(path.join(o.out, sub, `${sub}.jsonl`), rows.map((x) => ({ id: x.id, text: x.text })));
+      return rows.length;
+    };
+    const meta = JSON.parse(fs.readFileSync(path.join(data, 'meta.json'), 'utf8')) as Record<string, unknown>;
+    source = { data, base, meta, domainDocs: take('domain', o.domainDocs ?? 8000), generalDocs: take('general', o.generalDocs ?? 8000) };
+  }
+  const unlabeled = readJsonl(path.join(o.out, 'task', 'unlabeled.jsonl')).map((x) => String(x.text));
+  writeJsonl(path.join(o.out, 'pairs.jsonl'), udaPairs(unlabeled));
+  fs.writeFileSync(path.join(o.out, 'bundle.json'), JSON.stringify({ ...source, pairs: { count: unlabeled.length, augment: 'eda swap 0.1 + delete 0.1' } }, null, 2));
+  return o.out;
+}
+
+async function main(): Promise<void> {
+  const { values: a } = parseArgs({
+    options: {
+      smoke: { type: 'boolean', default: false },
+      size: { type: 'string', default: 'cpu' },
+      seeds: { type: 'string' },
+      arms: { type: 'string' },
+      out: { type: 'string' },
+      data: { type: 'string' },
+      base: { type: 'string' },
+      'bundle-only': { type: 'string' },
+      'domain-docs': { type: 'string' },
+      'write-docs': { type: 'string' },
+    },
+  });
+  const size = a.smoke ? 'smoke' : a.size!;
+  if (!['smoke', 'cpu', 'gpu'].includes(size)) throw new Error(`--size: expected cpu or gpu, got "${size}"`);
+  const domainDocs = a['domain-docs'] ? Number(a['domain-docs']) : size === 'gpu' ? 34_000 : 8000;
+  if (a['bundle-only']) {
+    const dir = await makeBundle({ out: path.resolve(a['bundle-only']), domainDocs, data: a.data, base: a.base });
+    console.log(`bench:adapt: bundle for --size ${size} in ${dir}; run it with bash bench/adapt/gpu.sh ${dir} OUT`);
+    return;
+  }
+  const out = path.resolve(a.out ?? fs.mkdtempSync(path.join(os.tmpdir(), 'dapt-bench-adapt-')));
+  const bundle = await makeBundle({ out: path.join(out, 'bundle'), smoke: a.smoke, domainDocs, data: a.data, base: a.base });
+  const seeds = a.seeds ?? (a.smoke ? '1,2' : '1,2,3,4,5');
+  const args = [path.join(__dirname, 'protocol.py'), '--bundle', bundle, '--out', out, '--size', size, '--seeds', seeds, '--device', 'cpu'];
+  if (a.arms) args.push('--arms', a.arms);
+  const python = await trainerPython();
+  const code = await new Promise<number | null>((resolve) => {
+    spawn(python, args, { cwd: REPO_ROOT, stdio: 'inherit', env: { ...process.env, PYTHONPATH: REPO_ROOT } }).once('close', resolve);
+  });
+  if (code !== 0) throw new Error(`bench/adapt/protocol.py exited with ${code}`);
+  if (a['write-docs']) {
+    const results = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8')) as { seconds: number; machine: string; bundle: Record<string, unknown> };
+    const table = fs.readFileSync(path.join(out, 'table.md'), 'utf8');
+    writeGeneratedSection(a['write-docs'], 'bench:adapt', `Size ${size}, seeds ${seeds}, ${results.machine}, ${results.seconds} s.\n\n${table}`);
+  }
+  if (a.smoke) console.log('bench:adapt smoke: ok');
+}
+
+if (require.main === module) {
+  main().catch((e: unknown) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  });
+}

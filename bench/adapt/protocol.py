@@ -1,0 +1,242 @@
+"""The adaptation ablation (issue #13 §2): which part of the pipeline earns the gain on a few-label task?
+
+    python bench/adapt/protocol.py --bundle DIR --out OUT [--size cpu|gpu|smoke] [--seeds 1,2,3,4,5]
+
+Arms, every one fine-tuned on the same labeled rows with the same seeds, step budget (maxSteps × batch size of
+labeled rows), hyper-parameters and untouched test set:
+  base            the base checkpoint
+  general-cpt     base + continued MLM pretraining on general text for the same steps as the adapted model
+                  (the DAPT paper's control: is it the domain, or just more pretraining?)
+  adapted         base + continued MLM pretraining on domain text + the task's unlabeled text (DAPT + TAPT)
+  adapted+pl      adapted, its fine-tuning data joined by pseudo-labels (a teacher fine-tuned from adapted labels
+                  the unlabeled task text; kept at confidence >= threshold, balanced per class)
+  adapted+pl+uda  adapted+pl with UDA consistency training on augmented pairs of the unlabeled text
+Each arm: mean ± std over seeds, and its paired difference to base with a 95% interval (trainer/paired_bootstrap.py:
+bootstrap over seeds × test items). The pseudo-label arms see extra labeled-looking rows and UDA adds unlabeled
+batches per step: same number of optimizer steps, more compute — as in the methods' papers.
+
+The bundle is everything the run reads, so it runs on a machine without network (bench/adapt/bundle.ts makes it):
+  base/                      Hugging Face MLM checkpoint (config, weights, tokenizer)
+  domain/*.jsonl general/*.jsonl    {text} documents
+  task/train.jsonl dev.jsonl test.jsonl unlabeled.jsonl    {text, label} ({text} for unlabeled)
+  pairs.jsonl                {text, augmented}: the augment stage's pairs of the unlabeled text (for UDA)
+  bundle.json                what is in it (source, counts)
+
+Writes OUT/results.json (arms, per-seed scores and per-item predictions, intervals, sizes, timings) and
+OUT/table.md, and prints the table. Runs with the trainer's venv (npm run bench:adapt) or any Python with torch and
+transformers (the GPU machine): the repository root must be importable (it adds it to sys.path).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass
+
+# the load reports of every task model (its new classifier head) would drown the protocol's own lines
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, ROOT)
+
+from trainer import config as trainer_config  # noqa: E402
+from trainer.events import Events, setup_logging  # noqa: E402
+from trainer.paired_bootstrap import Outcomes, compare_to, summarize_arm  # noqa: E402
+
+ARMS = ["base", "general-cpt", "adapted", "adapted+pl", "adapted+pl+uda"]
+
+
+@dataclass(frozen=True)
+class Size:
+    """One protocol size: pretraining and fine-tuning budgets."""
+
+    pretrain_steps: int
+    pretrain_batch: int
+    seq_len: int
+    finetune_steps: int
+    finetune_batch: int
+    finetune_lr: float
+    max_length: int
+    pseudo_threshold: float
+    teacher_steps: int
+    resamples: int
+
+
+SIZES = {
+    # mechanics only: a tiny model, a handful of steps
+    "smoke": Size(pretrain_steps=4, pretrain_batch=8, seq_len=64, finetune_steps=6, finetune_batch=8, finetune_lr=1e-3,
+                  max_length=48, pseudo_threshold=0.0, teacher_steps=6, resamples=200),
+    # the 2-core machine: a short DAPT (a few hundred thousand domain tokens)
+    "cpu": Size(pretrain_steps=200, pretrain_batch=16, seq_len=128, finetune_steps=120, finetune_batch=16,
+                finetune_lr=5e-5, max_length=128, pseudo_threshold=0.7, teacher_steps=120, resamples=2000),
+    # one GPU, under 8 minutes: ~10x the domain tokens of the CPU size, longer fine-tuning
+    "gpu": Size(pretrain_steps=1500, pretrain_batch=64, seq_len=128, finetune_steps=300, finetune_batch=16,
+                finetune_lr=5e-5, max_length=128, pseudo_threshold=0.7, teacher_steps=300, resamples=4000),
+}
+
+
+def files(d: str) -> list[str]:
+    return sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith((".jsonl", ".jsonl.gz")))
+
+
+class Quiet(Events):
+    """Events to memory only: the protocol prints its own progress."""
+
+    def __init__(self):
+        super().__init__(echo=False)
+
+
+def pretrain(name: str, base: str, train: list[str], out: str, size: Size, device: str) -> str:
+    from trainer.train import pretrain as run
+
+    raw = {"command": "pretrain", "model": {"path": base, "objective": "mlm"},
+           "data": {"train": train, "seqLen": size.seq_len},
+           "masking": {"strategy": "whole-word", "rate": 0.15, "language": "en"},
+           "train": {"maxSteps": size.pretrain_steps, "batchSize": size.pretrain_batch, "lr": 1e-4,
+                     "warmupSteps": max(1, size.pretrain_steps // 10), "seed": 7, "logEvery": 50,
+                     "checkpointEvery": 10 ** 6, "headWarmupSteps": 0},
+           "outputDir": out, "checkpointDir": out + ".ckpt", "device": device}
+    run(trainer_config.parse(raw), events=Quiet())
+    print(f"  pretrained {name}: {size.pretrain_steps} steps × {size.pretrain_batch} × {size.seq_len} tokens", flush=True)
+    return out
+
+
+def pseudolabel(teacher: str, task: str, out: str, size: Size, device: str) -> str:
+    from trainer.pseudolabel import run
+
+    raw = {"command": "pseudolabel", "teacher": {"path": teacher},
+           "data": {"train": [os.path.join(task, "train.jsonl")], "unlabeled": [os.path.join(task, "unlabeled.jsonl")],
+                    "maxLength": size.max_length},
+           "threshold": size.pseudo_threshold, "perClassCap": "balanced", "seed": 1, "maxSteps": size.teacher_steps,
+           "epochs": 1000, "batchSize": size.finetune_batch, "lr": size.finetune_lr, "outputDir": out,
+           "device": device}
+    stats = run(trainer_config.parse(raw), events=Quiet())
+    path = os.path.join(out, "pseudo.jsonl")
+    with open(path, encoding="utf-8") as f:
+        kept = sum(1 for _ in f)
+    print(f"  pseudo-labels: {kept} rows kept (threshold {size.pseudo_threshold}, balanced)", flush=True)
+    return path if kept else ""
+
+
+def finetune(models: dict[str, str], train: list[str], task: str, out: str, size: Size, seeds: list[int], device: str,
+             pairs: str | None = None) -> dict:
+    from trainer.finetune import run
+
+    data = {"train": train, "test": [os.path.join(task, "test.jsonl")], "maxLength": size.max_length}
+    if os.path.exists(os.path.join(task, "dev.jsonl")):
+        data["dev"] = [os.path.join(task, "dev.jsonl")]
+    raw = {"command": "finetune", "task": "classification", "models": {k: {"path": v} for k, v in models.items()},
+           "data": {**data, **({"unlabeled": [pairs]} if pairs else {})}, "seeds": seeds,
+           "epochs": 1000, "maxSteps": size.finetune_steps, "batchSize": size.finetune_batch, "lr": size.finetune_lr,
+           "outputDir": out, "device": device, "interval": {"resamples": 100}}
+    if pairs:
+        raw["uda"] = {"confidenceThreshold": 0.5, "unlabeledBatchRatio": 2}
+    return run(trainer_config.parse(raw), events=Quiet())
+
+
+def table(results: dict) -> str:
+    rows = ["| arm | macro-F1 mean ± std | Δ macro-F1 vs base [95% CI] | accuracy mean ± std | Δ accuracy [95% CI] |",
+            "|---|---|---|---|---|"]
+    for arm in results["arms"]:
+        s = results["summary"][arm]
+        cells = [arm]
+        for m in ("macroF1", "accuracy"):
+            cells.append(f"{s[m]['mean']:.4f} ± {s[m]['std']:.4f}")
+            d = results["comparison"].get(arm, {}).get(m)
+            cells.append("—" if d is None else f"{d['difference']:+.4f} [{d['lower']:+.4f}, {d['upper']:+.4f}]"
+                         + (" *" if d["lower"] > 0 or d["upper"] < 0 else ""))
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows) + "\n\n* the interval excludes 0\n"
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--bundle", required=True, help="folder with base/, domain/, general/, task/, pairs.jsonl")
+    p.add_argument("--out", required=True, help="folder for results.json and table.md")
+    p.add_argument("--size", choices=sorted(SIZES), default="cpu")
+    p.add_argument("--seeds", default="1,2,3,4,5")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--arms", default=",".join(ARMS), help="a subset of the arms, in this order")
+    a = p.parse_args()
+    setup_logging(os.environ.get("DAPT_TRAINER_LOG", "WARNING"))
+    started = time.perf_counter()
+    size = SIZES[a.size]
+    seeds = [int(s) for s in a.seeds.split(",")]
+    arms = [x for x in ARMS if x in a.arms.split(",")]
+    if "base" not in arms:
+        p.error("--arms must include base (the reference of every interval)")
+    b = a.bundle
+    for need in ("base", "domain", "general", "task", "pairs.jsonl"):
+        if not os.path.exists(os.path.join(b, need)):
+            p.error(f"--bundle {b}: no {need} (make one with npm run bench:adapt -- --bundle-only DIR)")
+    os.makedirs(a.out, exist_ok=True)
+    work = os.path.join(a.out, "work")
+    task = os.path.join(b, "task")
+    import torch
+
+    device = a.device if a.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    print(f"bench:adapt {a.size}: arms {', '.join(arms)}; seeds {seeds}; device {device}; torch {torch.__version__}",
+          flush=True)
+    timings: dict[str, float] = {}
+
+    def timed(key: str, f, *args, **kw):
+        t = time.perf_counter()
+        out = f(*args, **kw)
+        timings[key] = round(time.perf_counter() - t, 1)
+        return out
+
+    base = os.path.join(b, "base")
+    models = {"base": base}
+    if "general-cpt" in arms:
+        models["general-cpt"] = timed("pretrain general-cpt", pretrain, "general-cpt", base, files(os.path.join(b, "general")),
+                                      os.path.join(work, "general-cpt"), size, device)
+    adapted = None
+    if any(x.startswith("adapted") for x in arms):
+        domain = files(os.path.join(b, "domain")) + [os.path.join(task, "unlabeled.jsonl")]
+        adapted = timed("pretrain adapted", pretrain, "adapted", base, domain, os.path.join(work, "adapted"), size, device)
+        if "adapted" in arms:
+            models["adapted"] = adapted
+    train = [os.path.join(task, "train.jsonl")]
+    runs: dict[str, dict] = {}
+    m = timed("finetune base/control/adapted", finetune, models, train, task, os.path.join(work, "ft"), size, seeds, device)
+    gold = m["testGold"]
+    runs.update(m["models"])
+    pseudo = ""
+    if any("+pl" in x for x in arms):
+        pseudo = timed("pseudolabel", pseudolabel, adapted, task, os.path.join(work, "pl"), size, device)
+    for arm, pairs in (("adapted+pl", None), ("adapted+pl+uda", os.path.join(b, "pairs.jsonl"))):
+        if arm not in arms:
+            continue
+        m = timed(f"finetune {arm}", finetune, {arm: adapted}, train + ([pseudo] if pseudo else []), task,
+                  os.path.join(work, arm), size, seeds, device, pairs)
+        if m["testGold"] != gold:
+            raise SystemExit(f"{arm}: a different test set than the base arm's")
+        runs[arm] = m["models"][arm]
+
+    outcomes = {arm: Outcomes.from_runs(runs[arm]["seeds"], gold) for arm in arms}
+    comparison = compare_to("base", outcomes, resamples=size.resamples)
+    summary = {arm: {meas: summarize_arm(outcomes[arm], meas) for meas in ("macroF1", "accuracy")} for arm in arms}
+    with open(os.path.join(b, "bundle.json"), encoding="utf-8") as f:
+        bundle = json.load(f)
+    results = {"schema": "bench-adapt/v1", "size": a.size, "sizes": asdict(size), "seeds": seeds, "arms": arms,
+               "device": device, "machine": f"{platform.machine()} {os.cpu_count()} CPUs"
+               + (f", {torch.cuda.get_device_name(0)}" if device == "cuda" else ""),
+               "bundle": bundle, "summary": summary, "comparison": comparison, "timings": timings,
+               "seconds": round(time.perf_counter() - started, 1),
+               "runs": {arm: runs[arm]["seeds"] for arm in arms}, "testGold": gold}
+    with open(os.path.join(a.out, "results.json"), "w", encoding="utf-8") as f:
+        json.dump(results, f)
+    md = table(results)
+    with open(os.path.join(a.out, "table.md"), "w", encoding="utf-8") as f:
+        f.write(md)
+    print(md, flush=True)
+    print(f"bench:adapt {a.size}: done in {results['seconds']} s; {a.out}/results.json", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
