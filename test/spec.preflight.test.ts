@@ -205,6 +205,37 @@ stages:
   assert.deepEqual(messageAt(issues, 'stages.promote.needs'), ['promote needs exactly one model input (the candidate), got none']);
 });
 
+test('promote with confidence: the metric comes from an evaluate stage with ≥ 3 seeds, an interval at that confidence', async () => {
+  const yaml = `name: gate
+stages:
+  docs: { uses: source, with: { paths: [corpus] } }
+  pretrain: { uses: pretrain, needs: [docs], with: { baseModel: model, train: { maxSteps: 1 } } }
+  two: { uses: evaluate, needs: [pretrain], with: { seeds: [1, 2], data: { train: task/train.jsonl, test: task/test.jsonl } } }
+  five: { uses: evaluate, needs: [pretrain], with: { seeds: [1, 2, 3, 4, 5], data: { train: task/train.jsonl, test: task/test.jsonl } } }
+  ninety: { uses: evaluate, needs: [pretrain], with: { interval: { confidence: 0.9 }, data: { train: task/train.jsonl, test: task/test.jsonl } } }
+  perplexity: { uses: perplexity, needs: [pretrain] }
+  fewSeeds: { uses: promote, needs: [pretrain, two], with: { metric: two.delta.macroF1, confidence: 0.95 } }
+  otherLevel: { uses: promote, needs: [pretrain, ninety], with: { metric: ninety.delta.macroF1, confidence: 0.95 } }
+  noInterval: { uses: promote, needs: [pretrain, five], with: { metric: five.models.base.mean.macroF1, confidence: 0.95 } }
+  notEvaluate: { uses: promote, needs: [pretrain, perplexity], with: { metric: perplexity.models.adapted.domain.loss, better: lower, confidence: 0.95 } }
+  fine: { uses: promote, needs: [pretrain, five], with: { metric: five.models.adapted.mean.macroF1, confidence: 0.95, margin: 0.01 } }
+  meanOnly: { uses: promote, needs: [pretrain, two], with: { metric: two.delta.macroF1 } }
+`;
+  const issues = await issuesOf(file('gate.yaml', yaml));
+  assert.deepEqual(brief(issues), [
+    `input-role stages.fewSeeds.with.confidence ${where(yaml, 'fewSeeds:', 'confidence')}`,
+    `input-role stages.noInterval.with.metric ${where(yaml, 'noInterval:', 'metric')}`,
+    `input-role stages.notEvaluate.with.confidence ${where(yaml, 'notEvaluate:', 'confidence')}`,
+    `input-role stages.otherLevel.with.confidence ${where(yaml, 'otherLevel:', 'confidence')}`,
+  ]);
+  assert.deepEqual(messageAt(issues, 'stages.fewSeeds.with.confidence'), ['needs at least 3 seeds in evaluate stage "two" for an interval; stages.two.with.seeds has 2']);
+  assert.deepEqual(messageAt(issues, 'stages.otherLevel.with.confidence'), ['0.95, but evaluate stage "ninety" computes a 0.9 interval: set stages.ninety.with.interval.confidence to 0.95']);
+  assert.deepEqual(messageAt(issues, 'stages.noInterval.with.metric'), [
+    'five.models.base.mean.macroF1: with confidence, use five.models.adapted.mean.<measure> or five.delta.<measure> (the measures with an interval)',
+  ]);
+  assert.deepEqual(messageAt(issues, 'stages.notEvaluate.with.confidence'), ['needs the metric from an evaluate stage (its paired interval); "perplexity" is a perplexity stage']);
+});
+
 test('a need whose type is unknown (its params are bad) or that produces nothing is judged as such', () => {
   const res = compilePipeline({
     name: 'unknown',

@@ -8,11 +8,21 @@ import type { ArtifactType } from '../common';
 import type { SpecIssue } from '../issues';
 import type { PlanStage } from '../plan';
 import type { StageKindName, StageParams } from '../stages';
+import { intervalPathOf, MIN_INTERVAL_SEEDS } from '../../activities/stages/promote/spec';
 
 /** What one stage gets from its needs-stages. */
 export class StageInputs {
   /** need → the artifact type it delivers; undefined when that stage did not compile (its own issues say why). */
-  constructor(private readonly needs: ReadonlyMap<string, ArtifactType | undefined>) {}
+  constructor(
+    private readonly needs: ReadonlyMap<string, ArtifactType | undefined>,
+    /** need → its compiled stage (kind and parsed params), for rules that read another stage's params */
+    private readonly stages: ReadonlyMap<string, PlanStage | undefined> = new Map(),
+  ) {}
+
+  /** The compiled need `name`; undefined when it is not a need or did not compile. */
+  stage(name: string): PlanStage | undefined {
+    return this.stages.get(name);
+  }
 
   /** Whether every need's type is known: only then does a missing input mean the spec lacks one. */
   get known(): boolean {
@@ -71,11 +81,34 @@ function atMostOne(inputs: StageInputs, type: ArtifactType, kind: string): Found
 /** The stage a metric path reads from: its first segment (`evaluate` of `evaluate.delta.macroF1`). */
 const metricStage = (metric: string | undefined) => metric?.split('.')[0];
 
+/**
+ * promote with `confidence` decides on the lower bound of an interval: the metric must have one (an evaluate
+ * stage's adapted or delta measure), computed from ≥ MIN_INTERVAL_SEEDS seeds at the same confidence.
+ */
+function intervalProblem(metric: string, confidence: number, inputs: StageInputs): Found {
+  const from = metricStage(metric)!;
+  const st = inputs.stage(from);
+  if (!st) return undefined; // not a need, or it did not compile: reported by with.metric / its own issues
+  if (st.kind !== 'evaluate') return { at: 'with.confidence', message: `needs the metric from an evaluate stage (its paired interval); "${from}" is a ${st.kind} stage` };
+  if (!intervalPathOf(metric)) {
+    return { at: 'with.metric', message: `${metric}: with confidence, use ${from}.models.adapted.mean.<measure> or ${from}.delta.<measure> (the measures with an interval)` };
+  }
+  const { seeds, interval } = st.params as StageParams<'evaluate'>;
+  if (seeds.length < MIN_INTERVAL_SEEDS) {
+    return { at: 'with.confidence', message: `needs at least ${MIN_INTERVAL_SEEDS} seeds in evaluate stage "${from}" for an interval; stages.${from}.with.seeds has ${seeds.length}` };
+  }
+  if (Math.abs(interval.confidence - confidence) > 1e-12) {
+    return { at: 'with.confidence', message: `${confidence}, but evaluate stage "${from}" computes a ${interval.confidence} interval: set stages.${from}.with.interval.confidence to ${confidence}` };
+  }
+  return undefined;
+}
+
 const rules: { [K in StageKindName]?: Rule<K> } = {
   promote: (p, i) => [
     named('with.metric', metricStage(p.metric), i, undefined, `${p.metric}: `),
     named('with.baseline', metricStage(p.baseline), i, undefined, `${p.baseline}: `),
     exactlyOne(i, 'model', 'promote', 'the candidate'),
+    p.confidence === undefined ? undefined : intervalProblem(p.metric, p.confidence, i),
   ],
   select: (p, i) => {
     const general = p.general ?? i.of('documents').filter((n) => n !== p.seed);
@@ -141,7 +174,7 @@ export function inputIssues(stages: Record<string, PlanStage>): SpecIssue[] {
   return Object.values(stages).flatMap((st) => {
     const rule = rules[st.kind] as Rule<StageKindName> | undefined;
     if (!rule) return [];
-    const inputs = new StageInputs(new Map(st.needs.map((n) => [n, stages[n]?.produces])));
+    const inputs = new StageInputs(new Map(st.needs.map((n) => [n, stages[n]?.produces])), new Map(st.needs.map((n) => [n, stages[n]])));
     return rule(st.params as never, inputs)
       .filter((f): f is Problem => f !== undefined)
       .map((f) => ({ code: f.code ?? ('input-role' as const), path: `stages.${st.name}.${f.at}`, message: f.message }));

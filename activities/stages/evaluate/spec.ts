@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { FinetuneConfig, FinetuneDataSpec } from '../../../schemas/trainer';
 import { ModelRef } from '../pretrain/spec';
+import { QUEUES } from '../../../schemas/common';
 import { stageKind } from '../../../schemas/stage-kind';
 
 const F = FinetuneConfig.shape;
@@ -48,6 +49,9 @@ export const EvaluateParams = z
     ema: F.ema,
     logEvery: F.logEvery,
     device: F.device,
+    interval: F.interval.describe(
+      'the paired bootstrap of adapted vs base over seeds × test items: metrics comparison.adapted.<measure> = {difference, lower, upper}; promote with confidence reads it',
+    ),
   })
   .strict();
 
@@ -57,8 +61,8 @@ export const evaluateKind = stageKind({
   params: EvaluateParams,
   accepts: ['model', 'pairs', 'dataset'],
   produces: 'metrics',
-  version: '1',
-  defaultQueue: 'gpu',
+  version: '2',
+  defaultQueue: QUEUES.gpu,
   localPaths: { params: ['baseModel', 'data.train', 'data.dev', 'data.test'] },
   fanout: () => false,
 });

@@ -3,6 +3,9 @@
  * one by `margin` on `metric`. With `approval`, the engine calls `propose` first and, when the candidate passes
  * the margin, waits for a human (workflows/pipeline.ts); `run` then decides with the answer in `ctx.approval`.
  * Both steps read the pointer afresh, so a promotion by another run in the meantime is taken into account.
+ * With `confidence`, the margin is held against the lower bound of the improvement's interval (the evaluate
+ * stage's paired bootstrap of adapted vs base over seeds × test items), not against the difference of the means:
+ * a gain that seed and test-set noise could have produced is not promoted.
  * The output is the decision, as promotion.json and the manifest's metrics, whether or not anything was published.
  */
 import fs from 'node:fs';
@@ -13,6 +16,7 @@ import { modelFiles } from '../../model-stage/staging';
 import type { StageContext, StageImpl, StageInputArtifact } from '../types';
 import { baselinePathOf, findMetric, readMetric } from './metric';
 import { readPromoted, writePromoted, type PromotedModel } from './registry';
+import { intervalPathOf, MIN_INTERVAL_SEEDS } from './spec';
 
 type Params = StageParams<'promote'>;
 
@@ -36,11 +40,28 @@ interface Comparison {
    */
   currentFrom: 'latest' | 'latest-same-eval' | 'baseline' | 'none';
   improvement: number | null;
+  /** with `confidence`: the interval of the improvement, as the metric's evaluate stage computed it */
+  interval: ImprovementInterval | null;
+  /** what the margin was held against: the mean improvement, the interval's lower bound, or nothing (first model) */
+  decidedBy: 'mean' | 'lower-bound' | 'none';
   passes: boolean;
+  /** why it does not pass, beyond the numbers (no paired interval against the latest model) */
+  why?: string;
   latest?: PromotedModel;
   model: StageInputArtifact;
   /** This run already published this model (an earlier attempt of this stage crashed after publishing). */
   alreadyPublished: boolean;
+}
+
+/** The improvement's interval in the metric's direction (better: lower flips adapted − base). */
+export interface ImprovementInterval {
+  /** the evaluate stage's comparison entry it was read from, e.g. evaluate.comparison.adapted.macroF1 */
+  from: string;
+  lower: number;
+  upper: number;
+  confidence: number;
+  seeds: number;
+  items: number;
 }
 
 export interface PromotionRecord {
@@ -53,6 +74,9 @@ export interface PromotionRecord {
   currentFrom: Comparison['currentFrom'];
   improvement: number | null;
   margin: number;
+  /** mean: improvement > margin decided; lower-bound: interval.lower > margin decided; none: nothing to compare */
+  decidedBy: Comparison['decidedBy'];
+  interval: ImprovementInterval | null;
   model: string;
   /** The model that was latest when deciding (and stays so unless promoted). */
   previous: string | null;
@@ -76,6 +100,7 @@ export const promoteStage: StageImpl<Params> = {
     if (c.alreadyPublished) decision = 'promoted';
     else if (!c.passes) {
       decision = 'rejected-margin';
+      reason = c.why ?? null;
       if (ctx.approval) reason = `the current model changed while waiting for approval (${ctx.approval.decision})`;
     } else if (!p.approval) decision = 'promoted';
     else if (!ctx.approval) {
@@ -118,6 +143,8 @@ export const promoteStage: StageImpl<Params> = {
       currentFrom: c.currentFrom,
       improvement: c.improvement,
       margin: p.margin,
+      decidedBy: c.decidedBy,
+      interval: c.interval,
       model: c.model.manifest.digest,
       previous: c.alreadyPublished ? (c.latest?.previous ?? null) : (c.latest?.model.digest ?? null),
       approver,
@@ -157,7 +184,30 @@ async function compare(ctx: StageContext<Params>): Promise<Comparison> {
     if (b !== undefined) [current, currentFrom] = [b, 'baseline'];
   }
   const improvement = current === null ? null : p.better === 'higher' ? candidate - current : current - candidate;
-  return { name, candidate, current, currentFrom, improvement, passes: improvement === null || improvement - p.margin > ROUNDING, latest, model, alreadyPublished };
+  const base = { name, candidate, current, currentFrom, improvement, latest, model, alreadyPublished };
+  if (improvement === null) return { ...base, interval: null, decidedBy: 'none', passes: true };
+  if (p.confidence === undefined) return { ...base, interval: null, decidedBy: 'mean', passes: improvement - p.margin > ROUNDING };
+  if (currentFrom === 'latest') {
+    // The interval pairs adapted with this evaluation's base; the latest model was scored by another run.
+    const why = `no paired interval against the latest model ${latest!.model.digest.slice(0, 12)}: it is not this evaluation's base (evaluate with baseModel: promoted:${name})`;
+    return { ...base, interval: null, decidedBy: 'lower-bound', passes: false, why };
+  }
+  const interval = await readInterval(ctx, p);
+  return { ...base, interval, decidedBy: 'lower-bound', passes: interval.lower - p.margin > ROUNDING };
+}
+
+async function readInterval(ctx: StageContext<Params>, p: Params): Promise<ImprovementInterval> {
+  const from = intervalPathOf(p.metric);
+  if (!from) throw new ConfigError(`confidence: ${p.metric} has no interval; use <evaluate stage>.models.adapted.mean.<measure> or <evaluate stage>.delta.<measure>`);
+  const read = (k: string) => readMetric(ctx.store, ctx.inputs, `${from}.${k}`, 'confidence');
+  const [lower, upper, confidence, seeds, items] = await Promise.all(['lower', 'upper', 'confidence', 'seeds', 'items'].map(read));
+  if (Math.abs(confidence - p.confidence!) > 1e-12) {
+    throw new ConfigError(`confidence: ${p.confidence}, but ${from} is a ${confidence} interval: set the evaluate stage's interval.confidence to ${p.confidence}`);
+  }
+  if (seeds < MIN_INTERVAL_SEEDS) throw new ConfigError(`confidence: ${from} comes from ${seeds} seeds; an interval needs at least ${MIN_INTERVAL_SEEDS}`);
+  // adapted − base; when lower is better, the improvement is base − adapted
+  const [lo, hi] = p.better === 'higher' ? [lower, upper] : [-upper, -lower];
+  return { from, lower: lo, upper: hi, confidence, seeds, items };
 }
 
 /** The model artifact the candidate was trained from, as its pretrain stage recorded it. */
@@ -199,5 +249,10 @@ function summarize(p: Params, c: Comparison): string {
         ? `latest ${c.latest!.model.digest.slice(0, 12)} on this run's evaluation`
         : 'the base model';
   const verdict = c.passes ? 'passes' : 'does not pass';
+  if (c.why) return `${head} vs ${f(c.current)} of ${against}: ${c.why}`;
+  if (c.interval) {
+    const pct = `${Math.round(c.interval.confidence * 1000) / 10}%`;
+    return `${head} vs ${f(c.current)} of ${against}: ${p.better} is better, improvement ${f(c.improvement!)}, ${pct} interval [${f(c.interval.lower)}, ${f(c.interval.upper)}] (${c.interval.seeds} seeds × ${c.interval.items} test items): its lower bound ${verdict} margin ${p.margin}`;
+  }
   return `${head} vs ${f(c.current)} of ${against}: ${p.better} is better, improvement ${f(c.improvement!)} ${verdict} margin ${p.margin}`;
 }

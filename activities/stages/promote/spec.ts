@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Duration } from '../../../schemas/common';
+import { Duration, QUEUES } from '../../../schemas/common';
 import { stageKind } from '../../../schemas/stage-kind';
 
 /** `<needs-stage>.<path>` into that stage's metrics (manifest metrics, else its JSON files), e.g. evaluate.delta.macroF1. */
@@ -37,6 +37,14 @@ export const PromoteParams = z
       .optional()
       .describe('the model line: models/<name>/latest.json; default: the pipeline\'s name'),
     approval: ApprovalSpec.optional().describe('wait for a human to approve a promotion that passed the margin'),
+    confidence: z
+      .number()
+      .gt(0)
+      .lt(1)
+      .optional()
+      .describe(
+        'require the LOWER bound of the improvement\'s interval at this confidence (e.g. 0.95) to exceed margin, not the mean: the metric\'s evaluate stage (≥ 3 seeds, interval.confidence the same) compares adapted with base by a paired bootstrap over seeds × test items',
+      ),
   })
   .strict();
 
@@ -46,9 +54,23 @@ export const promoteKind = stageKind({
   params: PromoteParams,
   accepts: ['model', 'metrics'],
   produces: 'promotion',
-  version: '1',
-  defaultQueue: 'cpu',
+  version: '2',
+  defaultQueue: QUEUES.cpu,
   fanout: () => false,
   cacheable: false,
   approval: (p) => p.approval,
 });
+
+/** An interval (promote with confidence) is computed from at least this many fine-tuning seeds. */
+export const MIN_INTERVAL_SEEDS = 3;
+
+/**
+ * Where the interval of a metric's improvement lies: evaluate's models.adapted.mean.<measure> and
+ * delta.<measure> have comparison.adapted.<measure>; other paths have none.
+ */
+export function intervalPathOf(metric: string): string | undefined {
+  const [stage, ...path] = metric.split('.');
+  const measure = path[path.length - 1];
+  const ok = (path.length === 2 && path[0] === 'delta') || (path.length === 4 && path[0] === 'models' && path[1] === 'adapted' && path[2] === 'mean');
+  return ok ? `${stage}.comparison.adapted.${measure}` : undefined;
+}
