@@ -10,11 +10,10 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ArtifactFileT } from '../../../schemas/manifest';
 import type { StageParams } from '../../../schemas/stages';
-import { TranslateConfig } from '../../../schemas/trainer';
 import { InputError } from '../../errors';
 import { sha256File, type ArtifactStore } from '../../store';
 import { modelSourceOf, stageModel } from '../../model-stage/staging';
-import { runTrainer, throwIfTrainerFailed, writeTrainerConfig } from '../../model-stage/trainer-process';
+import { runTrainerStage } from '../../model-stage/trainer-stage';
 import type { StageContext } from '../types';
 
 type Params = StageParams<'augment'>;
@@ -85,33 +84,30 @@ export class BackTranslation {
     ctx.progress({ message: `back-translation: staging the models for ${this.count} texts` });
     const forward = await stageModel(ctx.store, modelSourceOf(p.forward), path.join(this.dir, 'forward'), 'backTranslation.forward');
     const backward = await stageModel(ctx.store, modelSourceOf(p.backward), path.join(this.dir, 'backward'), 'backTranslation.backward');
-    const configPath = writeTrainerConfig(TranslateConfig, {
-      command: 'translate',
-      input: this.input,
-      output: this.output,
-      models: [
-        { path: forward, prefix: p.forwardPrefix },
-        { path: backward, prefix: p.backwardPrefix },
-      ],
-      temperature: p.temperature,
-      numBeams: p.numBeams,
-      maxLength: p.maxLength,
-      batchSize: p.batchSize,
-      seed,
-      device: p.device,
-    }, path.join(this.dir, 'translate-config.json'), 'backTranslation');
-    const result = await runTrainer({
-      command: 'translate',
-      configPath,
+    await runTrainerStage(ctx, {
+      what: 'augment: back-translation',
+      configFile: path.join(this.dir, 'translate-config.json'),
       cwd: this.dir,
-      signal: ctx.signal,
+      config: {
+        command: 'translate',
+        input: this.input,
+        output: this.output,
+        models: [
+          { path: forward, prefix: p.forwardPrefix },
+          { path: backward, prefix: p.backwardPrefix },
+        ],
+        temperature: p.temperature,
+        numBeams: p.numBeams,
+        maxLength: p.maxLength,
+        batchSize: p.batchSize,
+        seed,
+        device: p.device,
+      },
       onEvent: (e) => {
         if (e.event === 'metric' && e.name === 'translated') ctx.progress({ fraction: e.value / Math.max(1, this.count), message: `back-translated ${e.value}/${this.count} texts` });
         else if (e.event === 'done') this.metrics = e.metrics ?? {};
       },
-      log: (m) => ctx.log(m),
     });
-    throwIfTrainerFailed('augment: back-translation', result, ctx.signal);
   }
 
   /**

@@ -9,13 +9,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { StageParams } from '../../../schemas/stages';
-import { FinetuneConfig, type TrainerEvent } from '../../../schemas/trainer';
+import type { TrainerEvent } from '../../../schemas/trainer';
 import { ConfigError } from '../../errors';
 import { adaptedAndBase } from '../../model-stage/adapted-model';
 import { downloadFiles, workSubdir } from '../../model-stage/files';
 import { s3Fingerprint, type ArtifactStore } from '../../store';
 import { describeSource, modelFiles, modelRefFingerprint, stageModel } from '../../model-stage/staging';
-import { runTrainer, throwIfTrainerFailed, writeTrainerConfig } from '../../model-stage/trainer-process';
+import { runTrainerStage } from '../../model-stage/trainer-stage';
 import { countRows, refList, stageDatasets, stagePairs, stageTaskFiles } from '../../model-stage/task-data';
 import type { StageContext, StageImpl } from '../types';
 
@@ -115,54 +115,45 @@ export const evaluateStage: StageImpl<Params> = {
     const baseDir = await stageModel(ctx.store, baseSource, dir('base'));
 
     const outputDir = dir('output');
-    const configPath = writeTrainerConfig(FinetuneConfig, {
-      command: 'finetune',
-      task: p.task,
-      models: { base: { path: baseDir }, adapted: { path: adaptedDir } },
-      data: {
-        train: pseudoLabeled ? [...train, pseudoFile] : train,
-        ...(dev.length ? { dev } : {}),
-        test,
-        ...(pairs ? { unlabeled: [pairsFile] } : {}),
-        textField: p.data.textField,
-        labelField: p.data.labelField,
-        tokensField: p.data.tokensField,
-        tagsField: p.data.tagsField,
-        maxLength: p.data.maxLength,
-      },
-      labels: p.labels,
-      seeds: p.seeds,
-      epochs: p.epochs,
-      maxSteps: p.maxSteps,
-      batchSize: p.batchSize,
-      lr: p.lr,
-      weightDecay: p.weightDecay,
-      warmupRatio: p.warmupRatio,
-      uda: p.uda,
-      imbalance: p.imbalance,
-      noise: p.noise,
-      ema: p.ema,
-      logEvery: p.logEvery,
-      outputDir,
-      device: p.device,
-    }, path.join(ctx.workDir, 'trainer-config.json'), 'finetune config');
-
     const curves = new CurveRecorder();
-    const result = await runTrainer({
-      command: 'finetune',
-      configPath,
-      cwd: ctx.workDir,
-      signal: ctx.signal,
-      gpus: ctx.gpus,
-      onEvent: (e) => {
-        if (e.event !== 'progress') return;
-        curves.add(e);
-        const run = e.model !== undefined ? `${e.model}${e.seed !== undefined ? ` seed ${e.seed}` : ''}: ` : '';
-        ctx.progress({ fraction: e.total ? e.step / e.total : undefined, message: `fine-tuning ${run}step ${e.step}/${e.total} loss ${e.loss.toFixed(4)}` });
+    await runTrainerStage(ctx, {
+      what: 'evaluate',
+      progressPrefix: 'fine-tuning ',
+      config: {
+        command: 'finetune',
+        task: p.task,
+        models: { base: { path: baseDir }, adapted: { path: adaptedDir } },
+        data: {
+          train: pseudoLabeled ? [...train, pseudoFile] : train,
+          ...(dev.length ? { dev } : {}),
+          test,
+          ...(pairs ? { unlabeled: [pairsFile] } : {}),
+          textField: p.data.textField,
+          labelField: p.data.labelField,
+          tokensField: p.data.tokensField,
+          tagsField: p.data.tagsField,
+          maxLength: p.data.maxLength,
+        },
+        labels: p.labels,
+        seeds: p.seeds,
+        epochs: p.epochs,
+        maxSteps: p.maxSteps,
+        batchSize: p.batchSize,
+        lr: p.lr,
+        weightDecay: p.weightDecay,
+        warmupRatio: p.warmupRatio,
+        uda: p.uda,
+        imbalance: p.imbalance,
+        noise: p.noise,
+        ema: p.ema,
+        logEvery: p.logEvery,
+        outputDir,
+        device: p.device,
       },
-      log: (m) => ctx.log(m),
+      onEvent: (e) => {
+        if (e.event === 'progress') curves.add(e);
+      },
     });
-    throwIfTrainerFailed('evaluate', result, ctx.signal);
 
     const out = finetuneMetrics(readTrainerMetrics(outputDir), {
       sources: { base: describeSource(baseSource), adapted: `the model of stage ${adapted.stage}` },

@@ -21,14 +21,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ArtifactFileT } from '../../../schemas/manifest';
 import type { StageParams } from '../../../schemas/stages';
-import { EvaluateConfig } from '../../../schemas/trainer';
 import { documentShards } from '../../documents';
 import { ConfigError, InputError } from '../../errors';
 import { adaptedAndBase } from '../../model-stage/adapted-model';
 import { runPhasesInline } from '../../inline-phases';
 import { downloadFiles, workSubdir } from '../../model-stage/files';
 import { HELDOUT_PREFIX, modelFiles, modelRefFingerprint, stageModel, type ModelSource } from '../../model-stage/staging';
-import { runTrainer, throwIfTrainerFailed, writeTrainerConfig } from '../../model-stage/trainer-process';
+import { runTrainerStage, type TrainerConfigInput } from '../../model-stage/trainer-stage';
 import type { FanoutPhase, StageContext, StageFanout, StageImpl } from '../types';
 
 type Params = StageParams<'perplexity'>;
@@ -114,25 +113,17 @@ async function stageBase(ctx: StageContext<Params>, m: Models, dir: string, weig
   return stageModel(ctx.store, m.base, dir);
 }
 
-async function evaluate(ctx: StageContext<Params>, config: Record<string, unknown>, name: string): Promise<string> {
+/** What a set's count or score run adds to the stage's shared evaluate settings. */
+type EvaluateRun = Omit<TrainerConfigInput<'evaluate'>, 'command' | 'masking' | 'seed' | 'batchSize' | 'outputDir' | 'device'>;
+
+async function evaluate(ctx: StageContext<Params>, config: EvaluateRun, name: string): Promise<string> {
   const p = ctx.params;
   const outputDir = workSubdir(ctx.workDir, `${name}-out`);
-  const configPath = writeTrainerConfig(
-    EvaluateConfig,
-    { command: 'evaluate', masking: p.masking, seed: p.seed, batchSize: p.batchSize, outputDir, device: p.device, ...config },
-    path.join(ctx.workDir, `${name}-config.json`),
-    'evaluate config',
-  );
-  const result = await runTrainer({
-    command: 'evaluate',
-    configPath,
-    cwd: ctx.workDir,
-    signal: ctx.signal,
-    gpus: ctx.gpus,
-    onEvent: () => {},
-    log: (m) => ctx.log(m),
+  await runTrainerStage(ctx, {
+    what: 'perplexity',
+    config: { command: 'evaluate', masking: p.masking, seed: p.seed, batchSize: p.batchSize, outputDir, device: p.device, ...config },
+    configFile: path.join(ctx.workDir, `${name}-config.json`),
   });
-  throwIfTrainerFailed('perplexity', result, ctx.signal);
   return outputDir;
 }
 

@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ArtifactFileT } from '../../../schemas/manifest';
 import type { StageParams } from '../../../schemas/stages';
-import { PretrainConfig, type TrainerEvent } from '../../../schemas/trainer';
+import type { TrainerEvent } from '../../../schemas/trainer';
 import { ConfigError } from '../../errors';
 import type { StageContext, StageImpl, StageInputArtifact } from '../types';
 import { downloadCheckpoint, uploadCheckpoint, type CheckpointRef } from '../../model-stage/checkpoints';
@@ -30,7 +30,7 @@ import {
   stageModel,
   type ModelSource,
 } from '../../model-stage/staging';
-import { runTrainer, throwIfTrainerFailed, writeTrainerConfig } from '../../model-stage/trainer-process';
+import { runTrainerStage } from '../../model-stage/trainer-stage';
 
 type Params = StageParams<'pretrain'>;
 
@@ -68,27 +68,6 @@ export const pretrainStage: StageImpl<Params> = {
 
     const outputDir = dir('output');
     const checkpointDir = dir('checkpoints');
-    const configPath = writeTrainerConfig(PretrainConfig, {
-      command: 'pretrain',
-      model: { path: baseDir, objective: p.objective, ...(p.configOverrides ? { configOverrides: p.configOverrides } : {}) },
-      data: {
-        train: [domain.train],
-        eval: domain.eval ? [domain.eval] : [],
-        generalEval: general?.eval ? [general.eval] : [],
-        ...(p.replayRatio > 0 ? { replay: { paths: [general!.train!], ratio: p.replayRatio } } : {}),
-        textField: 'text',
-        seqLen: p.seqLen,
-        packing: p.packing,
-        evalMaxSequences: p.evalMaxSequences,
-      },
-      masking: { ...p.masking, ...(lexicon ? { lexicon: lexicon.path } : {}) },
-      ...(p.vocab.extend ? { vocab: { lexicon: lexicon!.path, maxNewTokens: p.vocab.maxNewTokens, minSubtokens: p.vocab.minSubtokens, padToMultipleOf: p.vocab.padToMultipleOf } } : {}),
-      train: p.train,
-      outputDir,
-      checkpointDir,
-      device: p.device,
-    }, path.join(ctx.workDir, 'trainer-config.json'), 'pretrain config');
-
     // A previous attempt's last uploaded checkpoint: continue from there, on whichever worker this runs.
     let resumeDir: string | undefined;
     let resumedFromStep: number | null = null;
@@ -106,18 +85,33 @@ export const pretrainStage: StageImpl<Params> = {
 
     const ledgerId = ctx.cacheKey ?? `${ctx.run}/${ctx.stage}`;
     const track = new TrainingTracker(ctx, ledgerId, checkpointDir);
-    const result = await runTrainer({
-      command: 'pretrain',
-      configPath,
+    await runTrainerStage(ctx, {
+      what: 'pretrain',
+      config: {
+        command: 'pretrain',
+        model: { path: baseDir, objective: p.objective, ...(p.configOverrides ? { configOverrides: p.configOverrides } : {}) },
+        data: {
+          train: [domain.train],
+          eval: domain.eval ? [domain.eval] : [],
+          generalEval: general?.eval ? [general.eval] : [],
+          ...(p.replayRatio > 0 ? { replay: { paths: [general!.train!], ratio: p.replayRatio } } : {}),
+          textField: 'text',
+          seqLen: p.seqLen,
+          packing: p.packing,
+          evalMaxSequences: p.evalMaxSequences,
+        },
+        masking: { ...p.masking, ...(lexicon ? { lexicon: lexicon.path } : {}) },
+        ...(p.vocab.extend ? { vocab: { lexicon: lexicon!.path, maxNewTokens: p.vocab.maxNewTokens, minSubtokens: p.vocab.minSubtokens, padToMultipleOf: p.vocab.padToMultipleOf } } : {}),
+        train: p.train,
+        outputDir,
+        checkpointDir,
+        device: p.device,
+      },
       resumeDir,
-      cwd: ctx.workDir,
-      signal: ctx.signal,
-      gpus: ctx.gpus,
+      ownHeartbeats: true, // step, loss, tokens/s, ETA and the stored checkpoints
       onEvent: (e) => track.onEvent(e),
-      log: (m) => ctx.log(m),
+      settle: () => track.uploads, // a checkpoint announced before the exit (e.g. after SIGTERM) is still acknowledged
     });
-    await track.uploads; // a checkpoint announced before the exit (e.g. after SIGTERM) is still acknowledged
-    throwIfTrainerFailed('pretrain', result, ctx.signal);
 
     if (!fs.existsSync(path.join(outputDir, 'config.json'))) throw new Error(`pretrain: the trainer exited 0 but wrote no model to ${outputDir}`);
     const files: ArtifactFileT[] = await uploadDir(ctx.store, outputDir);

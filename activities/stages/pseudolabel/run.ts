@@ -31,7 +31,6 @@ import zlib from 'node:zlib';
 import { once } from 'node:events';
 import type { ArtifactFileT } from '../../../schemas/manifest';
 import type { StageParams } from '../../../schemas/stages';
-import { PseudolabelConfig } from '../../../schemas/trainer';
 import { ShardWriter, documentShards, readShard } from '../../documents';
 import { ConfigError, InputError } from '../../errors';
 import type { ArtifactStore } from '../../store';
@@ -40,7 +39,7 @@ import { runPhasesInline } from '../../inline-phases';
 import { nearDedupePrefix } from '../dedupe/near/objects';
 import { downloadFiles, listFiles, localPathOf, workSubdir } from '../../model-stage/files';
 import { describeSource, modelDirFingerprint, modelFiles, modelSourceOf, stageModel } from '../../model-stage/staging';
-import { runTrainer, throwIfTrainerFailed, writeTrainerConfig } from '../../model-stage/trainer-process';
+import { runTrainerStage, type TrainerConfigInput } from '../../model-stage/trainer-stage';
 import { PSEUDO_LABEL_SCHEMA, countRows, refList, stageDatasets, stageTaskFiles } from '../../model-stage/task-data';
 import type { FanoutPhase, StageContext, StageFanout, StageImpl } from '../types';
 
@@ -223,11 +222,15 @@ async function writeJsonlGz(file: string, lines: AsyncIterable<unknown> | Iterab
   return n;
 }
 
-function trainerConfig(ctx: StageContext<Params>, phase: string, fields: Record<string, unknown>, name: string): string {
+type PhaseFields = Omit<TrainerConfigInput<'pseudolabel'>, 'command' | 'phase' | 'threshold' | 'perClassCap' | 'rounds' | 'studentDropout' | 'seed' | 'epochs' | 'maxSteps' | 'batchSize' | 'lr' | 'weightDecay' | 'warmupRatio' | 'logEvery' | 'device'>;
+
+/** One trainer phase (teacher, label, student) with the stage's shared settings; `fields` says what it reads and writes. */
+async function trainer(ctx: StageContext<Params>, phase: 'teacher' | 'label' | 'student', fields: PhaseFields): Promise<void> {
   const p = ctx.params;
-  return writeTrainerConfig(
-    PseudolabelConfig,
-    {
+  await runTrainerStage(ctx, {
+    what: 'pseudolabel',
+    configFile: path.join(ctx.workDir, `${phase}-config.json`),
+    config: {
       command: 'pseudolabel',
       phase,
       labels: p.labels,
@@ -246,26 +249,7 @@ function trainerConfig(ctx: StageContext<Params>, phase: string, fields: Record<
       device: p.device,
       ...fields,
     },
-    path.join(ctx.workDir, `${name}-config.json`),
-    'pseudolabel config',
-  );
-}
-
-async function trainer(ctx: StageContext<Params>, configPath: string): Promise<void> {
-  const result = await runTrainer({
-    command: 'pseudolabel',
-    configPath,
-    cwd: ctx.workDir,
-    signal: ctx.signal,
-    gpus: ctx.gpus,
-    onEvent: (e) => {
-      if (e.event !== 'progress') return;
-      const who = e.model ? `${e.model}: ` : '';
-      ctx.progress({ fraction: e.total ? e.step / e.total : undefined, message: `${who}step ${e.step}/${e.total} loss ${e.loss.toFixed(4)}` });
-    },
-    log: (m) => ctx.log(m),
   });
-  throwIfTrainerFailed('pseudolabel', result, ctx.signal);
 }
 
 const readJson = <T>(file: string): T => JSON.parse(fs.readFileSync(file, 'utf8')) as T;
@@ -401,12 +385,11 @@ const teacherPhase: FanoutPhase<Params> = {
     const labeled = await stageLabeled(ctx, workSubdir(ctx.workDir, 'data'));
     const source = await stageTeacherSource(ctx, workSubdir(ctx.workDir, 'teacher'));
     const outputDir = workSubdir(ctx.workDir, 'output');
-    const config = trainerConfig(ctx, 'teacher', {
+    await trainer(ctx, 'teacher', {
       teacher: { path: source.dir },
       data: { train: labeled.files, textField: ctx.params.data.textField, labelField: ctx.params.data.labelField, maxLength: ctx.params.data.maxLength },
       outputDir,
-    }, 'teacher');
-    await trainer(ctx, config);
+    });
     const t = readJson<{ labels: string[]; order: string[]; given: boolean }>(path.join(outputDir, 'teacher.json'));
     const model = t.given ? undefined : await uploadModel(ctx.store, path.join(outputDir, 'model'), `${prefix}r1/model/`);
     return { prefix, given: t.given, order: t.order, labels: t.labels, labeledRows: labeled.rows, teacher: source.teacher, ...(model ? { model } : {}) } satisfies TeacherResult;
@@ -437,12 +420,12 @@ function labelPhase(round: number): FanoutPhase<Params> {
       const teacherDir = task.model ? await downloadModel(ctx.store, task.model, dir) : (await stageTeacherSource(ctx, dir)).dir;
       ctx.progress({ message: `round ${round}: labeling ${task.file.name} (${docs} documents)` });
       const outputDir = workSubdir(ctx.workDir, 'output');
-      await trainer(ctx, trainerConfig(ctx, 'label', {
+      await trainer(ctx, 'label', {
         teacher: { path: teacherDir },
         labels: task.order,
         data: { unlabeled: [local], textField: 'text', maxLength: ctx.params.data.maxLength },
         outputDir,
-      }, 'label'));
+      });
       const out = readJson<{ docs: number; counts: number[] }>(path.join(outputDir, 'label.json'));
       if (out.docs !== docs) throw new Error(`pseudolabel: the trainer labeled ${out.docs} of the ${docs} documents of ${task.file.name}`);
       await ctx.store.client.fPutObject(ctx.store.bucket, ctx.store.key(key), path.join(outputDir, 'candidates.bin'));
@@ -524,13 +507,13 @@ function studentPhase(round: number): FanoutPhase<Params> {
       const labeled = await stageLabeled(ctx, data);
       const source = await stageTeacherSource(ctx, workSubdir(ctx.workDir, 'teacher'));
       const outputDir = workSubdir(ctx.workDir, 'output');
-      await trainer(ctx, trainerConfig(ctx, 'student', {
+      await trainer(ctx, 'student', {
         teacher: { path: source.dir },
         labels: ref.order,
         round: ref.round,
         data: { train: labeled.files, pseudo: [pseudo], textField: ctx.params.data.textField, labelField: ctx.params.data.labelField, maxLength: ctx.params.data.maxLength },
         outputDir,
-      }, 'student'));
+      });
       const model = await uploadModel(ctx.store, path.join(outputDir, 'model'), `${ref.prefix}r${round}/model/`);
       return { round, rows: rows.length, model } satisfies StudentResult;
     },
