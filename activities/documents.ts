@@ -1,40 +1,57 @@
 /**
- * Reading and writing `documents` artifacts: gzip-compressed JSONL shards of DocumentRecords. Writers cut shards
- * locally, upload each finished shard as a blob, and return the manifest file entries.
+ * Reading and writing `documents` artifacts: JSONL shards of DocumentRecords, compressed (activities/shard-codec.ts:
+ * zstd now, gzip before; both read). Writers cut shards locally, upload each finished shard as a blob, and return
+ * the manifest file entries.
  *
- * This is every data stage's I/O path, so it is kept cheap (bench/data/io.ts measures each step): records are
- * written to gzip in batches of ~128 KiB rather than one stream write each, shards are compressed at gzip level
- * SHARD_GZIP_LEVEL, zlib works in 64 KiB chunks, lines are decoded once per chunk, and a record in the shape the
- * writers produce is checked by hand; zod sees only the others (and gives the error message).
+ * This is every data stage's I/O path, so it is kept cheap (bench/data/io.ts measures each step): lines are encoded
+ * straight into 1 MiB blocks and each block is compressed as one zstd frame while the next fills; lines are
+ * decoded once per chunk; a record in the shape the writers produce is checked by hand (zod sees only the others,
+ * and gives the error message); and a record read from a shard and written unchanged is written as the line it was
+ * read from, instead of serializing it again.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import zlib from 'node:zlib';
-import { once } from 'node:events';
-import { pipeline } from 'node:stream/promises';
 import { DocumentRecord, type ArtifactFileT, type DocumentRecordT, type ManifestT } from '../schemas/manifest';
 import { InputError } from './errors';
 import { parsedLines } from './jsonl';
+import { SHARD_CODEC, SHARD_EXTENSIONS, compressFrame, decompressed, isShardName } from './shard-codec';
 import type { ArtifactStore } from './store';
 
-/**
- * The gzip level of written shards. Level 1 compresses ~3× faster than zlib's default 6 and reads as fast, for
- * shards ~10 % larger (measured by bench:io, docs/benchmarks.md): shards are intermediate data, rewritten by
- * every stage, so time matters more than bytes.
- */
-export const SHARD_GZIP_LEVEL = 1;
-/** Records are handed to gzip in batches of about this many characters. */
-const WRITE_BATCH = 128 << 10;
-/** zlib's output chunk, both ways (its default, 16 KiB, costs a stream callback per 16 KiB). */
-const ZLIB_CHUNK = 64 << 10;
+/** Lines are compressed in blocks (zstd frames) of about this many bytes. */
+const BLOCK = 1 << 20;
 
-/** Writes gzip JSONL shards of records (documents by default; other record kinds such as pairs too). */
+/**
+ * The line each document record was read from (readShard), with the values it had then. A writer given the same
+ * record writes that line again when the record still serializes to it (see lineOf) — what JSON.stringify would
+ * give for the shards the writers produce, at a fraction of its cost.
+ */
+const readLines = new WeakMap<object, { line: string; id: string; text: string; source: string }>();
+
+/**
+ * The JSONL line of a record: the line it was read from when it is unchanged (same id, text and source, the keys
+ * in the schema's order, metadata that serializes to the same JSON), else JSON.stringify.
+ */
+function lineOf(rec: unknown): string {
+  const read = typeof rec === 'object' && rec !== null ? readLines.get(rec) : undefined;
+  if (read) {
+    const d = rec as DocumentRecordT;
+    if (d.text === read.text && d.id === read.id && d.source === read.source && asDocumentRecord(d)) {
+      const tail = `,"metadata":${JSON.stringify(d.metadata)}}`;
+      if (read.line.endsWith(tail)) return read.line;
+    }
+  }
+  return JSON.stringify(rec);
+}
+
+/** Writes compressed JSONL shards of records (documents by default; other record kinds such as pairs too). */
 export class ShardWriter<R = DocumentRecordT> {
-  private out: zlib.Gzip | undefined;
+  private file: fs.promises.FileHandle | undefined;
   private local: string | undefined;
-  private written: Promise<void> | undefined;
-  private pending: string[] = [];
-  private pendingChars = 0;
+  /** The block being filled, and how many of its bytes are lines. */
+  private block = Buffer.allocUnsafe(BLOCK);
+  private used = 0;
+  /** The previous block: compressed (in libuv's thread pool) and written while this one fills. */
+  private writing: Promise<void> = Promise.resolve();
   private count = 0;
   private index = 0;
   readonly files: ArtifactFileT[] = [];
@@ -48,13 +65,17 @@ export class ShardWriter<R = DocumentRecordT> {
   ) {}
 
   async write(rec: R): Promise<void> {
-    const line = JSON.stringify(rec) + '\n';
-    this.pending.push(line);
-    this.pendingChars += line.length;
+    const line = lineOf(rec);
+    // A UTF-16 code unit is at most 3 bytes of UTF-8 (a surrogate pair: 4 bytes for 2 units).
+    if (this.used + 3 * line.length + 1 > this.block.length) {
+      await this.flush();
+      if (3 * line.length + 1 > this.block.length) this.block = Buffer.allocUnsafe(3 * line.length + 1);
+    }
+    this.used += this.block.write(line, this.used);
+    this.block[this.used++] = 10;
     this.count++;
     this.total++;
     if (this.count >= this.shardSize) await this.cut();
-    else if (this.pendingChars >= WRITE_BATCH) await this.flush();
   }
 
   /** Finish the last shard; returns every shard's file entry (uploaded). */
@@ -63,42 +84,51 @@ export class ShardWriter<R = DocumentRecordT> {
     return this.files;
   }
 
-  /** Hands the batched lines to gzip, opening the shard's file first if needed; waits while gzip is behind. */
+  /**
+   * Starts compressing the filled block as one frame, to be appended to the shard's file (opened first if
+   * needed) after the previous block; waits for the previous block, so that at most two are in memory.
+   */
   private async flush(): Promise<void> {
-    if (!this.out) {
-      this.local = path.join(this.dir, `${this.name}-${String(this.index).padStart(5, '0')}.jsonl.gz`);
-      this.out = zlib.createGzip({ level: SHARD_GZIP_LEVEL, chunkSize: ZLIB_CHUNK });
-      this.written = pipeline(this.out, fs.createWriteStream(this.local));
-      this.written.catch(() => {}); // awaited in cut(); a write error also rejects the 'drain' wait below
+    if (this.used === 0) return;
+    await this.writing;
+    if (!this.file) {
+      this.local = path.join(this.dir, `${this.name}-${String(this.index).padStart(5, '0')}${SHARD_EXTENSIONS[SHARD_CODEC]}`);
+      this.file = await fs.promises.open(this.local, 'w');
     }
-    const ok = this.out.write(this.pending.join(''));
-    this.pending = [];
-    this.pendingChars = 0;
-    if (!ok) await once(this.out, 'drain');
+    const file = this.file;
+    const frame = compressFrame(this.block.subarray(0, this.used));
+    this.block = Buffer.allocUnsafe(BLOCK);
+    this.used = 0;
+    this.writing = frame.then((f) => writeAll(file, f));
+    this.writing.catch(() => {}); // awaited by the next flush or cut
   }
 
   private async cut(): Promise<void> {
     if (this.count === 0) return;
     await this.flush();
-    this.out!.end();
-    await this.written;
+    await this.writing;
+    await this.file!.close();
     const local = this.local!;
     this.files.push(await this.store.putFile(local, path.basename(local), this.count));
     fs.rmSync(local, { force: true });
-    this.out = undefined;
+    this.file = undefined;
     this.local = undefined;
-    this.written = undefined;
     this.count = 0;
     this.index++;
   }
 }
 
+async function writeAll(file: fs.promises.FileHandle, b: Buffer): Promise<void> {
+  for (let off = 0; off < b.length; ) off += (await file.write(b, off, b.length - off)).bytesWritten;
+}
+
 /**
  * The document shards of a `documents` manifest. A manifest may carry side files too (a crawl's removed-URL
- * list, a filter's dropped documents); only `.jsonl.gz` shards hold the artifact's documents.
+ * list, a filter's dropped documents); only `.jsonl.zst` (and, written before, `.jsonl.gz`) shards hold the
+ * artifact's documents.
  */
 export function documentShards(manifest: ManifestT): ArtifactFileT[] {
-  return manifest.files.filter((f) => f.name.endsWith('.jsonl.gz') && !f.name.startsWith('dropped-'));
+  return manifest.files.filter((f) => isShardName(f.name) && !f.name.startsWith('dropped-'));
 }
 
 /** Stream every document of a `documents` manifest, shard by shard, validating each record. */
@@ -108,11 +138,14 @@ export async function* readDocuments(store: ArtifactStore, manifest: ManifestT):
   }
 }
 
+/** The documents of one shard, in either codec (told by its first bytes), each validated. */
 export async function* readShard(store: ArtifactStore, f: ArtifactFileT): AsyncGenerator<DocumentRecordT> {
-  const gunzip = zlib.createGunzip({ chunkSize: ZLIB_CHUNK });
-  // pipeline, not pipe: a failed download must fail the read, not leave it waiting.
-  pipeline(await store.getStream(f.key), gunzip).catch(() => {});
-  yield* parsedLines(gunzip, f.name, (value, line) => asDocumentRecord(value) ?? parseRecord(value, f.name, line));
+  yield* parsedLines(decompressed(await store.getStream(f.key), f.name), f.name, (value, n, line) => {
+    const rec = asDocumentRecord(value);
+    if (!rec) return parseDocumentRecord(value, f.name, n);
+    readLines.set(rec, { line, id: rec.id, text: rec.text, source: rec.source });
+    return rec;
+  });
 }
 
 const RECORD_KEYS = ['id', 'text', 'source', 'metadata'];
@@ -133,7 +166,8 @@ export function asDocumentRecord(value: unknown): DocumentRecordT | undefined {
   return o as DocumentRecordT;
 }
 
-function parseRecord(value: unknown, file: string, line: number): DocumentRecordT {
+/** A record through zod: stripped, ordered, defaulted, or an InputError naming the file and line. */
+export function parseDocumentRecord(value: unknown, file: string, line: number): DocumentRecordT {
   const rec = DocumentRecord.safeParse(value);
   if (!rec.success) throw new InputError(`${file}:${line}: not a document record (${rec.error.issues[0]?.message})`);
   return rec.data;

@@ -1,11 +1,13 @@
 /** JSON Lines reading with errors that name the file and line, shared by document shards and source inputs. */
-import type { Readable } from 'node:stream';
 import { InputError } from './errors';
 
 /**
  * Cuts a byte stream into lines as `readline` (crlfDelay: Infinity) does — "\n", "\r\n" and a lone "\r" end a
- * line; the last line may lack a break — but decodes UTF-8 once per chunk rather than once per line. The bytes
- * after a chunk's last "\n" (a partial line, perhaps a partial UTF-8 character) wait for the next chunk.
+ * line; the last line may lack a break — finding the breaks in the bytes. A chunk without "\r" is decoded line by
+ * line, so that an ASCII line becomes a one-byte string even when other lines hold non-ASCII text (V8 parses and
+ * copies those faster; one decode of a whole chunk with any non-ASCII character makes every line two-byte); a
+ * chunk with "\r" is decoded once and split. The bytes after a chunk's last "\n" (a partial line, perhaps a
+ * partial UTF-8 character) wait for the next chunk.
  */
 export class LineSplitter {
   private rest: Buffer | undefined;
@@ -20,6 +22,16 @@ export class LineSplitter {
     }
     // A copy when it is a piece of the caller's chunk: a short rest must not keep the whole chunk alive.
     this.rest = last + 1 === buf.length ? undefined : buf === chunk ? Buffer.from(buf.subarray(last + 1)) : buf.subarray(last + 1);
+    const cr = buf.indexOf(13);
+    if (cr < 0 || cr > last) {
+      const lines: string[] = [];
+      for (let start = 0; start <= last; ) {
+        const end = buf.indexOf(10, start);
+        lines.push(buf.toString('utf8', start, end));
+        start = end + 1;
+      }
+      return lines;
+    }
     // Decoded with its final "\n", so that a "\r" just before it is seen as part of a "\r\n".
     const lines = splitBreaks(buf.toString('utf8', 0, last + 1));
     lines.pop(); // the empty string after that final "\n"
@@ -44,11 +56,15 @@ function splitBreaks(text: string): string[] {
 }
 
 /**
- * Each non-blank line of a JSON Lines byte stream, parsed and passed to `check` (with its 1-based line number),
- * which returns what to yield or throws an error naming the line. Gzip errors of a decompressing input stream
- * become an InputError naming the file.
+ * Each non-blank line of a JSON Lines byte stream, parsed and passed to `check` (with its 1-based line number and
+ * its text), which returns what to yield or throws an error naming the line. Gzip errors of a decompressing input
+ * stream become an InputError naming the file.
  */
-export async function* parsedLines<T>(input: Readable, where: string, check: (value: unknown, line: number) => T): AsyncGenerator<T> {
+export async function* parsedLines<T>(
+  input: AsyncIterable<Buffer | string>,
+  where: string,
+  check: (value: unknown, line: number, text: string) => T,
+): AsyncGenerator<T> {
   let n = 0;
   try {
     for await (const lines of lineBatches(input)) {
@@ -62,7 +78,7 @@ export async function* parsedLines<T>(input: Readable, where: string, check: (va
         } catch {
           throw new InputError(`${where}:${n}: not valid JSON`);
         }
-        yield check(value, n);
+        yield check(value, n, text);
       }
     }
   } catch (e) {
@@ -73,10 +89,10 @@ export async function* parsedLines<T>(input: Readable, where: string, check: (va
 }
 
 /** The lines of a byte stream, a chunk's worth at a time (see LineSplitter). */
-async function* lineBatches(input: Readable): AsyncGenerator<string[]> {
+async function* lineBatches(input: AsyncIterable<Buffer | string>): AsyncGenerator<string[]> {
   const splitter = new LineSplitter();
   for await (const chunk of input) {
-    const lines = splitter.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+    const lines = splitter.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
     if (lines.length) yield lines;
   }
   const last = splitter.end();
@@ -84,6 +100,6 @@ async function* lineBatches(input: Readable): AsyncGenerator<string[]> {
 }
 
 /** Yields each non-blank line's parsed value and 1-based line number; `where` names the file in errors. */
-export function jsonLines(input: Readable, where: string): AsyncGenerator<{ value: unknown; line: number }> {
+export function jsonLines(input: AsyncIterable<Buffer | string>, where: string): AsyncGenerator<{ value: unknown; line: number }> {
   return parsedLines(input, where, (value, line) => ({ value, line }));
 }

@@ -1,7 +1,9 @@
 /**
- * The shard I/O path's fast paths (activities/jsonl.ts, activities/documents.ts) give what the straightforward
- * code gave: lines exactly as readline cuts them, records exactly as zod parses them, the same errors with file
- * and line, and shards any gzip reader reads. No servers: the store is a stand-in that keeps blobs in memory.
+ * The shard I/O path's fast paths (activities/jsonl.ts, activities/documents.ts, activities/shard-codec.ts) give
+ * what the straightforward code gave: lines exactly as readline cuts them, records exactly as zod parses them, the
+ * same errors with file and line, zstd shards any zstd reader reads, gzip shards written before still read, and a
+ * record passed through unchanged written as the same bytes. No servers: the store is a stand-in that keeps blobs
+ * in memory.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -11,7 +13,10 @@ import readline from 'node:readline';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import zlib from 'node:zlib';
-import { ShardWriter, SHARD_GZIP_LEVEL, asDocumentRecord, readShard } from '../activities/documents';
+import { spawnSync } from 'node:child_process';
+import { compress as zstdCompress, decompress as zstdDecompress } from '@mongodb-js/zstd';
+import { ShardWriter, asDocumentRecord, readShard } from '../activities/documents';
+import { SHARD_CODEC, decompressed, sniffCodec, zstdFrameEnd } from '../activities/shard-codec';
 import { InputError } from '../activities/errors';
 import { LineSplitter, jsonLines } from '../activities/jsonl';
 import type { ArtifactStore } from '../activities/store';
@@ -140,14 +145,26 @@ describe('document records', () => {
     await assert.rejects(collect(readShard(mem.store, shardOf(mem, 'bad.jsonl.gz', '{"id":"a","text":"t","source":"s","metadata":{}}\n{oops\n'))), {
       message: 'bad.jsonl.gz:2: not valid JSON',
     });
-    await assert.rejects(collect(readShard(mem.store, shardOf(mem, 'plain.jsonl.gz', 'not gzip at all', false))), {
-      message: 'plain.jsonl.gz: corrupt or truncated gzip data',
+    const gz = zlib.gzipSync('{"id":"a","text":"t","source":"s","metadata":{}}\n'.repeat(100));
+    await assert.rejects(collect(readShard(mem.store, shardOf(mem, 'cut.jsonl.gz', gz.subarray(0, gz.length - 4), false))), {
+      message: 'cut.jsonl.gz: corrupt or truncated gzip data',
+    });
+    const zst = await zstdCompress(Buffer.from('{"id":"a","text":"t","source":"s","metadata":{}}\n'.repeat(100)), 1);
+    await assert.rejects(collect(readShard(mem.store, shardOf(mem, 'cut.jsonl.zst', zst.subarray(0, zst.length - 3), false))), {
+      message: 'cut.jsonl.zst: corrupt or truncated zstd data',
+    });
+    const bad = Buffer.from(zst);
+    bad.fill(0xff, 20, 40);
+    await assert.rejects(collect(readShard(mem.store, shardOf(mem, 'bad.jsonl.zst', bad, false))), (e: Error) => e instanceof InputError && e.message.startsWith('bad.jsonl.zst'));
+    // Neither codec's magic: read as plain JSONL.
+    await assert.rejects(collect(readShard(mem.store, shardOf(mem, 'plain.jsonl.zst', 'not compressed at all', false))), {
+      message: 'plain.jsonl.zst:1: not valid JSON',
     });
   });
 });
 
 describe('ShardWriter', () => {
-  test('round trip: shards cut at shardSize, gzip any reader reads, the same bytes every time', async () => {
+  test('round trip: shards cut at shardSize, zstd frames any zstd reader reads, the same bytes every time', async () => {
     const r = rng(11);
     const docs: DocumentRecordT[] = Array.from({ length: 2500 }, (_, i) => ({
       id: `d${i}`,
@@ -164,19 +181,86 @@ describe('ShardWriter', () => {
         for (const d of docs) await w.write(d);
         const files = await w.close();
         assert.equal(w.total, docs.length);
-        assert.deepEqual(files.map((f) => [f.name, f.records]), [['shard-00000.jsonl.gz', 1000], ['shard-00001.jsonl.gz', 1000], ['shard-00002.jsonl.gz', 500]]);
+        assert.deepEqual(files.map((f) => [f.name, f.records]), [['shard-00000.jsonl.zst', 1000], ['shard-00001.jsonl.zst', 1000], ['shard-00002.jsonl.zst', 500]]);
         const read = (await Promise.all(files.map((f) => collect(readShard(mem.store, f))))).flat();
         assert.deepEqual(read, docs);
-        // Plain gunzip sees one JSON document a line.
-        const lines = files.flatMap((f) => zlib.gunzipSync(mem.blobs.get(f.key)!).toString('utf8').trimEnd().split('\n'));
+        // A whole-buffer zstd decoder (not the frame walker of readShard) sees one JSON document a line.
+        const lines = (await Promise.all(files.map(async (f) => (await zstdDecompress(mem.blobs.get(f.key)!)).toString('utf8').trimEnd().split('\n')))).flat();
         assert.deepEqual(lines.map((l) => JSON.parse(l) as unknown), docs);
         runs.push(files.map((f) => mem.blobs.get(f.key)!));
       }
       assert.deepEqual(runs[0], runs[1], 'deterministic output');
-      assert.equal(SHARD_GZIP_LEVEL, 1);
+      assert.equal(SHARD_CODEC, 'zstd');
       assert.ok(fs.readdirSync(dir).length === 0, 'local shard files are removed after upload');
       // An empty writer writes no shard.
       assert.deepEqual(await new ShardWriter(memoryStore().store, dir, 10).close(), []);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('shard codecs', () => {
+  test('zstd frames are found in a stream cut anywhere; gzip and plain streams pass through decompressed', async () => {
+    const r = rng(5);
+    const text = Array.from({ length: 3000 }, (_, i) => JSON.stringify({ i, w: Math.floor(r() * 1e6).toString(36).repeat(1 + (i % 9)) })).join('\n') + '\n';
+    const plain = Buffer.from(text);
+    // Frames of several sizes, a skippable frame between two of them.
+    const pieces = [plain.subarray(0, 1), plain.subarray(1, 70_000), plain.subarray(70_000)];
+    const frames = await Promise.all(pieces.map((p) => zstdCompress(p, 1)));
+    const skippable = Buffer.alloc(8 + 5, 7);
+    skippable.writeUInt32LE(0x184d2a53, 0);
+    skippable.writeUInt32LE(5, 4);
+    const zst = Buffer.concat([frames[0], skippable, frames[1], frames[2]]);
+    assert.equal(sniffCodec(zst), 'zstd');
+    assert.equal(zstdFrameEnd(zst, 0), frames[0].length);
+    assert.equal(zstdFrameEnd(zst.subarray(0, frames[0].length - 1), 0), -1, 'an incomplete frame');
+    for (const size of [1, 3, 1000, 1 << 20]) {
+      for (const [name, bytes] of [['zst', zst], ['gz', zlib.gzipSync(plain)], ['plain', plain]] as const) {
+        const out = Buffer.concat(await collect(decompressed(Readable.from(chunked(bytes, size)), name)));
+        assert.ok(out.equals(plain), `${name} in chunks of ${size}`);
+      }
+    }
+  });
+
+  test('frames the zstd command line writes (content size, checksum) are walked too', async (t) => {
+    const plain = Buffer.from('{"id":"a","text":"t","source":"s","metadata":{}}\n'.repeat(20_000));
+    const cli = spawnSync('zstd', ['-1', '-c', '--content-size', '--check'], { input: plain, maxBuffer: 1 << 26 });
+    if (cli.error || cli.status !== 0) return t.skip('no zstd command line here');
+    const out = Buffer.concat(await collect(decompressed(Readable.from(chunked(cli.stdout, 4096)), 'cli.zst')));
+    assert.ok(out.equals(plain));
+    assert.equal(zstdFrameEnd(cli.stdout, 0), cli.stdout.length);
+  });
+
+  test('a record read and written unchanged keeps its line; a changed one is serialized again', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dapt-shards-'));
+    try {
+      const mem = memoryStore();
+      const lines = [
+        '{"id":"a","text":"t\\u00e9","source":"s","metadata":{"k":[1,2]}}', // an escape JSON.stringify would not write
+        '{"id":"b","text":"x","source":"s","metadata":{"n":1}}',
+        '{"id":"c","text":"y","source":"s","metadata":{"n":1}}',
+        '{"id":"d","text":"z","source":"s","metadata":{"n":1}}',
+        '{"text":"w","id":"e","source":"s","metadata":{}}', // other key order: zod's record, serialized again
+      ];
+      const input = shardOf(mem, 'in.jsonl.gz', lines.join('\n') + '\n');
+      const w = new ShardWriter(mem.store, dir, 100);
+      for await (const d of readShard(mem.store, input)) {
+        if (d.id === 'b') d.metadata.n = 2;
+        if (d.id === 'c') d.text = 'changed';
+        if (d.id === 'd') await w.write({ ...d });
+        else await w.write(d);
+      }
+      const [file] = await w.close();
+      const out = (await zstdDecompress(mem.blobs.get(file.key)!)).toString('utf8').split('\n');
+      assert.deepEqual(out, [
+        lines[0],
+        '{"id":"b","text":"x","source":"s","metadata":{"n":2}}',
+        '{"id":"c","text":"changed","source":"s","metadata":{"n":1}}',
+        lines[3],
+        '{"id":"e","text":"w","source":"s","metadata":{}}',
+        '',
+      ]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import zlib from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { ShardWriter } from '../activities/documents';
 import { augmentStage, tuning } from '../activities/stages/augment/run';
@@ -24,6 +23,7 @@ import { DOCUMENT_SCHEMA, type ManifestT } from '../schemas/manifest';
 import { stageKinds, type StageParams } from '../schemas/stages';
 import { augmentCases, outputDigest, runAsWorkers, SYNONYMS, TERMS, type AugmentCase, type Doc } from './helpers/augment-cases';
 import { makeStageContext, publishAsInput, startTestMinio, type TestMinio } from './helpers/stage-context';
+import { decompressedBuffer } from '../activities/shard-codec';
 
 process.env.OMP_NUM_THREADS ??= '1';
 
@@ -87,7 +87,7 @@ function caseParams(c: AugmentCase): StageParams<'augment'> {
 
 async function recordLines(store: ArtifactStore, files: ManifestT['files']): Promise<string[]> {
   const lines: string[] = [];
-  for (const f of files) for (const l of zlib.gunzipSync(Buffer.concat(await (await store.getStream(f.key)).toArray())).toString('utf8').split('\n')) if (l) lines.push(l);
+  for (const f of files) for (const l of (await decompressedBuffer(Buffer.concat(await (await store.getStream(f.key)).toArray()))).toString('utf8').split('\n')) if (l) lines.push(l);
   return lines;
 }
 

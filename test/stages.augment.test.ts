@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import zlib from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { ShardWriter } from '../activities/documents';
 import { ConfigError, InputError } from '../activities/errors';
@@ -28,6 +27,7 @@ import { plan } from './helpers/plans';
 import { startStack } from './helpers/stack';
 import { makeStageContext, publishAsInput, startTestMinio, type TestMinio } from './helpers/stage-context';
 import { buildTinyModel } from './helpers/tiny-model';
+import { decompressedBuffer } from '../activities/shard-codec';
 
 process.env.OMP_NUM_THREADS ??= '1';
 
@@ -93,7 +93,7 @@ async function lexiconInput(store: ArtifactStore, words: string[]): Promise<Stag
 async function readPairs(store: ArtifactStore, files: ManifestT['files']): Promise<PairRecordT[]> {
   const out: PairRecordT[] = [];
   for (const f of files) {
-    const text = zlib.gunzipSync(Buffer.concat(await (await store.getStream(f.key)).toArray())).toString('utf8');
+    const text = (await decompressedBuffer(Buffer.concat(await (await store.getStream(f.key)).toArray()))).toString('utf8');
     for (const line of text.split('\n').filter(Boolean)) out.push(PairRecord.parse(JSON.parse(line)));
   }
   return out;

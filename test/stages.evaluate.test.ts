@@ -9,7 +9,6 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import zlib from 'node:zlib';
 import { after, before, test } from 'node:test';
 import type { FinetuneMetrics } from '../activities/stages/evaluate/run';
 import type { PseudolabelMetrics, PseudoRow } from '../activities/stages/pseudolabel/run';
@@ -20,6 +19,7 @@ import { TASK_LABELS, TOPICS, writeTaskFiles, type TaskFiles } from '../examples
 import { plan } from './helpers/plans';
 import { startStack, type Stack } from './helpers/stack';
 import { buildTinyModel } from './helpers/tiny-model';
+import { decompressedBuffer, isShardName } from '../activities/shard-codec';
 
 // One thread per trainer: a tiny model gains nothing from more, and threads spinning against the servers and
 // the workers on a small shared machine make training many times slower.
@@ -78,7 +78,7 @@ async function readText(store: ArtifactStore, key: string, gz = false): Promise<
   const chunks: Buffer[] = [];
   for await (const c of await store.getStream(key)) chunks.push(c as Buffer);
   const buf = Buffer.concat(chunks);
-  return (gz ? zlib.gunzipSync(buf) : buf).toString('utf8');
+  return (gz ? await decompressedBuffer(buf) : buf).toString('utf8');
 }
 
 /** The metrics.json file an evaluate stage stored (not the status copy). */
@@ -168,7 +168,7 @@ test('pseudolabel → evaluate: kept rows respect the threshold and the per-clas
   assert.equal(manifest.kind, 'dataset');
   assert.equal(manifest.schema, 'pseudo-labels/v1');
   const rows: PseudoRow[] = [];
-  for (const f of manifest.files.filter((x) => x.name.endsWith('.jsonl.gz'))) {
+  for (const f of manifest.files.filter((x) => isShardName(x.name))) {
     const lines = (await readText(store, f.key, true)).split('\n').filter(Boolean);
     assert.equal(lines.length, f.records);
     rows.push(...lines.map((l) => JSON.parse(l) as PseudoRow));

@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { pseudolabelStage, type PseudolabelMetrics, type PseudoRow } from '../activities/stages/pseudolabel/run';
@@ -26,6 +25,7 @@ import { writeTaskFiles, type TaskFiles } from '../examples/demo/domain-task';
 import { generalDocs, writeJsonl } from '../examples/demo/domain-corpus';
 import { makeStageContext, publishAsInput, startTestMinio, type TestMinio } from './helpers/stage-context';
 import { buildTinyModel } from './helpers/tiny-model';
+import { decompressedBuffer, isShardName } from '../activities/shard-codec';
 
 process.env.OMP_NUM_THREADS ??= '1';
 
@@ -70,12 +70,12 @@ async function documents(store: ArtifactStore, stage: string, dir: string, shard
 async function readGz(store: ArtifactStore, key: string): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of await store.getStream(key)) chunks.push(c as Buffer);
-  return zlib.gunzipSync(Buffer.concat(chunks)).toString('utf8');
+  return (await decompressedBuffer(Buffer.concat(chunks))).toString('utf8');
 }
 
 async function storedRows(store: ArtifactStore, out: StageOutput): Promise<PseudoRow[]> {
   const rows: PseudoRow[] = [];
-  for (const f of out.files.filter((x) => x.name.endsWith('.jsonl.gz'))) {
+  for (const f of out.files.filter((x) => isShardName(x.name))) {
     const lines = (await readGz(store, f.key)).split('\n').filter(Boolean);
     assert.equal(lines.length, f.records, f.name);
     rows.push(...lines.map((l) => JSON.parse(l) as PseudoRow));

@@ -17,6 +17,7 @@ The corpus is held in memory as int32 ids (+1 byte of flags per token when maski
 from __future__ import annotations
 
 import gzip
+import io
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -31,8 +32,22 @@ def rng_for(*keys: int) -> np.random.Generator:
     return np.random.default_rng([k % 2**64 for k in keys])
 
 
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
 def open_text(path: str):
-    return gzip.open(path, "rt", encoding="utf-8") if path.endswith(".gz") else open(path, encoding="utf-8")
+    """A JSONL file as text, by its first bytes: zstd (dapt's shards; a sequence of frames), gzip (shards written
+    before, staged files) or plain. The name is not trusted: a stage may stage a shard under another name."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head == ZSTD_MAGIC:
+        import zstandard
+
+        raw = zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), read_across_frames=True, closefd=True)
+        return io.TextIOWrapper(io.BufferedReader(raw), encoding="utf-8")
+    if head[:2] == b"\x1f\x8b":
+        return gzip.open(path, "rt", encoding="utf-8")
+    return open(path, encoding="utf-8")
 
 
 def json_lines(paths: Iterable[str]) -> Iterator[tuple[str, int, object]]:

@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import type { ArtifactFileT, ManifestT } from '../../schemas/manifest';
 import { ConfigError, InputError } from '../errors';
 import { jsonLines } from '../jsonl';
+import { decompressed } from '../shard-codec';
 import type { ArtifactStore } from '../store';
 import type { StageInputArtifact } from '../stages/types';
 
@@ -59,15 +60,14 @@ export async function stageTaskFiles(store: ArtifactStore, refs: readonly string
 
 /** The JSONL shards of an artifact (side files such as stats.json left out). */
 function jsonlShards(manifest: ManifestT): ArtifactFileT[] {
-  return manifest.files.filter((f) => /\.jsonl(\.gz)?$/.test(f.name));
+  return manifest.files.filter((f) => /\.jsonl(\.gz|\.zst)?$/.test(f.name));
 }
 
 async function* artifactRecords(store: ArtifactStore, input: StageInputArtifact): AsyncGenerator<{ rec: Record<string, unknown>; where: string }> {
   for (const f of jsonlShards(input.manifest)) {
-    let stream = await store.getStream(f.key);
-    if (f.name.endsWith('.gz')) stream = stream.pipe(zlib.createGunzip());
     const where = `${input.manifest.kind} of stage ${input.stage}, ${f.name}`;
-    for await (const { value, line } of jsonLines(stream, where)) {
+    // zstd or gzip shards, or plain JSONL: told by the first bytes (activities/shard-codec.ts).
+    for await (const { value, line } of jsonLines(decompressed(await store.getStream(f.key), f.name), where)) {
       if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InputError(`${where}:${line}: not a JSON object`);
       yield { rec: value as Record<string, unknown>, where: `${where}:${line}` };
     }

@@ -26,9 +26,12 @@ import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import zlib from 'node:zlib';
 import { DocumentRecord, type ArtifactFileT, type DocumentRecordT } from '../../schemas/manifest';
-import { ShardWriter, asDocumentRecord, readShard, SHARD_GZIP_LEVEL } from '../../activities/documents';
+import { ShardWriter, asDocumentRecord, readShard } from '../../activities/documents';
+import { SHARD_CODEC, SHARD_ZSTD_LEVEL, compressFrame } from '../../activities/shard-codec';
+import { decompress as zstdDecompress } from '@mongodb-js/zstd';
 import { LineSplitter } from '../../activities/jsonl';
 import { ShardWriterBefore, readShardBefore } from './io-before';
+import { ShardWriterGzip, readShardGzip } from './io-gzip';
 import { filterStage } from '../../activities/stages/filter/run';
 import { ArtifactStore } from '../../activities/store';
 import { startMinio, type MinioServer } from '../../infra/servers';
@@ -99,6 +102,8 @@ function* corpus(n: number): Generator<DocumentRecordT> {
     };
   }
 }
+
+const CODEC = `${SHARD_CODEC} level ${SHARD_ZSTD_LEVEL}`;
 
 // ---- measuring ------------------------------------------------------------------------------------------
 
@@ -184,7 +189,7 @@ async function main(): Promise<void> {
     await store.ensureBucket();
     const pid = minio.pid;
     const loadBefore = os.loadavg();
-    process.stderr.write(`bench:io — ${DOCS.toLocaleString('en')} documents, shards of ${SHARD_SIZE.toLocaleString('en')}, gzip level ${SHARD_GZIP_LEVEL}, ${REPS} rep(s)\n`);
+    process.stderr.write(`bench:io — ${DOCS.toLocaleString('en')} documents, shards of ${SHARD_SIZE.toLocaleString('en')}, ${CODEC}, ${REPS} rep(s)\n`);
 
     // The corpus, in memory first so generating it is not timed.
     const records = [...corpus(DOCS)];
@@ -204,21 +209,27 @@ async function main(): Promise<void> {
     const input = new ShardWriter(store, writeDir, SHARD_SIZE, 'input');
     for (const r of records) await input.write(r);
     const files = await input.close();
-    const gzBytes = files.reduce((n, f) => n + f.bytes, 0);
+    const storedBytes = files.reduce((n, f) => n + f.bytes, 0);
+    // The same records as gzip level 1 shards, as the writer of the gzip era wrote them: the input of the readers
+    // of before (which read gzip only), and read by the reader of now too (shards written before stay readable).
+    const gzWriter = new ShardWriterGzip(store, writeDir, SHARD_SIZE, 'gzip');
+    for (const r of records) await gzWriter.write(r);
+    const gzFiles = await gzWriter.close();
 
     // 1. Each step alone, on the same bytes.
-    let gz: Buffer[] = [];
-    await step('MinIO download of the gzip shards (getObject, to memory)', async () => {
-      gz = [];
+    let stored: Buffer[] = [];
+    await step(`MinIO download of the ${SHARD_CODEC} shards (getObject, to memory)`, async () => {
+      stored = [];
       for (const f of files) {
         const parts: Buffer[] = [];
         for await (const c of await store.getStream(f.key)) parts.push(c as Buffer);
-        gz.push(Buffer.concat(parts));
+        stored.push(Buffer.concat(parts));
       }
-    }, { minio: pid, note: `${(gzBytes / 1e6).toFixed(1)} MB compressed` });
-    // Untimed: the plain JSONL bytes and lines for the steps after gunzip (a step keeps nothing it makes, so that
-    // no step pays for holding its output).
-    let plain = gz.map((b) => zlib.gunzipSync(b));
+    }, { minio: pid, note: `${(storedBytes / 1e6).toFixed(1)} MB compressed` });
+    // Untimed: the plain JSONL bytes and lines for the steps after decompression, and the same bytes as gzip level
+    // 1 shards (a step keeps nothing it makes, so that no step pays for holding its output).
+    let plain = await Promise.all(stored.map((b) => zstdDecompress(b)));
+    let gz = plain.map((b) => zlib.gzipSync(b, { level: 1 }));
     let lines = plain.flatMap(splitLines);
     let parsed = lines.map((l) => JSON.parse(l) as unknown);
     await step('**baseline**: Node gunzip of the same bytes, output dropped (like `zcat | wc -c`; one gunzipSync per shard)', () => {
@@ -227,8 +238,11 @@ async function main(): Promise<void> {
     await step('gunzip stream, 16 KiB chunks (zlib default; before)', async () => {
       for (const b of gz) for await (const c of Readable.from([b]).pipe(zlib.createGunzip())) void c;
     });
-    await step('gunzip stream, 64 KiB chunks (now)', async () => {
+    await step('gunzip stream, 64 KiB chunks (gzip shards written before)', async () => {
       for (const b of gz) for await (const c of Readable.from([b]).pipe(zlib.createGunzip({ chunkSize: 64 << 10 }))) void c;
+    });
+    await step(`zstd decompression of the shards, whole (now: ${CODEC}, frames of 1 MiB)`, async () => {
+      for (const b of stored) await zstdDecompress(b);
     });
     await step('line splitting: readline, 16 KiB chunks (before)', async () => {
       for (const b of plain) for await (const l of readline.createInterface({ input: Readable.from(chunks(b, 16 << 10)), crlfDelay: Infinity })) void l;
@@ -260,31 +274,34 @@ async function main(): Promise<void> {
     // The compressors, each on the same shards' bytes (one call per shard). Only gzip is written: the others show
     // what a codec change would buy (every reader of shards would have to handle it).
     const { BROTLI_PARAM_QUALITY, BROTLI_PARAM_SIZE_HINT, Z_HUFFMAN_ONLY } = zlib.constants;
-    const compressors: [string, (b: Buffer) => Buffer][] = [
-      ['gzip level 6 (zlib default; before)', (b) => zlib.gzipSync(b, { level: 6 })],
+    const frames = (b: Buffer) => chunks(b, 1 << 20);
+    const compressors: [string, (b: Buffer) => Buffer | Promise<Buffer>][] = [
+      [`zstd level ${SHARD_ZSTD_LEVEL}, a frame per MiB (now)`, async (b) => Buffer.concat(await Promise.all(frames(b).map(compressFrame)))],
+      ['gzip level 6 (zlib default; two changes ago)', (b) => zlib.gzipSync(b, { level: 6 })],
       ['gzip level 3', (b) => zlib.gzipSync(b, { level: 3 })],
-      ['gzip level 1 (now)', (b) => zlib.gzipSync(b, { level: 1 })],
+      ['gzip level 1 (before)', (b) => zlib.gzipSync(b, { level: 1 })],
       ['gzip, Huffman coding only (no string matching; not used)', (b) => zlib.gzipSync(b, { strategy: Z_HUFFMAN_ONLY })],
       ['brotli quality 1 (not used: a codec no reader has)', (b) => zlib.brotliCompressSync(b, { params: { [BROTLI_PARAM_QUALITY]: 1, [BROTLI_PARAM_SIZE_HINT]: b.length } })],
     ];
     for (const [name, compress] of compressors) {
       let out = 0;
-      const row = await step(name, () => {
+      const row = await step(name, async () => {
         out = 0;
-        for (const b of plain) out += compress(b).length;
+        for (const b of plain) out += (await compress(b)).length;
       });
       row.note = `ratio ${(jsonlBytes / out).toFixed(2)}×, ${(out / 1e6).toFixed(1)} MB`;
     }
-    await step('sha256 of the gzip shards', () => {
-      for (const b of gz) createHash('sha256').update(b).digest('hex');
+    await step(`sha256 of the ${SHARD_CODEC} shards`, () => {
+      for (const b of stored) createHash('sha256').update(b).digest('hex');
     });
-    await step('MinIO upload of the gzip shards (putObject from memory)', async () => {
-      for (const [i, b] of gz.entries()) await store.client.putObject(store.bucket, `upload-test/${i}`, b, b.length);
+    await step(`MinIO upload of the ${SHARD_CODEC} shards (putObject from memory)`, async () => {
+      for (const [i, b] of stored.entries()) await store.client.putObject(store.bucket, `upload-test/${i}`, b, b.length);
     }, { minio: pid });
     plain = [];
     lines = [];
     parsed = [];
     gz = [];
+    stored = [];
 
     // 2. End to end, before and now.
     let written: ArtifactFileT[] = [];
@@ -293,25 +310,37 @@ async function main(): Promise<void> {
       for (const r of records) await w.write(r);
       written = await w.close();
     }, { minio: pid, after: removeBlobs(() => written) });
-    await step('write: ShardWriter, now (stringify, gzip, file, sha256, upload)', async () => {
+    await step('write: ShardWriter, gzip level 1 (records to gzip in 128 KiB batches; last change)', async () => {
+      const w = new ShardWriterGzip(store, writeDir, OUT, 'gzip1');
+      for (const r of records) await w.write(r);
+      written = await w.close();
+    }, { minio: pid, after: removeBlobs(() => written) });
+    await step(`write: ShardWriter, now (stringify, ${CODEC} in 1 MiB frames, file, sha256, upload)`, async () => {
       const w = new ShardWriter(store, writeDir, OUT, 'now');
       for (const r of records) await w.write(r);
       written = await w.close();
     }, { minio: pid, after: removeBlobs(() => written) });
-    const readAll = (read: typeof readShard) => async () => {
+    const readAll = (read: typeof readShard, from: ArtifactFileT[]) => async () => {
       let n = 0;
-      for (const f of files) for await (const d of read(store, f)) n += d.id ? 1 : 0;
+      for (const f of from) for await (const d of read(store, f)) n += d.id ? 1 : 0;
       if (n !== DOCS) throw new Error(`read ${n} documents, wrote ${DOCS}`);
     };
-    await step('read: readShard, before (readline, zod)', readAll(readShardBefore), { minio: pid });
-    await step('read: readShard, now (download, gunzip, lines, parse, check)', readAll(readShard), { minio: pid });
+    await step('read: readShard, before (readline, zod; gzip shards)', readAll(readShardBefore, gzFiles), { minio: pid });
+    await step('read: readShard, gzip level 1 (LineSplitter, hand check; last change)', readAll(readShardGzip, gzFiles), { minio: pid });
+    await step(`read: readShard, now (download, ${SHARD_CODEC} frames, lines, parse, check)`, readAll(readShard, files), { minio: pid });
+    await step('read: readShard, now, of the gzip shards (written before: still readable)', readAll(readShard, gzFiles), { minio: pid });
     const passDir = fs.mkdtempSync(path.join(dir, 'p-'));
     const passBefore = await step('**pass-through, before**: readShard → ShardWriter', async () => {
       const w = new ShardWriterBefore(store, passDir, OUT, 'pass-before');
-      for (const f of files) for await (const d of readShardBefore(store, f)) await w.write(d);
+      for (const f of gzFiles) for await (const d of readShardBefore(store, f)) await w.write(d);
       written = await w.close();
     }, { minio: pid, after: removeBlobs(() => written) });
-    const pass = await step('**pass-through, now**: readShard → ShardWriter', async () => {
+    const passGzip = await step('**pass-through, gzip level 1** (last change): readShard → ShardWriter', async () => {
+      const w = new ShardWriterGzip(store, passDir, OUT, 'pass-gzip');
+      for (const f of gzFiles) for await (const d of readShardGzip(store, f)) await w.write(d);
+      written = await w.close();
+    }, { minio: pid, after: removeBlobs(() => written) });
+    const pass = await step('**pass-through, now**: readShard → ShardWriter (unchanged records keep their line)', async () => {
       const w = new ShardWriter(store, passDir, OUT, 'pass');
       for (const f of files) for await (const d of readShard(store, f)) await w.write(d);
       written = await w.close();
@@ -345,23 +374,23 @@ async function main(): Promise<void> {
       written = out.files;
     }, { minio: pid, after: removeBlobs(() => written) });
 
-    const env = { docs: DOCS, shardSize: SHARD_SIZE, mb: MB, gzMb: gzBytes / 1e6, loadBefore, loadAfter: os.loadavg() };
+    const env = { docs: DOCS, shardSize: SHARD_SIZE, mb: MB, storedMb: storedBytes / 1e6, loadBefore, loadAfter: os.loadavg() };
     process.stdout.write(renderIo(rows, env) + '\n');
     const rate = (r: Row) => ({ mbPerCpuS: MB / r.cpuS, mbPerS: MB / r.wallS, docsPerS: DOCS / r.wallS });
-    const summary = { ...env, gzipLevel: SHARD_GZIP_LEVEL, reps: REPS, passThroughBefore: rate(passBefore), passThrough: rate(pass), filter: rate(filter), rows };
+    const summary = { ...env, codec: CODEC, reps: REPS, passThroughBefore: rate(passBefore), passThroughGzip: rate(passGzip), passThrough: rate(pass), filter: rate(filter), rows };
     if (values.json) fs.writeFileSync(values.json, JSON.stringify(summary, null, 2) + '\n');
-    process.stdout.write(`RESULT ${JSON.stringify({ before: summary.passThroughBefore, now: summary.passThrough })}\n`);
+    process.stdout.write(`RESULT ${JSON.stringify({ before: summary.passThroughBefore, gzip: summary.passThroughGzip, now: summary.passThrough })}\n`);
   } finally {
     await minio?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-function renderIo(rs: Row[], o: { docs: number; shardSize: number; mb: number; gzMb: number; loadBefore: number[]; loadAfter: number[] }): string {
+function renderIo(rs: Row[], o: { docs: number; shardSize: number; mb: number; storedMb: number; loadBefore: number[]; loadAfter: number[] }): string {
   const f1 = (x: number) => x.toFixed(1);
   const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
   return [
-    `- ${o.docs.toLocaleString('en')} documents, ${f1(o.mb)} MB of JSONL (${f1(o.gzMb)} MB as gzip level ${SHARD_GZIP_LEVEL} shards of ${o.shardSize.toLocaleString('en')}); ` +
+    `- ${o.docs.toLocaleString('en')} documents, ${f1(o.mb)} MB of JSONL (${f1(o.storedMb)} MB as ${CODEC} shards of ${o.shardSize.toLocaleString('en')}); ` +
       `fastest wall / least CPU of ${REPS} rep(s) per step`,
     `- ${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? 'unknown CPU'}), Node ${process.version}; load average before ${load(o.loadBefore)}, after ${load(o.loadAfter)}`,
     '',
