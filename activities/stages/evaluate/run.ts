@@ -61,6 +61,20 @@ export interface LossCurve {
   points: { step: number; loss: number; supervisedLoss?: number; consistencyLoss?: number; maskFraction?: number }[];
 }
 
+/** A model's difference to the base on one measure, with its interval (positive: better than the base). */
+export interface PairedDifference {
+  measure: string;
+  /** mean over seeds of (model − base) on the whole test set */
+  difference: number;
+  lower: number;
+  upper: number;
+  confidence: number;
+  resamples: number;
+  seeds: number;
+  items: number;
+  method: string;
+}
+
 export interface FinetuneMetrics {
   schema: typeof FINETUNE_METRICS_SCHEMA;
   task: 'classification' | 'ner';
@@ -73,6 +87,11 @@ export interface FinetuneMetrics {
   delta: Record<string, number>;
   /** delta[primary] > 0 */
   improved: boolean;
+  /**
+   * model (adapted) → measure → its difference to the base with an interval: the trainer's paired bootstrap over
+   * seeds × test items (trainer/paired_bootstrap.py); what promote's `confidence` gate reads
+   */
+  comparison: Record<string, Record<string, PairedDifference>>;
   /** rows of staged data: train (user files), pseudoLabeled (dataset inputs, added to train), dev, test, pairs (UDA) */
   data: { train: number; pseudoLabeled: number; dev: number; test: number; pairs: number };
   curves: LossCurve[];
@@ -147,6 +166,7 @@ export const evaluateStage: StageImpl<Params> = {
         noise: p.noise,
         ema: p.ema,
         logEvery: p.logEvery,
+        interval: p.interval,
         outputDir,
         device: p.device,
       },
@@ -163,7 +183,9 @@ export const evaluateStage: StageImpl<Params> = {
     const file = path.join(ctx.workDir, 'metrics.json');
     fs.writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
     const [b, a] = [out.models.base?.mean[out.primary], out.models.adapted?.mean[out.primary]];
-    ctx.log(`evaluate: ${out.primary} base ${b?.toFixed(4)} → adapted ${a?.toFixed(4)} (Δ ${out.delta[out.primary]?.toFixed(4)}, ${p.seeds.length} seeds)`);
+    const iv = out.comparison.adapted?.[out.primary];
+    const ci = iv ? `, ${iv.confidence * 100}% interval [${iv.lower.toFixed(4)}, ${iv.upper.toFixed(4)}]` : '';
+    ctx.log(`evaluate: ${out.primary} base ${b?.toFixed(4)} → adapted ${a?.toFixed(4)} (Δ ${out.delta[out.primary]?.toFixed(4)}${ci}, ${p.seeds.length} seeds)`);
     return { files: [await ctx.store.putFile(file, 'metrics.json')], schema: FINETUNE_METRICS_SCHEMA, metrics: { ...out } };
   },
 
@@ -203,6 +225,7 @@ export interface TrainerFinetuneMetrics {
   labels: string[];
   models: Record<string, { seeds: TrainerSeedScores[]; mean?: Record<string, number>; std?: Record<string, number> }>;
   delta?: Record<string, number>;
+  comparison?: Record<string, Record<string, PairedDifference>>;
   noise?: unknown;
   uda?: unknown;
 }
@@ -269,6 +292,7 @@ export function finetuneMetrics(
     models,
     delta,
     improved: (delta[primary] ?? 0) > 0,
+    comparison: m.comparison ?? {},
     data: extra.data,
     curves: extra.curves,
     ...(m.noise !== undefined ? { noise: m.noise } : {}),
