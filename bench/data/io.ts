@@ -1,17 +1,20 @@
 /**
- * `npm run bench:io`: where the time of the documents shard I/O path goes (activities/documents.ts), against a
- * private MinIO. A generated corpus (~1.6 KB of JSONL a document) is written as gzip JSONL shards, then:
+ * `npm run bench:io`: where the time of the documents shard I/O path goes (activities/documents.ts,
+ * activities/shard-codec.ts), against a private MinIO. A generated corpus (~1.6 KB of JSONL a document) is written
+ * as zstd JSONL shards (and, untimed, as the gzip level 1 shards of the previous writer), then:
  *
- *   - each step of the path alone, on the same bytes held in memory: MinIO download, gunzip (the baseline:
- *     Node's gunzip of the same bytes, like `zcat | wc -c`), line splitting, JSON.parse, record validation,
- *     JSON.stringify, gzip at several levels (and two codecs not used, for comparison), sha256, MinIO upload;
- *   - the path end to end, now and as it was before it was tuned (bench/data/io-before.ts, frozen): ShardWriter
- *     alone, readShard alone, readShard → ShardWriter (a pass-through stage), and the filter stage itself with
- *     every rule off.
+ *   - each step of the path alone, on the same bytes held in memory: MinIO download, decompression (the named
+ *     baseline: Node's gunzip of the same JSONL as gzip, like `zcat | wc -c`; zstd beside it), line splitting,
+ *     JSON.parse, record validation, JSON.stringify, compression (zstd level 1 now, gzip levels before, and two
+ *     codecs not used, for comparison), sha256, MinIO upload;
+ *   - the path end to end, now and in its two earlier states, frozen (bench/data/io-before.ts: gzip level 6, a
+ *     write per record, readline and zod; bench/data/io-gzip.ts: gzip level 1 in batches, the previous change):
+ *     ShardWriter alone, readShard alone (and of gzip shards: still readable), readShard → ShardWriter (a
+ *     pass-through stage), and the filter stage itself with every rule off.
  *
  * Each step runs `--reps` times; the table shows the fastest wall time and the least CPU time of the runs (the
  * machine is shared). MB are megabytes (10⁶) of uncompressed JSONL; "MB/s per core" is MB per CPU-second of this
- * process, zlib's thread-pool work included (MinIO's own CPU, a separate process, is shown beside it).
+ * process, the thread pool's compression work included (MinIO's own CPU, a separate process, is shown beside it).
  *
  *   npm run bench:io -- [--docs 100000] [--shard-size 10000] [--reps 3] [--json FILE] [--smoke]
  *

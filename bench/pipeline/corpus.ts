@@ -131,29 +131,49 @@ function layout(r: Rng, a: Article, site: number): string {
   }
 }
 
-function lowQuality(r: Rng, kind: 'links' | 'spam' | 'list'): string {
+/** A low-quality page, and the text of its main element (what an extractor keeps of it). */
+function lowQuality(r: Rng, kind: 'links' | 'spam' | 'list'): { html: string; text: string } {
   const title = pick(r, TEASERS);
+  let lines: string[];
   let main: string;
-  if (kind === 'links') main = `<h1>Directory</h1>${links(Array.from({ length: int(r, 20, 40) }, () => `${pick(r, TEASERS)} ${int(r, 1, 999)}`))}`;
-  else if (kind === 'spam') {
+  if (kind === 'links') {
+    lines = Array.from({ length: int(r, 20, 40) }, () => `${pick(r, TEASERS)} ${int(r, 1, 999)}`);
+    main = `<h1>Directory</h1>${links(lines)}`;
+    lines.unshift('Directory');
+  } else if (kind === 'spam') {
     const line = enSentence(r, false);
-    main = `<h1>${esc(title)}</h1>${Array.from({ length: int(r, 12, 25) }, () => `<p>${esc(line)} Click here now!</p>`).join('\n')}`;
-  } else main = `<h1>Shop</h1>${Array.from({ length: int(r, 20, 40) }, () => `<div class="item">${pick(r, SHOP)} ${int(r, 2, 199)}.${int(r, 10, 99)} EUR</div>`).join('\n')}`;
-  return `${head(title, 'en')}<body>${COOKIE}<nav>${links(MENU)}</nav><main>${main}</main>${footer(r)}</body></html>`;
+    lines = [title, ...Array.from({ length: int(r, 12, 25) }, () => `${line} Click here now!`)];
+    main = `<h1>${esc(title)}</h1>${lines.slice(1).map((l) => `<p>${esc(l)}</p>`).join('\n')}`;
+  } else {
+    lines = Array.from({ length: int(r, 20, 40) }, () => `${pick(r, SHOP)} ${int(r, 2, 199)}.${int(r, 10, 99)} EUR`);
+    main = `<h1>Shop</h1>${lines.map((l) => `<div class="item">${l}</div>`).join('\n')}`;
+    lines.unshift('Shop');
+  }
+  return { html: `${head(title, 'en')}<body>${COOKIE}<nav>${links(MENU)}</nav><main>${main}</main>${footer(r)}</body></html>`, text: lines.join('\n') };
 }
 
 export interface CorpusOptions {
   docs: number;
   docsPerFile: number;
   seed?: number;
+  /**
+   * warc (default): the pages as WARC files; jsonl: the same pages' main text as gzip JSONL files ({text, url,
+   * lang}), the input of a pipeline that starts after extraction (source → filter → dedupe → select).
+   */
+  format?: 'warc' | 'jsonl';
 }
 
 export interface Corpus {
   dir: string;
+  format: 'warc' | 'jsonl';
+  /** The input files' folder (WARC files, or JSONL files). */
   warcDir: string;
   seedDir: string;
   files: string[];
+  /** Bytes of the input files as stored (gzip). */
   warcBytes: number;
+  /** jsonl: bytes of the JSONL files uncompressed. */
+  jsonlBytes?: number;
   docs: number;
   /** Pages per kind, as generated. */
   kinds: Record<PageKind, number>;
@@ -162,18 +182,22 @@ export interface Corpus {
 /** The corpus for `o`, generated into ~/.cache/dapt/bench-pipeline unless it is there already. */
 export function ensureCorpus(o: CorpusOptions, log: (msg: string) => void): Corpus {
   const root = process.env.DAPT_BENCH_PIPELINE_CACHE ?? path.join(os.homedir(), '.cache', 'dapt', 'bench-pipeline');
-  const dir = path.join(root, `corpus-v2-${o.docs}-${o.docsPerFile}-${o.seed ?? 1}`);
+  const dir = path.join(root, `corpus-v2-${o.docs}-${o.docsPerFile}-${o.seed ?? 1}${o.format === 'jsonl' ? '-jsonl' : ''}`);
   const done = path.join(dir, 'corpus.json');
-  if (fs.existsSync(done)) return { dir, ...(JSON.parse(fs.readFileSync(done, 'utf8')) as Omit<Corpus, 'dir'>) };
+  if (fs.existsSync(done)) {
+    const saved = JSON.parse(fs.readFileSync(done, 'utf8')) as Omit<Corpus, 'dir'>;
+    return { ...saved, dir, format: saved.format ?? 'warc' };
+  }
   fs.rmSync(dir, { recursive: true, force: true });
-  log(`generating ${o.docs.toLocaleString('en')} pages as WARC → ${dir}`);
+  log(`generating ${o.docs.toLocaleString('en')} pages as ${o.format === 'jsonl' ? 'JSONL of their main text' : 'WARC'} → ${dir}`);
   const c = writeCorpus(dir, o);
   fs.writeFileSync(done, JSON.stringify({ ...c, dir: undefined }));
   return c;
 }
 
 function writeCorpus(dir: string, o: CorpusOptions): Corpus {
-  const warcDir = path.join(dir, 'warc');
+  const jsonl = o.format === 'jsonl';
+  const warcDir = path.join(dir, jsonl ? 'jsonl' : 'warc');
   const seedDir = path.join(dir, 'seed');
   fs.mkdirSync(warcDir, { recursive: true });
   fs.mkdirSync(seedDir, { recursive: true });
@@ -182,14 +206,27 @@ function writeCorpus(dir: string, o: CorpusOptions): Corpus {
   const recent: Article[] = [];
   const files: string[] = [];
   let warcBytes = 0;
+  let jsonlBytes = 0;
   let fd = -1;
+  // jsonl: lines gzipped a thousand at a time (gzip members one after another read as one stream).
+  let lines: string[] = [];
+  const flushLines = () => {
+    if (!lines.length) return;
+    const text = lines.join('');
+    jsonlBytes += Buffer.byteLength(text);
+    const gz = zlib.gzipSync(text, { level: 1 });
+    warcBytes += gz.length;
+    fs.writeSync(fd, gz);
+    lines = [];
+  };
   for (let d = 0; d < o.docs; d++) {
     if (d % o.docsPerFile === 0) {
+      flushLines();
       if (fd >= 0) fs.closeSync(fd);
-      const file = path.join(warcDir, `CC-BENCH-${String(files.length).padStart(5, '0')}.warc.gz`);
+      const file = path.join(warcDir, `CC-BENCH-${String(files.length).padStart(5, '0')}${jsonl ? '.jsonl.gz' : '.warc.gz'}`);
       files.push(file);
       fd = fs.openSync(file, 'w');
-      fs.writeSync(fd, zlib.gzipSync(warcRecord({ type: 'warcinfo', contentType: 'application/warc-fields', block: 'software: dapt bench:pipeline\r\nformat: WARC File Format 1.0\r\n' })));
+      if (!jsonl) fs.writeSync(fd, zlib.gzipSync(warcRecord({ type: 'warcinfo', contentType: 'application/warc-fields', block: 'software: dapt bench:pipeline\r\nformat: WARC File Format 1.0\r\n' })));
     }
     let u = r();
     let kind: PageKind = r() < DOMAIN_SHARE ? 'domain' : 'en';
@@ -204,7 +241,9 @@ function writeCorpus(dir: string, o: CorpusOptions): Corpus {
     kinds[kind]++;
     const site = int(r, 0, 2);
     let html: string;
-    if (kind === 'links' || kind === 'spam' || kind === 'list') html = lowQuality(r, kind);
+    let text: string;
+    let lang = 'en';
+    if (kind === 'links' || kind === 'spam' || kind === 'list') ({ html, text } = lowQuality(r, kind));
     else {
       const a = kind === 'exact' ? pick(r, recent) : kind === 'near' ? nearCopy(r, pick(r, recent)) : article(r, kind);
       if (kind === 'en' || kind === 'domain') {
@@ -212,9 +251,17 @@ function writeCorpus(dir: string, o: CorpusOptions): Corpus {
         else recent[Math.floor(r() * recent.length)] = a;
       }
       html = layout(r, a, site);
+      text = [a.title, ...a.paragraphs].join('\n\n');
+      lang = a.lang;
     }
     const host = ['news.example.com', 'coast-notes.example.org', 'portal.example.net'][site];
     const uri = `https://${host}/${kind === 'zh' ? 'zh/' : ''}p/${d}`;
+    if (jsonl) {
+      // Both formats draw the same random numbers, so a size gives the same pages in either.
+      lines.push(JSON.stringify({ text, url: uri, lang }) + '\n');
+      if (lines.length === 1000) flushLines();
+      continue;
+    }
     const rec = warcRecord({
       type: 'response',
       uri,
@@ -227,10 +274,11 @@ function writeCorpus(dir: string, o: CorpusOptions): Corpus {
     warcBytes += gz.length;
     fs.writeSync(fd, gz);
   }
+  flushLines();
   if (fd >= 0) fs.closeSync(fd);
   // The seed domain corpus: a few hundred short documents about ships and ports, from another generator seed.
   const s = rng((o.seed ?? 1) + 7919);
   const seed = Array.from({ length: 300 }, () => JSON.stringify({ text: Array.from({ length: int(s, 2, 4) }, () => enParagraph(s, true)).join('\n\n') }));
   fs.writeFileSync(path.join(seedDir, 'seed.jsonl'), seed.join('\n') + '\n');
-  return { dir, warcDir, seedDir, files, warcBytes, docs: o.docs, kinds };
+  return { dir, format: jsonl ? 'jsonl' : 'warc', warcDir, seedDir, files, warcBytes, ...(jsonl ? { jsonlBytes } : {}), docs: o.docs, kinds };
 }

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Client } from '@temporalio/client';
 import { documentShards } from '../../activities/documents';
+import { decompressed } from '../../activities/shard-codec';
 import { ArtifactStore } from '../../activities/store';
 import { startRun, waitForRun } from '../../client/runs';
 import { startWorkerProcess, type WorkerProcess } from '../../infra/worker-process';
@@ -20,15 +21,19 @@ import type { DaptConfig } from '../../config';
 import type { Corpus } from './corpus';
 
 export const STAGES = ['warc', 'extract', 'filter', 'dedupe', 'select'] as const;
-export type StageName = (typeof STAGES)[number];
+/** The stages measured for a JSONL corpus (the pipeline after extraction). */
+export const STAGES_AFTER_EXTRACT = ['source', 'filter', 'dedupe', 'select'] as const;
+export const stagesOf = (corpus: Pick<Corpus, 'format'>): readonly string[] => (corpus.format === 'jsonl' ? STAGES_AFTER_EXTRACT : STAGES);
 
 export interface StageMeasure {
   stage: string;
   /** Documents into the stage (warc: documents it produced from the records). */
   docsIn: number;
   docsOut: number;
-  /** Bytes of the stage's input as stored (gzip WARC files; gzip JSONL shards). */
+  /** Bytes of the stage's input as stored (gzip WARC or JSONL files; zstd JSONL shards). */
   inputBytes: number;
+  /** Bytes of the stage's input as JSONL, uncompressed (a documents input; not WARC). */
+  inputJsonlBytes?: number;
   wallS: number;
   /** utime + stime of the worker processes between the stage's start and end. */
   cpuS: number;
@@ -102,15 +107,30 @@ export interface PipelineSizes {
   topK: number;
 }
 
+/**
+ * The pipeline for a corpus: a WARC corpus through warc → extract → filter → dedupe → select; a JSONL corpus (the
+ * pages' main text) through source → filter with every rule off (a pass-through: the shard I/O path alone, so
+ * that a 1M-document run fits this machine) → dedupe → select.
+ */
 export function pipelinePlan(corpus: Corpus, sizes: PipelineSizes): Plan {
   const { shardSize, topK } = sizes;
+  const off = { enabled: false };
+  const head =
+    corpus.format === 'jsonl'
+      ? {
+          source: { uses: 'source', with: { paths: [corpus.warcDir], shardSize } },
+          filter: { uses: 'filter', needs: ['source'], with: { shardSize, language: off, gopherRepetition: off, gopherQuality: off, c4: off, fineweb: off, pii: off } },
+        }
+      : {
+          warc: { uses: 'warc', with: { paths: [corpus.warcDir], shardSize } },
+          extract: { uses: 'extract', needs: ['warc'], with: { shardSize } },
+          filter: { uses: 'filter', needs: ['extract'], with: { shardSize } },
+        };
   const res = compilePipeline({
     name: 'bench-pipeline',
     stages: {
       seed: { uses: 'source', with: { paths: [corpus.seedDir], shardSize } },
-      warc: { uses: 'warc', with: { paths: [corpus.warcDir], shardSize } },
-      extract: { uses: 'extract', needs: ['warc'], with: { shardSize } },
-      filter: { uses: 'filter', needs: ['extract'], with: { shardSize } },
+      ...head,
       dedupe: { uses: 'dedupe', needs: ['filter'], with: { method: 'near', shardSize } },
       select: { uses: 'select', needs: ['dedupe', 'seed'], with: { seed: 'seed', topK, shardSize } },
     },
@@ -144,32 +164,37 @@ export async function measureDapt(o: { client: Client; base: DaptConfig; dir: st
     if (!res.ok) throw new Error(`run ${run.workflowId} failed: ${res.error}`);
     const peak = procs.map((p) => peakRss(p.pid));
     const store = new ArtifactStore(config.store);
-    const manifests = new Map<string, { docs: number; bytes: number }>();
-    for (const name of ['warc', ...STAGES]) {
+    const names = stagesOf(o.corpus);
+    const manifests = new Map<string, { docs: number; bytes: number; jsonlBytes: number }>();
+    for (const name of names) {
       const s = res.status.stages[name];
       const m = s.digest ? await store.readManifest(s.digest) : undefined;
       if (!m) throw new Error(`${run.workflowId}: no manifest for ${name}`);
       const shards = documentShards(m);
-      manifests.set(name, { docs: shards.reduce((a, f) => a + (f.records ?? 0), 0), bytes: shards.reduce((a, f) => a + f.bytes, 0) });
+      // Untimed, after the run: the shards' JSONL bytes (for MB/s of JSONL), by decompressing them.
+      let jsonlBytes = 0;
+      for (const f of shards) for await (const c of decompressed(await store.getStream(f.key), f.name)) jsonlBytes += c.length;
+      manifests.set(name, { docs: shards.reduce((a, f) => a + (f.records ?? 0), 0), bytes: shards.reduce((a, f) => a + f.bytes, 0), jsonlBytes });
     }
-    const stages = STAGES.map((name, i): StageMeasure => {
+    const stages = names.map((name, i): StageMeasure => {
       const s = res.status.stages[name];
       if (s.state !== 'succeeded' || !s.startedAt || !s.endedAt) throw new Error(`${run.workflowId}: ${name} is ${s.state}`);
       const [start, end] = [Date.parse(s.startedAt), Date.parse(s.endedAt)];
-      const prev = i === 0 ? undefined : manifests.get(STAGES[i - 1])!;
+      const prev = i === 0 ? undefined : manifests.get(names[i - 1])!;
       const out = manifests.get(name)!;
       return {
         stage: name,
         docsIn: prev ? prev.docs : out.docs,
         docsOut: out.docs,
         inputBytes: prev ? prev.bytes : o.corpus.warcBytes,
+        ...(prev ? { inputJsonlBytes: prev.jsonlBytes } : o.corpus.jsonlBytes ? { inputJsonlBytes: o.corpus.jsonlBytes } : {}),
         wallS: (end - start) / 1000,
         cpuS: sampler.at(end) - sampler.at(start),
         tasks: s.fanout?.total,
       };
     });
     o.log(`  dapt, ${o.workers} worker process(es): ${wallS.toFixed(1)} s; ${stages.map((s) => `${s.stage} ${s.wallS.toFixed(1)} s / ${s.cpuS.toFixed(1)} CPU s`).join(', ')}`);
-    const msPerPage = res.status.stages.extract.metrics?.msPerPage;
+    const msPerPage = res.status.stages.extract?.metrics?.msPerPage;
     return { impl: 'dapt', workers: o.workers, wallS, stages, peakRssBytes: peak, extractMsPerPage: typeof msPerPage === 'number' ? msPerPage : undefined };
   } finally {
     await Promise.all(procs.map((p) => p.stop().catch((e: unknown) => console.error(`worker ${p.pid}:`, e))));

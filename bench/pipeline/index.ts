@@ -6,14 +6,20 @@
  * pinned into a cached venv). Prints markdown tables: documents per CPU-second ("per core") and input MB/s per
  * stage, whole-pipeline speedup 2 vs 1 workers, peak RSS per worker process.
  *
- *   npm run bench:pipeline -- [--docs 1000000 | --docs 100000,1000000] [--workers 1,2] [--docs-per-file N]
- *                             [--no-baseline] [--baseline-workers 2] [--baseline-files N] [--write-docs docs/benchmarks.md]
+ *   npm run bench:pipeline -- [--docs 1000000 | --docs 100000,1000000] [--workers 1,2] [--largest-workers 2] [--docs-per-file N]
+ *                             [--input warc|jsonl] [--no-baseline] [--baseline-workers 2] [--baseline-files N] [--write-docs docs/benchmarks.md]
+ *
+ * --input jsonl: the same generated pages' main text as gzip JSONL files, through the pipeline after extraction:
+ * source → filter with every rule off (a pass-through: the shard I/O path alone) → dedupe (exact + near) → select,
+ * no datatrove (a run that fits 1M documents on a small machine; peak RSS by corpus size). --largest-workers: the
+ * worker counts at the largest --docs size only (default: --workers).
  *   npm run bench:pipeline -- --smoke
  *   npm run bench:pipeline -- --render ~/.cache/dapt/bench-pipeline/results-latest.json [--write-docs …]   (a run stopped early)
  *
- * --smoke: 200 documents in 2 WARC files of 100, one run with 2 worker processes, no datatrove (a smoke run installs
- * nothing, and datatrove's seven executors alone take longer than the whole smoke run); it checks that every stage
- * ran with documents in and out and that CPU and peak RSS were measured, then prints "smoke: ok" (≈ 15–20 s).
+ * --smoke: 200 documents in 2 WARC files of 100, one run with 2 worker processes, then the same pages as JSONL through
+ * the pipeline after extraction with 1 worker, no datatrove (a smoke run installs nothing, and datatrove's seven
+ * executors alone take longer than the whole smoke run); it checks that every stage ran with documents in and out
+ * and that CPU and peak RSS were measured, then prints "smoke: ok" (≈ 20–30 s).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -27,7 +33,7 @@ import { loadConfig } from '../../config';
 import { startWorkers, type RunningWorkers } from '../../worker/worker';
 import { writeGeneratedSection } from '../docs-section';
 import { ensureCorpus, type Corpus } from './corpus';
-import { measureDapt, pipelinePlan, type RunMeasure } from './dapt';
+import { measureDapt, pipelinePlan, stagesOf, type RunMeasure } from './dapt';
 import { renderReport, type SizeResult } from './report';
 
 const CACHE = path.join(os.homedir(), '.cache', 'dapt');
@@ -41,6 +47,9 @@ export const PINS = ['datatrove[io,processing]==0.10.1', 'trafilatura==1.11.0', 
 interface Options {
   docs: number[];
   workers: number[];
+  /** Worker counts at the largest size (default: workers). */
+  largestWorkers: number[];
+  input: 'warc' | 'jsonl';
   docsPerFile?: number;
   baseline: boolean;
   /** datatrove's process counts (default: the same as dapt's). */
@@ -58,6 +67,8 @@ function parseOptions(): Options {
     options: {
       docs: { type: 'string', default: '1000000' },
       workers: { type: 'string', default: '1,2' },
+      'largest-workers': { type: 'string' },
+      input: { type: 'string', default: 'warc' },
       'docs-per-file': { type: 'string' },
       'no-baseline': { type: 'boolean', default: false },
       'baseline-workers': { type: 'string' },
@@ -73,14 +84,17 @@ function parseOptions(): Options {
     return n;
   };
   const list = (name: string, v: string) => [...new Set(v.split(',').map((x) => int(name, x.trim())))].sort((a, b) => a - b);
-  if (values.smoke) return { docs: [200], workers: [2], docsPerFile: 100, baseline: false, baselineWorkers: [], smoke: true };
+  if (values.smoke) return { docs: [200], workers: [2], largestWorkers: [2], input: 'warc', docsPerFile: 100, baseline: false, baselineWorkers: [], smoke: true };
   const workers = list('workers', values.workers);
   if (!workers.includes(1)) throw new Error('--workers must include 1: the 1-worker run is the baseline of the speedup');
+  if (values.input !== 'warc' && values.input !== 'jsonl') throw new Error(`--input expects warc or jsonl, got "${values.input}"`);
   return {
     docs: list('docs', values.docs),
     workers,
+    largestWorkers: values['largest-workers'] ? list('largest-workers', values['largest-workers']) : workers,
+    input: values.input,
     docsPerFile: values['docs-per-file'] ? int('docs-per-file', values['docs-per-file']) : undefined,
-    baseline: !values['no-baseline'],
+    baseline: !values['no-baseline'] && values.input === 'warc',
     baselineWorkers: values['baseline-workers'] ? list('baseline-workers', values['baseline-workers']) : workers,
     baselineFiles: values['baseline-files'] ? int('baseline-files', values['baseline-files']) : undefined,
     writeDocs: values['write-docs'],
@@ -182,8 +196,10 @@ async function main(): Promise<void> {
   log(`machine: ${machine}; load average ${loadBefore}`);
   const py = opts.baseline ? ensureVenv(log) : undefined;
   const flags = [`--docs ${opts.docs.join(',')}`, `--workers ${opts.workers.join(',')}`];
+  if (opts.largestWorkers.join() !== opts.workers.join()) flags.push(`--largest-workers ${opts.largestWorkers.join(',')}`);
+  if (opts.input !== 'warc') flags.push(`--input ${opts.input}`);
   if (opts.docsPerFile) flags.push(`--docs-per-file ${opts.docsPerFile}`);
-  if (!opts.baseline) flags.push('--no-baseline');
+  if (!opts.baseline && opts.input === 'warc') flags.push('--no-baseline');
   else {
     if (opts.baselineWorkers.join() !== opts.workers.join()) flags.push(`--baseline-workers ${opts.baselineWorkers.join(',')}`);
     if (opts.baselineFiles) flags.push(`--baseline-files ${opts.baselineFiles}`);
@@ -215,21 +231,24 @@ async function main(): Promise<void> {
     // Workflows only: every stage activity runs in the worker processes under test.
     workflows = await startWorkers({ config: base, queues: [], log: () => {} });
 
-    for (const docs of opts.docs) {
+    // --smoke: the WARC pipeline, then the pipeline after extraction on the same pages.
+    const passes = opts.smoke ? [{ docs: 200, input: 'warc' as const }, { docs: 200, input: 'jsonl' as const }] : opts.docs.map((docs) => ({ docs, input: opts.input }));
+    for (const [p, { docs, input }] of passes.entries()) {
       const perFile = docsPerFile(docs, opts.docsPerFile);
-      const corpus = ensureCorpus({ docs, docsPerFile: perFile }, log);
-      log(`${docs.toLocaleString('en')} documents in ${corpus.files.length} WARC files (${(corpus.warcBytes / 2 ** 20).toFixed(0)} MiB)`);
+      const corpus = ensureCorpus({ docs, docsPerFile: perFile, format: input }, log);
+      log(`${docs.toLocaleString('en')} documents in ${corpus.files.length} ${input === 'jsonl' ? 'JSONL' : 'WARC'} files (${(corpus.warcBytes / 2 ** 20).toFixed(0)} MiB)`);
       const plan = pipelinePlan(corpus, { shardSize: perFile, topK: Math.max(1, Math.round(docs / 10)) });
       const runs: RunMeasure[] = [];
       // The baseline runs at the largest size only (it is several times slower per document).
       const baselineFiles = Math.min(opts.baselineFiles ?? Infinity, corpus.files.length);
-      const size: SizeResult = { docs, docsPerFile: perFile, files: corpus.files.length, baselineFiles, warcBytes: corpus.warcBytes, kinds: corpus.kinds, runs };
+      const size: SizeResult = { docs, docsPerFile: perFile, files: corpus.files.length, baselineFiles, warcBytes: corpus.warcBytes, kinds: corpus.kinds, runs, input, stages: [...stagesOf(corpus)] };
       sizes.push(size);
       // Most workers first, then the baseline, then fewer workers: a long run stopped early still has a comparison.
-      const [most, ...rest] = [...opts.workers].reverse();
+      const largest = p === passes.length - 1 && !opts.smoke;
+      const [most, ...rest] = [...(largest ? opts.largestWorkers : opts.smoke && input === 'jsonl' ? [1] : opts.workers)].reverse();
       const steps: (() => Promise<RunMeasure> | RunMeasure)[] = [
         () => measureDapt({ client: client!, base, dir, plan, corpus, workers: most, log }),
-        ...(py && docs === opts.docs[opts.docs.length - 1] ? [...opts.baselineWorkers].reverse().map((w) => () => runDatatrove(py, corpus, w, baselineFiles, log)) : []),
+        ...(py && largest ? [...opts.baselineWorkers].reverse().map((w) => () => runDatatrove(py, corpus, w, baselineFiles, log)) : []),
         ...rest.map((w) => () => measureDapt({ client: client!, base, dir, plan, corpus, workers: w, log })),
       ];
       for (const step of steps) {
@@ -279,7 +298,7 @@ const INTRO =
   '"docs/s per core" is the stage\'s input documents per CPU-second of the worker processes during the stage (utime + stime from ' +
   '/proc/<pid>/stat, sampled every 200 ms, between the stage\'s start and end in the run status; datatrove: each stage in a ' +
   'forked process of its own, its CPU from wait4 including its pool workers and trafilatura\'s sandbox processes); MB/s is the ' +
-  "stage's input as stored (gzip WARC, gzip JSONL) per wall second; peak RSS is VmHWM per `dapt worker` process.";
+  "stage's input as stored (gzip WARC or JSONL files, zstd shards) per wall second, and MB of uncompressed JSONL per CPU-second where the input is JSONL; peak RSS is VmHWM per `dapt worker` process.";
 
 main().catch((e: unknown) => {
   console.error(e);

@@ -11,6 +11,9 @@ export interface SizeResult {
   warcBytes: number;
   kinds: Record<PageKind, number>;
   runs: RunMeasure[];
+  /** The corpus format (default warc) and the stages measured (default STAGES). */
+  input?: 'warc' | 'jsonl';
+  stages?: string[];
 }
 
 export interface ReportInput {
@@ -36,6 +39,8 @@ const perCore = (s?: StageMeasure) => (s && s.cpuS > 0 ? s.docsIn / s.cpuS : NaN
 const mbps = (s?: StageMeasure) => (s && s.wallS > 0 ? s.inputBytes / 1e6 / s.wallS : NaN);
 const mb = (x: number) => (Number.isFinite(x) ? x.toFixed(x < 10 ? 2 : 1) : '—');
 const stageOf = (r: RunMeasure, name: string) => r.stages.find((s) => s.stage === name);
+/** MB of the stage's input as uncompressed JSONL per CPU-second (not for WARC input). */
+const jsonlPerCore = (s?: StageMeasure) => (s?.inputJsonlBytes && s.cpuS > 0 ? s.inputJsonlBytes / 1e6 / s.cpuS : NaN);
 
 /** Documents per CPU-second over every run of one implementation (the runs' CPU pooled). */
 function pooled(runs: RunMeasure[], name: string): number {
@@ -49,8 +54,10 @@ function sizeSection(z: SizeResult): string {
   const dapt = z.runs.filter((r) => r.impl === 'dapt');
   const dt = z.runs.filter((r) => r.impl === 'datatrove');
   const k = z.kinds;
+  const names = z.stages ?? [...STAGES];
+  const jsonl = z.input === 'jsonl';
   out.push(
-    `**${z.docs.toLocaleString('en')} documents** in ${z.files} WARC files of ${z.docsPerFile.toLocaleString('en')} (${(z.warcBytes / 2 ** 20).toFixed(0)} MiB gzip); ` +
+    `**${z.docs.toLocaleString('en')} documents** in ${z.files} ${jsonl ? 'JSONL files (the pages\' main text; pipeline after extraction: source → filter with every rule off → dedupe → select)' : 'WARC files'} of ${z.docsPerFile.toLocaleString('en')} (${(z.warcBytes / 2 ** 20).toFixed(0)} MiB gzip); ` +
       `generated: ${num(k.en + k.domain)} English articles (${num(k.domain)} about the seed domain), ${num(k.exact)} exact and ${num(k.near)} near duplicates, ` +
       `${num(k.de)} German, ${num(k.fr)} French, ${num(k.zh)} Chinese pages, ${num(k.links + k.spam + k.list)} low-quality pages; dapt shard size = ${z.docsPerFile.toLocaleString('en')}, select topK = ${num(Math.max(1, Math.round(z.docs / 10)))}.` +
       (dt.length && z.baselineFiles < z.files ? ` datatrove read the first ${z.baselineFiles} of the ${z.files} WARC files (its runs take several times longer).` : ''),
@@ -65,7 +72,7 @@ function sizeSection(z: SizeResult): string {
   out.push(
     table(
       ['stage', 'dapt docs in → out', ...(dt.length ? ['datatrove docs in → out'] : []), ...z.runs.map((r) => `${label(r)} docs/s per core`), ...(dt.length ? ['dapt ÷ datatrove per core'] : [])],
-      STAGES.map((name) => [
+      names.map((name) => [
         name,
         io(dapt, name),
         ...(dt.length ? [io(dt, name)] : []),
@@ -75,12 +82,12 @@ function sizeSection(z: SizeResult): string {
     ),
   );
   out.push('');
-  out.push('Wall time and input MB/s (input as stored, gzip, per wall second) per stage; tasks: dapt fan-out tasks over all phases, datatrove tasks over its executors:');
+  out.push('Wall time and input MB/s (input as stored: gzip WARC or JSONL, zstd shards; per wall second) per stage; tasks: dapt fan-out tasks over all phases, datatrove tasks over its executors:');
   out.push('');
   out.push(
     table(
       ['stage', ...z.runs.map((r) => `${label(r)} s (MB/s)`), ...(dapt[0] ? ['dapt tasks'] : []), ...(dt[0] ? ['datatrove tasks'] : [])],
-      STAGES.map((name) => [
+      names.map((name) => [
         name,
         ...z.runs.map((r) => {
           const s = stageOf(r, name);
@@ -91,6 +98,10 @@ function sizeSection(z: SizeResult): string {
       ]),
     ),
   );
+  out.push('');
+  out.push('MB of the stage\'s input as JSONL (uncompressed) per CPU-second of the worker processes ("MB/s per core"; WARC input: —):');
+  out.push('');
+  out.push(table(['stage', ...dapt.map((r) => `${label(r)} MB/s per core`)], names.map((name) => [name, ...dapt.map((r) => mb(jsonlPerCore(stageOf(r, name))))])));
   out.push('');
   out.push('Whole pipeline (dapt: client start → result, the seed source stage included; datatrove: its executors one after another):');
   out.push('');
@@ -109,7 +120,7 @@ function sizeSection(z: SizeResult): string {
     out.push('');
     out.push(
       `dapt's extract stage timed its extraction call (Readability over linkedom) at ${ms.map((r) => `${f2(r.extractMsPerPage!)} ms per page (×${r.workers})`).join(', ')}; ` +
-        'the rest of the stage\'s CPU is language identification (CLD3), JSON, gzip and the store.',
+        'the rest of the stage\'s CPU is language identification (CLD3), JSON, the shard codec and the store.',
     );
   }
   const parts = dt.length ? stageOf(dt[dt.length - 1], 'dedupe')?.parts : undefined;
@@ -130,21 +141,24 @@ export function renderReport(r: ReportInput): string {
     out.push('');
     out.push(sizeSection(z));
   }
-  if (r.sizes.length > 1) {
+  // Peak RSS by size: the sizes of the last pass's input format, when there are two sizes of it.
+  const bySize = r.sizes.filter((z) => (z.input ?? 'warc') === (r.sizes[r.sizes.length - 1].input ?? 'warc'));
+  if (new Set(bySize.map((z) => z.docs)).size > 1) {
     out.push('');
     out.push('Peak RSS per dapt worker process by corpus size (the same shard size, so a task holds the same amount of data):');
     out.push('');
-    const workers = [...new Set(r.sizes.flatMap((z) => z.runs.filter((x) => x.impl === 'dapt').map((x) => x.workers)))];
+    const workers = [...new Set(bySize.flatMap((z) => z.runs.filter((x) => x.impl === 'dapt').map((x) => x.workers)))];
     const peak = (z: SizeResult, w: number) => Math.max(...(z.runs.find((x) => x.impl === 'dapt' && x.workers === w)?.peakRssBytes ?? [NaN]));
     out.push(
       table(
         ['documents', ...workers.map((w) => `dapt ×${w}: largest worker MiB`)],
-        r.sizes.map((z) => [z.docs.toLocaleString('en'), ...workers.map((w) => mib(peak(z, w)))]),
+        bySize.map((z) => [z.docs.toLocaleString('en'), ...workers.map((w) => mib(peak(z, w)))]),
       ),
     );
-    const [a, b] = [r.sizes[0], r.sizes[r.sizes.length - 1]];
+    const [a, b] = [bySize[0], bySize[bySize.length - 1]];
+    const both = workers.filter((w) => Number.isFinite(peak(a, w) / peak(b, w)));
     out.push('');
-    out.push(`Ratio ${b.docs.toLocaleString('en')} ÷ ${a.docs.toLocaleString('en')}: ${workers.map((w) => `×${w} ${f2(peak(b, w) / peak(a, w))}`).join(', ')} (target ≤ 1.2).`);
+    out.push(`Ratio ${b.docs.toLocaleString('en')} ÷ ${a.docs.toLocaleString('en')}: ${both.map((w) => `×${w} ${f2(peak(b, w) / peak(a, w))}`).join(', ') || '— (no worker count measured at both sizes)'} (target ≤ 1.2).`);
   }
   return out.join('\n');
 }
