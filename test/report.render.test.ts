@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { renderReport, type ReportData } from '../activities/stages/report/run';
 import { thin } from '../activities/stages/report/gather';
 import { esc, fmtDuration, fmtNum } from '../activities/stages/report/html';
-import { lineChart, niceTicks } from '../activities/stages/report/svg';
+import { intervalChart, lineChart, niceTicks } from '../activities/stages/report/svg';
 import type { RunView } from '../schemas/run';
 
 test('esc: every character that could open markup or close an attribute', () => {
@@ -69,4 +69,64 @@ test('a failed run: states per stage, the failure escaped, skipped dependents, a
     const section = new RegExp(`<section id="${id}"[^>]*>.*?</section>`, 's').exec(html)?.[0] ?? '';
     assert.match(section, /not in this pipeline/, id);
   }
+});
+
+test('intervalChart: a dot at the difference, a whisker over the interval, a class for the side of 0', () => {
+  const svg = intervalChart({
+    id: 'a',
+    rows: [
+      { label: 'adapted', difference: 0.05, lower: 0.01, upper: 0.09 },
+      { label: 'general-cpt', difference: 0.01, lower: -0.03, upper: 0.05 },
+    ],
+    xLabel: 'macroF1',
+  });
+  assert.match(svg, /<line class="whisker better"[^>]* data-lower="0.01" data-upper="0.09"\/><circle class="seed better"[^>]* data-value="0.05"/);
+  assert.match(svg, /<line class="whisker neutral"[^>]* data-lower="-0.03" data-upper="0.05"\/>/);
+  assert.equal(intervalChart({ id: 'a', rows: [], xLabel: 'x' }), '');
+});
+
+test('evaluation and promotion: the interval of adapted − base as a chart and a sentence; which bound decided', () => {
+  const stage = (kind: string, produces: string) => ({ kind, needs: [], produces, state: 'succeeded', attempt: 1 }) as RunView['stages'][string];
+  const view: RunView = {
+    pipeline: 'p',
+    runId: 'r2',
+    planHash: 'b'.repeat(64),
+    state: 'succeeded',
+    startedAt: '2026-01-01T00:00:00.000Z',
+    endedAt: '2026-01-01T00:01:00.000Z',
+    stages: { evaluate: stage('evaluate', 'metrics'), promote: stage('promote', 'promotion') },
+  };
+  const manifest = (kind: string, schema: string, metrics: Record<string, unknown>) => ({ kind, schema, digest: 'd', files: [], producer: {}, parents: [], metrics }) as unknown as ReportData['manifests'][string];
+  const interval = { difference: 0.031, lower: -0.012, upper: 0.074, confidence: 0.95, seeds: 5, items: 400 };
+  const data: ReportData = {
+    title: 'T',
+    view,
+    manifests: {
+      evaluate: manifest('metrics', 'finetune-metrics/v1', {
+        task: 'classification',
+        primary: 'macroF1',
+        improved: true,
+        delta: { macroF1: 0.031 },
+        models: { base: { mean: { macroF1: 0.5 }, std: { macroF1: 0.02 }, seeds: [] }, adapted: { mean: { macroF1: 0.531 }, std: { macroF1: 0.02 }, seeds: [] } },
+        comparison: { adapted: { macroF1: interval } },
+      }),
+      promote: manifest('promotion', 'promotion/v1', {
+        decision: 'rejected-margin',
+        metric: 'evaluate.models.adapted.mean.macroF1',
+        margin: 0,
+        improvement: 0.031,
+        decidedBy: 'lower-bound',
+        interval: { from: 'evaluate.comparison.adapted.macroF1', lower: -0.012, upper: 0.074, confidence: 0.95, seeds: 5, items: 400 },
+      }),
+    },
+    training: {},
+    generatedAt: '2026-01-01T00:02:00.000Z',
+    maxCurvePoints: 100,
+    problems: [],
+  };
+  const html = renderReport(data);
+  assert.match(html, /data-key="eval\.evaluate\.interval">Δ macroF1 adapted − base \+0\.031, 95% interval \[−0\.012, \+0\.074\]/);
+  assert.match(html, /includes 0: not distinguishable from noise/);
+  assert.match(html, /data-chart="ablation-evaluate"/);
+  assert.match(html, /data-key="promotion\.promote\.decidedBy">Decided by the <b>lower bound<\/b> -0\.012 of the 95% interval/);
 });

@@ -161,6 +161,34 @@ export function stripChart(o: { id: string; rows: { label: string; values: numbe
   return `${svgOpen(o.id, h, o.xLabel)}${axis}${marks.join('')}</svg>`;
 }
 
+/**
+ * Per row (an arm), its difference to a reference as a dot with its interval as a whisker, and a line at 0: an
+ * interval that crosses the line is a difference noise could explain. Marks carry data-value (the difference)
+ * and data-lower / data-upper.
+ */
+export function intervalChart(o: { id: string; rows: { label: string; difference: number; lower: number; upper: number }[]; xLabel: string }): string {
+  const rows = o.rows.filter((r) => isNum(r.difference) && isNum(r.lower) && isNum(r.upper));
+  if (!rows.length) return '';
+  const row = 30;
+  const left = labelWidth(rows.map((r) => r.label));
+  const h = M.top + rows.length * row + M.bottom;
+  const [x0, x1] = niceDomain(rows.flatMap((r) => [r.lower, r.upper, r.difference]), true);
+  const x = linear(x0, x1, left, W - M.right);
+  const zero = `<line class="grid" x1="${x(0).toFixed(1)}" x2="${x(0).toFixed(1)}" y1="${M.top}" y2="${h - M.bottom}"/>`;
+  const marks = rows.map((r, i) => {
+    const cy = M.top + i * row + row / 2;
+    const cls = r.lower > 0 ? 'better' : r.upper < 0 ? 'worse' : 'neutral';
+    return (
+      `<text x="${left - 8}" y="${cy + 4}" text-anchor="end">${esc(r.label)}</text>` +
+      `<line class="whisker ${cls}" x1="${x(r.lower).toFixed(1)}" x2="${x(r.upper).toFixed(1)}" y1="${cy}" y2="${cy}" data-lower="${r.lower}" data-upper="${r.upper}"/>` +
+      `<circle class="seed ${cls}" cx="${x(r.difference).toFixed(1)}" cy="${cy}" r="4" data-value="${r.difference}"><title>${esc(`${fmtNum(r.difference)} [${fmtNum(r.lower)}, ${fmtNum(r.upper)}]`)}</title></circle>`
+    );
+  });
+  const ticks = niceTicks(x0, x1, 6).map((t) => `<text x="${x(t).toFixed(1)}" y="${h - M.bottom + 16}" text-anchor="middle">${esc(fmtNum(t))}</text>`).join('');
+  const axis = `<g class="axis">${ticks}<line x1="${left}" x2="${W - M.right}" y1="${h - M.bottom}" y2="${h - M.bottom}"/><text class="label" x="${(left + W - M.right) / 2}" y="${h - 6}" text-anchor="middle">${esc(o.xLabel)}</text></g>`;
+  return `${svgOpen(o.id, h, o.xLabel)}${axis}${zero}${marks.join('')}</svg>`;
+}
+
 /** Stage spans on a time axis from the run's start (seconds). */
 export function timeline(o: { id: string; rows: { label: string; start: number; end: number; state: string }[] }): string {
   const rows = o.rows.filter((r) => isNum(r.start) && isNum(r.end));

@@ -4,7 +4,7 @@
  */
 import { orderedStages, type ReportData } from '../gather';
 import { esc, fmtDelta, fmtNum, isNum, kvTable, notInPipeline, numCell } from '../html';
-import { groupedBarChart, lineChart, stripChart } from '../svg';
+import { groupedBarChart, intervalChart, lineChart, stripChart } from '../svg';
 import type { Section } from './types';
 
 type Obj = Record<string, unknown>;
@@ -88,16 +88,39 @@ function finetunePart(data: ReportData, name: string): string {
     typeof x.improved === 'boolean'
       ? `<p>${esc(x.task ?? 'task')}: the adapted model <b class="${x.improved ? 'better' : 'worse'}" data-key="eval.${esc(name)}.improved">${x.improved ? 'improved' : 'did not improve'}</b> ${esc(primary ?? 'the primary measure')} (${esc(fmtDelta(obj(x.delta)[primary ?? '']))}).</p>`
       : '';
+  const ablation = comparisonPart(name, obj(x.comparison), primary);
   const curves = (Array.isArray(x.curves) ? x.curves : []).map(obj).map((c) => ({
     name: `${String(c.model)} seed ${String(c.seed)}`,
     points: (Array.isArray(c.points) ? c.points : []).map(obj).map((p): [number, number] => [p.step as number, p.loss as number]),
   }));
   return (
-    `<h3>${esc(name)} <small>fine-tuned task metrics over seeds</small></h3>${verdict}${parts.join('')}` +
+    `<h3>${esc(name)} <small>fine-tuned task metrics over seeds</small></h3>${verdict}${ablation}${parts.join('')}` +
     (delta.length ? `<h4>Δ adapted − base</h4>${kvTable(delta, `eval.${name}.delta`)}` : '') +
     (curves.some((c) => c.points.length) ? `<h4>Fine-tuning loss</h4>${lineChart({ id: `finetune-loss-${name}`, series: curves, xLabel: 'step', yLabel: 'loss' })}` : '') +
     (isNum(obj(x.data).test) ? `<p class="hint">${Object.entries(obj(x.data)).map(([k, v]) => `${esc(k)}: ${esc(fmtNum(v))}`).join(', ')} rows</p>` : '')
   );
+}
+
+/**
+ * Every model against the base on the primary measure, with its interval (the trainer's paired bootstrap over
+ * seeds × test items): one chart for however many arms the evaluation has, and a sentence on whether the
+ * adapted model's interval excludes 0.
+ */
+function comparisonPart(name: string, comparison: Obj, primary: string | undefined): string {
+  const rows = Object.keys(comparison)
+    .map((arm) => ({ arm, d: obj(obj(comparison[arm])[primary ?? '']) }))
+    .filter(({ d }) => isNum(d.difference) && isNum(d.lower) && isNum(d.upper))
+    .map(({ arm, d }) => ({ label: arm, difference: d.difference as number, lower: d.lower as number, upper: d.upper as number, confidence: d.confidence, seeds: d.seeds, items: d.items }));
+  if (!rows.length) return '';
+  const first = rows[0];
+  const pct = isNum(first.confidence) ? `${fmtNum(first.confidence * 100)}%` : 'the';
+  const a = rows.find((r) => r.label === 'adapted');
+  const verdict = a
+    ? `<p data-key="eval.${esc(name)}.interval">Δ ${esc(primary ?? '')} adapted − base ${esc(fmtDelta(a.difference))}, ${esc(pct)} interval [${esc(fmtDelta(a.lower))}, ${esc(fmtDelta(a.upper))}] ` +
+      `(paired bootstrap, ${esc(String(first.seeds))} seeds × ${esc(String(first.items))} test items): ` +
+      `<b class="${a.lower > 0 ? 'better' : a.upper < 0 ? 'worse' : ''}">${a.lower > 0 ? 'excludes 0, a gain' : a.upper < 0 ? 'excludes 0, a loss' : 'includes 0: not distinguishable from noise'}</b>.</p>`
+    : '';
+  return verdict + intervalChart({ id: `ablation-${name}`, rows, xLabel: `${primary ?? 'score'}: difference to base (dot) and its ${pct} interval (line)` });
 }
 
 /** Nested numbers as [dotted.path, value] rows. */
