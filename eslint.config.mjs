@@ -27,7 +27,7 @@ export default tseslint.config(
             message: 'workflow code must be deterministic: no Node built-ins, I/O clients or worker/client SDK modules',
           })),
           patterns: [
-            { group: ['../activities/*', '!../activities/runtime'], message: 'import activities with `import type` only' },
+            { group: ['../activities/*', '!../activities/runtime', '!../activities/errors'], message: 'import activities with `import type` only (activities/errors is pure: its NON_RETRYABLE_TYPES is the retry policy)' },
             { group: ['../worker/*', '../client/*', '../cli/*', '../infra/*'], message: 'workflow code must be deterministic' },
           ],
         },

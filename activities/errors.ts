@@ -21,7 +21,11 @@ export class TransientError extends Error {
   readonly retryable = true;
 }
 
-export const NON_RETRYABLE_TYPES = ['ConfigError', 'InputError'];
+/**
+ * The error names the workflow's retry policy never retries (nonRetryableErrorTypes): a second line behind each
+ * error's own `retryable`, for failures that reach Temporal without going through the runtime's classification.
+ */
+export const NON_RETRYABLE_TYPES: readonly string[] = ['ConfigError', 'InputError'];
 
 export function isNonRetryable(e: unknown): boolean {
   return e instanceof Error && (e as { retryable?: boolean }).retryable === false;

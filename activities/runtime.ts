@@ -12,6 +12,8 @@ import type { ManifestT } from '../schemas/manifest';
 import type { FanoutCall, PreparedStage, Proposal, StageCall, StageDone } from '../schemas/run';
 import { stageCacheKey } from './cache-key';
 import { isNonRetryable } from './errors';
+import { stageKinds } from '../schemas/stages';
+import { checkInputKinds } from './stage-inputs';
 import { stageImpls } from './stages';
 import type { Progress, StageContext, StageFanout, StageImpl, StageOutput } from './stages/types';
 import { keys, type ArtifactStore } from './store';
@@ -182,6 +184,7 @@ export function createActivities(deps: ActivityDeps) {
     let lease: GpuLease | undefined;
     try {
       const inputs = await Promise.all(call.inputs.map(async (ref) => ({ stage: ref.stage, manifest: await mustManifest(ref.digest) })));
+      checkInputKinds(call.stage.kind, inputs, stageKinds[call.stage.kind].accepts);
       const ctx: StageContext<unknown> = {
         pipeline: call.pipeline,
         run: call.runId,

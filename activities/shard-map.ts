@@ -12,7 +12,7 @@
 import type { ArtifactType } from '../schemas/common';
 import type { ArtifactFileT, DocumentRecordT } from '../schemas/manifest';
 import { ShardWriter, documentShards, readShard } from './documents';
-import { InputError } from './errors';
+import { checkInputKinds, documentRecords, recordsIn } from './stage-inputs';
 import { runPhasesInline } from './inline-phases';
 import type { FanoutPhase, StageContext, StageFanout, StageImpl, StageInputArtifact, StageOutput } from './stages/types';
 
@@ -45,27 +45,23 @@ const PROGRESS_EVERY = 1000;
  * in the error. `accept` narrows which inputs are mapped (dedupe's `against` input is only a reference).
  */
 export function documentInputs(ctx: StageContext<unknown>, reads: string, accepted: readonly ArtifactType[] = ['documents']): StageInputArtifact[] {
-  for (const input of ctx.inputs) {
-    if (!accepted.includes(input.manifest.kind as ArtifactType)) {
-      throw new InputError(`${reads} reads ${accepted.join(' or ')}, but input ${input.stage} is ${input.manifest.kind}`);
-    }
-  }
-  return ctx.inputs;
+  checkInputKinds(reads, ctx.inputs, accepted);
+  return ctx.inputs.filter((i) => accepted.includes(i.manifest.kind as ArtifactType));
 }
 
 /** Record count of the inputs' document shards, as their manifests state it (for progress fractions). */
 export function recordsOf(inputs: readonly StageInputArtifact[]): number {
-  return inputs.reduce((n, i) => n + documentShards(i.manifest).reduce((m, f) => m + (f.records ?? 0), 0), 0);
+  return inputs.reduce((n, i) => n + documentRecords(i.manifest), 0);
 }
 
-export interface ShardPhaseSpec<P, S, X, R = DocumentRecordT> {
+export interface ShardPhaseSpec<P, S, X, R = DocumentRecordT, Prev extends unknown[][] = unknown[][]> {
   name: string;
   /** The stage kind, for errors (`filter reads documents, but …`). */
   reads: string;
   /** The inputs whose shards are mapped, in output order (default: every input). */
   inputs?(ctx: StageContext<P>): StageInputArtifact[];
   /** Per-shard data decided by earlier phases; `previous[k][i]` is task i of phase k. */
-  extra?(ctx: StageContext<P>, previous: unknown[][], shard: Omit<ShardTask, 'extra'>): X;
+  extra?(ctx: StageContext<P>, previous: Prev, shard: Omit<ShardTask, 'extra'>): X;
   /** Records per output shard: an input shard maps to one or more output shards. */
   shardSize(params: P): number;
   /** Transforms one shard: reads `docs`, writes to `out`, returns the shard's stats. */
@@ -74,9 +70,11 @@ export interface ShardPhaseSpec<P, S, X, R = DocumentRecordT> {
 
 /**
  * A fan-out phase with one task per input shard of documents, writing records of type R (documents, or pairs).
- * Its results are `ShardResult<S>`.
+ * Its results are `ShardResult<S>`; `Prev` types the earlier phases' results that `extra` reads.
  */
-export function shardPhase<P, S, X = undefined, R = DocumentRecordT>(spec: ShardPhaseSpec<P, S, X, R>): FanoutPhase<P> {
+export function shardPhase<P, S, X = undefined, R = DocumentRecordT, Prev extends unknown[][] = unknown[][]>(
+  spec: ShardPhaseSpec<P, S, X, R, Prev>,
+): FanoutPhase<P, ShardTask<X>, ShardResult<S>, Prev> {
   return {
     name: spec.name,
     async plan(ctx, previous) {
@@ -90,11 +88,11 @@ export function shardPhase<P, S, X = undefined, R = DocumentRecordT>(spec: Shard
       }
       return tasks;
     },
-    map: (ctx, task) => mapShard<P, S, X, R>(ctx, spec, task as ShardTask<X>),
+    map: (ctx, task) => mapShard(ctx, spec, task),
   };
 }
 
-async function mapShard<P, S, X, R>(ctx: StageContext<P>, spec: ShardPhaseSpec<P, S, X, R>, task: ShardTask<X>): Promise<ShardResult<S>> {
+async function mapShard<P, S, X, R, Prev extends unknown[][]>(ctx: StageContext<P>, spec: ShardPhaseSpec<P, S, X, R, Prev>, task: ShardTask<X>): Promise<ShardResult<S>> {
   const prefix = String(task.index).padStart(5, '0');
   const size = spec.shardSize(ctx.params);
   const main = new ShardWriter<R>(ctx.store, ctx.workDir, size, `shard-${prefix}`);
@@ -151,7 +149,7 @@ export function shardMapStage<P, S>(
     phases: [shardPhase(spec)],
     async reduce(ctx, [results]): Promise<StageOutput> {
       const { files, side, stats } = gatherShards<S>(results);
-      return { files, schema: spec.schema, metrics: { ...spec.metrics(ctx, stats, side), documents: files.reduce((n, f) => n + (f.records ?? 0), 0) } };
+      return { files, schema: spec.schema, metrics: { ...spec.metrics(ctx, stats, side), documents: recordsIn(files) } };
     },
   };
   return { fanout, run: (ctx) => runPhasesInline(ctx, fanout) };

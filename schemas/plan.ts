@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { CronExpressionParser } from 'cron-parser';
 import type { z } from 'zod';
-import { gpuQueue, type ArtifactType } from './common';
+import { gpuQueue, QUEUES, type ArtifactType } from './common';
 import { canonicalJson } from './canonical';
 import { formatPath, type SpecIssue } from './issues';
 import { resolveLocalPaths } from './local-paths';
@@ -64,7 +64,7 @@ export type CompileResult = { ok: true; plan: Plan; warnings: SpecIssue[] } | { 
 const ENGINE_DEFAULTS = {
   retry: { maxAttempts: 3, initialInterval: '1s', backoffCoefficient: 2, maxInterval: '1m' } satisfies PlanRetry,
   timeout: { startToClose: '24h', heartbeat: '60s' },
-  queue: 'cpu',
+  queue: QUEUES.cpu,
   concurrency: 16,
 };
 

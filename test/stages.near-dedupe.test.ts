@@ -7,8 +7,10 @@ import { after, before, describe, test } from 'node:test';
 import { ShardWriter, readDocuments } from '../activities/documents';
 import { dedupeStage } from '../activities/stages/dedupe/run';
 import { nearDedupeFanout } from '../activities/stages/dedupe/near/fanout';
-import { getUint32, nearDedupePrefix, objectKeys } from '../activities/stages/dedupe/near/objects';
+import { getUint32, objectKeys } from '../activities/stages/dedupe/near/objects';
+import { scratchPrefix } from '../activities/scratch';
 import { collisionProbability, optimalSplit, resolveNear } from '../activities/stages/dedupe/near/params';
+import type { StageFanout } from '../activities/stages/types';
 import type { ArtifactStore } from '../activities/store';
 import { DOCUMENT_SCHEMA, type DocumentRecordT } from '../schemas/manifest';
 import { stageKinds, type StageParamsInput } from '../schemas/stages';
@@ -52,7 +54,7 @@ async function nearQuality(lang: 'en' | 'zh', near: StageParamsInput<'dedupe'>['
   const high = rate((j) => j >= opts.threshold + 0.1);
   const edge = rate((j) => j >= opts.threshold + 0.1 && j < opts.threshold + 0.2);
   const low = rate((j) => j <= opts.threshold - 0.1);
-  return { out, kept, opts, high, edge, low, store, prefix: nearDedupePrefix(t.ctx), pairs };
+  return { out, kept, opts, high, edge, low, store, prefix: scratchPrefix(t.ctx, 'near-dedupe'), pairs };
 }
 
 type Rate = { n: number; merged: number };
@@ -106,13 +108,14 @@ describe('near-dedupe steps', () => {
     const ctx = makeStageContext({ store, params, inputs: [input] }).ctx;
     const results: unknown[][] = [];
     const counts: number[] = [];
-    for (const phase of nearDedupeFanout.phases) {
+    const fanout: StageFanout<typeof params> = nearDedupeFanout; // driven the way the engine does, phase by phase
+    for (const phase of fanout.phases) {
       const tasks = await phase.plan(ctx, results);
       counts.push(tasks.length);
       const out = [];
       for (const [i, task] of tasks.entries()) out.push(await phase.map(ctx, task, i));
       if (phase.name === 'signatures') {
-        const key = objectKeys.signatures(nearDedupePrefix(ctx), 1);
+        const key = objectKeys.signatures(scratchPrefix(ctx, 'near-dedupe'), 1);
         const before = await getUint32(store, key);
         assert.deepEqual(await phase.map(ctx, tasks[1], 1), out[1], 'a rerun task reports the same');
         assert.deepEqual(await getUint32(store, key), before, 'and rewrites the same signatures');
@@ -120,7 +123,7 @@ describe('near-dedupe steps', () => {
       results.push(out);
     }
     assert.deepEqual(counts, [3, 4, 1, 3], '3 input shards (97 documents each), exact + 14 bands in groups of 5, one clustering task');
-    const out = await nearDedupeFanout.reduce(ctx, results);
+    const out = await fanout.reduce(ctx, results);
     const inline = await dedupeStage.run!(makeStageContext({ store, params, inputs: [input] }).ctx);
     assert.deepEqual(out.files.map((f) => f.sha256), inline.files.map((f) => f.sha256), 'the same output as the single-activity form');
     assert.deepEqual(out.metrics, inline.metrics);

@@ -1,13 +1,11 @@
 /** How a plan stage's retry policy and timeouts become Temporal activity options. */
 import type { Duration } from '@temporalio/common';
 import { ActivityCancellationType, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
+import { NON_RETRYABLE_TYPES } from '../activities/errors';
 import type { PlanStage } from '../schemas/plan';
 
 /** Plan durations are validated `ms`-style strings (schemas/common.ts). */
 const d = (s: string) => s as Duration;
-
-/** Error types that no retry can fix (see activities/errors.ts). */
-const NON_RETRYABLE = ['ConfigError', 'InputError'];
 
 export function stageActivityOptions(
   st: Pick<PlanStage, 'retry' | 'timeouts'>,
@@ -25,7 +23,7 @@ export function stageActivityOptions(
       initialInterval: d(st.retry.initialInterval),
       backoffCoefficient: st.retry.backoffCoefficient,
       maximumInterval: d(st.retry.maxInterval),
-      nonRetryableErrorTypes: NON_RETRYABLE,
+      nonRetryableErrorTypes: [...NON_RETRYABLE_TYPES],
     },
     // Wait for the attempt to acknowledge cancellation, so a trainer can checkpoint before the run ends.
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,

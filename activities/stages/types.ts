@@ -62,23 +62,43 @@ export interface StageOutput {
   metrics?: Record<string, unknown>;
 }
 
-/** One step of a fan-out: plan small JSON task descriptors, then map each (in parallel, possibly on many workers). */
-export interface FanoutPhase<P> {
+/**
+ * One step of a fan-out: plan small JSON task descriptors (T), then map each (in parallel, possibly on many
+ * workers) to a small JSON result (R). `Prev` types the earlier phases' results.
+ */
+export interface FanoutPhase<P, T = unknown, R = unknown, Prev extends unknown[][] = unknown[][]> {
   name: string;
   /** `previous[k][i]` is the result of task i of phase k (earlier phases only). */
-  plan(ctx: StageContext<P>, previous: unknown[][]): Promise<unknown[]>;
-  map(ctx: StageContext<P>, task: unknown, index: number): Promise<unknown>;
+  plan(ctx: StageContext<P>, previous: Prev): Promise<T[]>;
+  map(ctx: StageContext<P>, task: T, index: number): Promise<R>;
 }
 
+/** A fan-out's phases as `[task, result]` type pairs, in order: what `StageFanout<P, Phases>` checks its phases against. */
+export type PhaseTypes = [unknown, unknown][];
+
+/** Phase k plans from the results of phases 0..k-1. */
+type PhaseList<P, Ts extends PhaseTypes, Prev extends unknown[][] = []> = Ts extends [[infer T, infer R], ...infer Rest extends PhaseTypes]
+  ? [FanoutPhase<P, T, R, Prev>, ...PhaseList<P, Rest, [...Prev, R[]]>]
+  : [];
+
+/** `results[k]`: the results of phase k's tasks. */
+export type PhaseResults<Ts extends PhaseTypes> = { [K in keyof Ts]: Ts[K] extends [unknown, infer R] ? R[] : never };
+
 /**
- * A stage implementation: `run` for single-activity stages, `fanout` for stages the plan splits into tasks
- * (the kind's `fanout(params)` in schemas/stages decides which one a given stage uses). A fan-out runs its
- * phases in order (each phase's tasks in parallel, each task's result kept in the ledger), then `reduce`.
+ * A stage implementation's fan-out as the engine runs it: its phases in order (each phase's tasks in parallel,
+ * each task's result kept in the ledger), then `reduce` (the kind's `fanout(params)` in its spec.ts decides
+ * whether a given stage runs as one). A fixed list of phases is better declared as a `TypedFanout`.
  */
 export interface StageFanout<P> {
   phases: FanoutPhase<P>[];
   /** `results[k][i]`: task i of phase k. */
   reduce(ctx: StageContext<P>, results: unknown[][]): Promise<StageOutput>;
+}
+
+/** A fan-out whose phases are type-checked end to end: each phase's tasks and results, and what it plans from. */
+export interface TypedFanout<P, Ts extends PhaseTypes> {
+  phases: PhaseList<P, Ts>;
+  reduce(ctx: StageContext<P>, results: PhaseResults<Ts>): Promise<StageOutput>;
 }
 
 export interface StageImpl<P> {

@@ -13,6 +13,7 @@ import { serveDemoSite } from '../../examples/demo/site';
 import { EXAMPLES, examplePages, linkBaseModel, pipelineFile, prepareExample } from '../../examples/prepare';
 import { devUp } from '../../infra/dev';
 import { loadPlan } from '../../schemas';
+import { QUEUES } from '../../schemas/common';
 import type { Plan } from '../../schemas/plan';
 import type { RunStatus } from '../../schemas/run';
 import { loadConfig } from '../../config';
@@ -55,7 +56,7 @@ export async function demoCommand(opts: DemoOptions): Promise<number> {
   const pages = example === MINIMAL ? undefined : examplePages(example);
   const site = example === MINIMAL || pages ? await serveDemoSite(0, pages) : undefined;
   process.env.DAPT_LOG_LEVEL ??= 'ERROR'; // the watch view reports failures; SDK warnings would repeat them
-  const workers = await startWorkers({ config: cfg, queues: ['cpu', 'gpu'], log: () => {}, shutdownSignals: [] });
+  const workers = await startWorkers({ config: cfg, queues: Object.values(QUEUES), log: () => {}, shutdownSignals: [] });
   try {
     const plan = await loadPlan(file, { overrides: site ? { 'crawl.seeds': [site.url] } : {} });
     const client = await clientFor(cfg);

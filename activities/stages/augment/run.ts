@@ -30,7 +30,7 @@ import type { ArtifactStore } from '../../store';
 import { gatherShards, shardPhase, sumStats, type ShardSink, type ShardTask } from '../../shard-map';
 import { runPhasesInline } from '../../inline-phases';
 import { defaultJieba } from '../dedupe/near/shingles';
-import { nearDedupePrefix, removePrefix } from '../dedupe/near/objects';
+import { scratchPrefix } from '../../scratch';
 import { jiebaWithLexicon } from '../newwords/segment';
 import { modelDirFingerprint } from '../../model-stage/staging';
 import type { FanoutPhase, StageContext, StageFanout, StageImpl, StageInputArtifact } from '../types';
@@ -260,7 +260,7 @@ async function counted(ctx: StageContext<Params>, stats: StatsResult[]): Promise
   }
   const documents = docs.en + docs.zh;
   if (!documents) {
-    if (stats[0]) await removePrefix(ctx.store, stats[0].prefix);
+    if (stats[0]) await ctx.store.removePrefix(stats[0].prefix);
     throw noText(ctx, empty);
   }
   return { docs, documents };
@@ -279,7 +279,7 @@ const statsPhase: FanoutPhase<Params> = {
     const shards = inputs.flatMap((i) => documentShards(i.manifest));
     const bytes = shards.reduce((n, f) => n + f.bytes, 0);
     const partitions = !ctx.params.tfidf ? 0 : (tuning.partitions ?? Math.min(tuning.maxPartitions, Math.max(1, Math.ceil(bytes / tuning.bytesPerPartition))));
-    const prefix = nearDedupePrefix(ctx as StageContext<unknown>, 'augment');
+    const prefix = scratchPrefix(ctx, 'augment');
     return shards.map((f, shard): StatsTask => ({ prefix, shard, file: { key: f.key, name: f.name, records: f.records }, partitions }));
   },
   map: (ctx, task) => shardStats(ctx, task as StatsTask),
@@ -494,7 +494,7 @@ export function augmentFanout(params: Params): StageFanout<Params> {
       );
       if (!sum.documents) throw noText(ctx, sum.skippedEmpty);
       const prefix = r.stats?.[0]?.prefix;
-      if (prefix) await removePrefix(ctx.store, prefix);
+      if (prefix) await ctx.store.removePrefix(prefix);
       const ops = enabledOperations(p);
       const edits = Object.fromEntries(OPERATIONS.filter((op) => op in sum.edits).map((op) => [op, sum.edits[op]]));
       ctx.log(`augment: ${sum.pairs} pairs from ${sum.documents} documents (${ops.join(', ')})`);

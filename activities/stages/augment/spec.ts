@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ModelRef } from '../pretrain/spec';
+import { QUEUES } from '../../../schemas/common';
 import { stageKind } from '../../../schemas/stage-kind';
 
 const Rate = z.number().min(0).max(1);
@@ -86,7 +87,7 @@ export const augmentKind = stageKind({
   accepts: ['documents', 'lexicon'],
   produces: 'pairs',
   version: '2',
-  defaultQueue: 'cpu',
+  defaultQueue: QUEUES.cpu,
   localPaths: { params: ['synonyms', 'backTranslation.forward', 'backTranslation.backward'] },
   fanout: () => true, // statistics per shard → merge per partition → model; translate (one task); pairs per shard
 });

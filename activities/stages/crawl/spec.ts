@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { QUEUES } from '../../../schemas/common';
 import { stageKind } from '../../../schemas/stage-kind';
 
 export const CrawlParams = z
@@ -57,6 +58,6 @@ export const crawlKind = stageKind({
   accepts: [],
   produces: 'documents',
   version: '3',
-  defaultQueue: 'cpu',
+  defaultQueue: QUEUES.cpu,
   fanout: () => false,
 });

@@ -8,14 +8,14 @@
  * "First" is input order, then record order, as in the single-heap version: the output does not depend on the
  * number of partitions, workers or the order tasks finish in.
  */
-import { DOCUMENT_SCHEMA, type ArtifactFileT } from '../../../schemas/manifest';
+import { DOCUMENT_SCHEMA, type ArtifactFileT, type DocumentRecordT } from '../../../schemas/manifest';
 import type { StageParams } from '../../../schemas/stages';
 import { documentShards, readShard } from '../../documents';
-import { documentInputs, gatherShards, recordsOf, shardPhase, sumStats, type ShardTask } from '../../shard-map';
-import { ConfigError } from '../../errors';
+import { gatherShards, recordsOf, shardPhase, sumStats, type ShardResult, type ShardTask } from '../../shard-map';
 import { exactDigest } from './near/exact-key';
-import { nearDedupePrefix, removePrefix } from './near/objects';
-import type { FanoutPhase, StageContext, StageFanout, StageInputArtifact } from '../types';
+import { scratchPrefix } from '../../scratch';
+import type { FanoutPhase, StageContext, TypedFanout } from '../types';
+import { referenceFirst } from './inputs';
 
 type Params = StageParams<'dedupe'>;
 
@@ -57,14 +57,6 @@ type DropRefs = { key: string; from: number; count: number }[];
 const keysObject = (prefix: string, shard: number) => `${prefix}keys-${String(shard).padStart(6, '0')}.bin`;
 const dropsObject = (prefix: string, partition: number) => `${prefix}drops-${String(partition).padStart(6, '0')}.bin`;
 
-/** The `against` input first (its keys win every tie and are never output), then the others in order. */
-function ordered(ctx: StageContext<Params>): StageInputArtifact[] {
-  const { against } = ctx.params;
-  const inputs = documentInputs(ctx as StageContext<unknown>, 'dedupe');
-  if (against && !inputs.some((i) => i.stage === against)) throw new ConfigError(`against: "${against}" is not among this stage's needs`);
-  return [...inputs.filter((i) => i.stage === against), ...inputs.filter((i) => i.stage !== against)];
-}
-
 async function computeKeys(ctx: StageContext<Params>, task: KeysTask): Promise<KeysResult> {
   const parts: Buffer[][] = Array.from({ length: task.partitions }, () => []);
   let docs = 0;
@@ -105,12 +97,12 @@ async function decide(ctx: StageContext<Params>, task: DecideTask): Promise<Deci
   return { partition: task.partition, drops, dropOffsets };
 }
 
-const keysPhase: FanoutPhase<Params> = {
+const keysPhase: FanoutPhase<Params, KeysTask, KeysResult, []> = {
   name: 'keys',
   async plan(ctx) {
-    const inputs = ordered(ctx);
+    const inputs = referenceFirst(ctx);
     const partitions = Math.max(1, Math.ceil(recordsOf(inputs) / KEYS_PER_PARTITION));
-    const prefix = nearDedupePrefix(ctx as StageContext<unknown>, 'exact-dedupe');
+    const prefix = scratchPrefix(ctx, 'exact-dedupe');
     const tasks: KeysTask[] = [];
     for (const input of inputs) {
       const reference = input.stage === ctx.params.against;
@@ -118,35 +110,36 @@ const keysPhase: FanoutPhase<Params> = {
     }
     return tasks;
   },
-  map: (ctx, task) => computeKeys(ctx, task as KeysTask),
+  map: computeKeys,
 };
 
-const decidePhase: FanoutPhase<Params> = {
+const decidePhase: FanoutPhase<Params, DecideTask, DecideResult, [KeysResult[]]> = {
   name: 'decide',
-  async plan(_ctx, [keys]) {
-    const shards = keys as KeysResult[];
+  async plan(_ctx, [shards]) {
     if (!shards.length) return [];
     const partitions = shards[0].offsets.length - 1;
-    return Array.from({ length: partitions }, (_, p): DecideTask => ({
+    return Array.from({ length: partitions }, (_, p) => ({
       prefix: shards[0].prefix,
       partition: p,
       shards: shards.map((s) => ({ shard: s.shard, reference: s.reference, from: s.offsets[p], to: s.offsets[p + 1] })),
     }));
   },
-  map: (ctx, task) => decide(ctx, task as DecideTask),
+  map: decide,
 };
 
-const filterPhase = shardPhase<Params, { input: number; kept: number }, DropRefs>({
+type FilterStats = { input: number; kept: number };
+
+const filterPhase = shardPhase<Params, FilterStats, DropRefs, DocumentRecordT, [KeysResult[], DecideResult[]]>({
   name: 'filter',
   reads: 'dedupe',
   shardSize: (p) => p.shardSize,
-  inputs: (ctx) => ordered(ctx).filter((i) => i.stage !== ctx.params.against),
+  inputs: (ctx) => referenceFirst(ctx).filter((i) => i.stage !== ctx.params.against),
   extra(ctx, [keys, decided], shard) {
     // Shard phase indices count only the mapped inputs; the keys phase counted the reference's shards first.
-    const referenceShards = (keys as KeysResult[]).filter((k) => k.reference).length;
+    const referenceShards = keys.filter((k) => k.reference).length;
     const k = shard.index + referenceShards;
-    const prefix = (keys as KeysResult[])[k].prefix;
-    return (decided as DecideResult[])
+    const { prefix } = keys[k];
+    return decided
       .filter((d) => d.drops[k] > 0)
       .map((d) => ({ key: dropsObject(prefix, d.partition), from: d.dropOffsets[k], count: d.drops[k] }));
   },
@@ -168,13 +161,12 @@ const filterPhase = shardPhase<Params, { input: number; kept: number }, DropRefs
   },
 });
 
-export const exactDedupeFanout: StageFanout<Params> = {
+export const exactDedupeFanout: TypedFanout<Params, [[KeysTask, KeysResult], [DecideTask, DecideResult], [ShardTask<DropRefs>, ShardResult<FilterStats>]]> = {
   phases: [keysPhase, decidePhase, filterPhase],
   async reduce(ctx, [keys, , filtered]) {
-    const { files, stats } = gatherShards<{ input: number; kept: number }>(filtered);
+    const { files, stats } = gatherShards<FilterStats>(filtered);
     const { input, kept } = sumStats({ input: 0, kept: 0 }, stats);
-    const prefix = (keys[0] as KeysResult | undefined)?.prefix;
-    if (prefix) await removePrefix(ctx.store, prefix);
+    if (keys.length) await ctx.store.removePrefix(keys[0].prefix);
     const duplicates = input - kept;
     ctx.log(`dedupe: ${input} documents, ${duplicates} exact duplicates dropped`);
     return { files, schema: DOCUMENT_SCHEMA, metrics: { input, kept, duplicates, dupRate: input ? duplicates / input : 0 } };

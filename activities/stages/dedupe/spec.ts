@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { QUEUES } from '../../../schemas/common';
 import { stageKind } from '../../../schemas/stage-kind';
 
 /**
@@ -58,6 +59,6 @@ export const dedupeKind = stageKind({
   accepts: ['documents'],
   produces: 'documents',
   version: '3',
-  defaultQueue: 'cpu',
+  defaultQueue: QUEUES.cpu,
   fanout: () => true, // exact: keys per shard → decide per hash partition → filter per shard
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { QUEUES } from '../../../schemas/common';
 import { stageKind } from '../../../schemas/stage-kind';
 
 /**
@@ -28,6 +29,6 @@ export const extractKind = stageKind({
   accepts: ['documents'],
   produces: 'documents',
   version: '3',
-  defaultQueue: 'cpu',
+  defaultQueue: QUEUES.cpu,
   fanout: () => true, // one task per input shard
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { QUEUES } from '../../../schemas/common';
 import { stageKind } from '../../../schemas/stage-kind';
 
 /**
@@ -84,6 +85,6 @@ export const filterKind = stageKind({
   accepts: ['documents'],
   produces: 'documents',
   version: '2',
-  defaultQueue: 'cpu',
+  defaultQueue: QUEUES.cpu,
   fanout: () => true, // one task per input shard
 });

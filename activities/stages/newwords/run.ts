@@ -23,7 +23,7 @@ import { documentShards } from '../../documents';
 import { ConfigError } from '../../errors';
 import { documentInputs } from '../../shard-map';
 import { runPhasesInline } from '../../inline-phases';
-import { nearDedupePrefix, removePrefix } from '../dedupe/near/objects';
+import { scratchPrefix } from '../../scratch';
 import type { FanoutPhase, StageContext, StageFanout, StageImpl, StageInputArtifact } from '../types';
 import { countShard, type CountResult, type CountTask } from './count';
 import { mergePartition, type MergeResult, type MergeTask } from './merge';
@@ -54,7 +54,7 @@ function layout(ctx: StageContext<Params>): { prefix: string; partitions: number
   const { domain, general } = inputsOf(ctx);
   const bytes = domain.reduce((n, i) => n + documentShards(i.manifest).reduce((m, f) => m + f.bytes, 0), 0);
   const partitions = ctx.params.partitions ?? Math.min(tuning.maxPartitions, Math.max(1, Math.ceil(bytes / tuning.bytesPerPartition)));
-  return { prefix: nearDedupePrefix(ctx as StageContext<unknown>, 'newwords'), partitions, domain, general };
+  return { prefix: scratchPrefix(ctx, 'newwords'), partitions, domain, general };
 }
 
 const countPhase: FanoutPhase<Params> = {
@@ -165,7 +165,7 @@ export const newwordsFanout: StageFanout<Params> = {
     const domain = shards.filter((s) => s.role === 'domain');
     const documents = domain.reduce((n, s) => n + s.docs, 0);
     const read = domain.reduce((n, s) => n + s.read, 0);
-    await removePrefix(ctx.store, prefix);
+    await ctx.store.removePrefix(prefix);
     ctx.log(`newwords: ${r.words} words from ${documents} documents${read > documents ? ` (a sample of ${read})` : ''}`);
     return {
       files: [r.file],

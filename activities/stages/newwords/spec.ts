@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { QUEUES } from '../../../schemas/common';
 import { stageKind } from '../../../schemas/stage-kind';
 
 /**
@@ -44,7 +45,7 @@ export const newwordsKind = stageKind({
   accepts: ['documents'],
   produces: 'lexicon',
   version: '2',
-  defaultQueue: 'cpu',
+  defaultQueue: QUEUES.cpu,
   localPaths: { params: ['baseVocab', 'dictionary'], keywords: ['jieba'] },
   fanout: () => true, // count per shard → merge, look up, score per hash partition → rank
 });

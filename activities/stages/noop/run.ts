@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StageParams } from '../../../schemas/stages';
 import { ConfigError } from '../../errors';
-import type { StageContext, StageImpl, StageOutput } from '../types';
+import type { StageContext, StageImpl, StageOutput, TypedFanout } from '../types';
 
 type P = StageParams<'noop'>;
 
@@ -31,6 +31,40 @@ async function act(ctx: StageContext<P>, label: string, index = 0): Promise<void
 
 const empty = (metrics: Record<string, unknown>): StageOutput => ({ files: [], schema: 'none', metrics });
 
+type Done = { index: number; value: number };
+
+const noopFanout: TypedFanout<P, [[{ i: number }, Done], [{ i: number; base: number }, Done]]> = {
+  phases: [
+    {
+      name: 'tasks',
+      async plan(ctx) {
+        return Array.from({ length: ctx.params.tasks }, (_, i) => ({ i }));
+      },
+      async map(ctx, _task, index) {
+        await act(ctx, `${ctx.stage}[${index}]`, index);
+        return { index, value: 1 };
+      },
+    },
+    {
+      name: 'more',
+      async plan(ctx, [first]) {
+        // Planned from the first phase's results, as a real multi-phase stage (signatures → buckets) would be.
+        const base = first.reduce((a, r) => a + r.value, 0);
+        return Array.from({ length: ctx.params.moreTasks }, (_, i) => ({ i, base }));
+      },
+      async map(ctx, task, index) {
+        await act(ctx, `${ctx.stage}[more ${index}]`, index);
+        return { index, value: task.base };
+      },
+    },
+  ],
+  async reduce(_ctx, [results, more]) {
+    const sum = results.reduce((a, r) => a + r.value, 0);
+    const moreSum = more.reduce((a, r) => a + r.value, 0);
+    return empty({ tasks: results.length, sum, ...(more.length ? { moreTasks: more.length, moreSum } : {}) });
+  },
+};
+
 export const noopStage: StageImpl<P> = {
   async run(ctx) {
     ctx.progress({ fraction: 0, message: 'started' });
@@ -39,35 +73,5 @@ export const noopStage: StageImpl<P> = {
     // On a GPU worker: which GPUs the attempt held, and when (the fleet tests check that leases never overlap).
     return empty({ attempt: ctx.attempt, ...(ctx.gpus ? { gpus: ctx.gpus, heldFrom: from, heldTo: Date.now() } : {}) });
   },
-  fanout: {
-    phases: [
-      {
-        name: 'tasks',
-        async plan(ctx) {
-          return Array.from({ length: ctx.params.tasks }, (_, i) => ({ i }));
-        },
-        async map(ctx, _task, index) {
-          await act(ctx, `${ctx.stage}[${index}]`, index);
-          return { index, value: 1 };
-        },
-      },
-      {
-        name: 'more',
-        async plan(ctx, [first]) {
-          // Planned from the first phase's results, as a real multi-phase stage (signatures → buckets) would be.
-          const base = (first as { value: number }[]).reduce((a, r) => a + r.value, 0);
-          return Array.from({ length: ctx.params.moreTasks }, (_, i) => ({ i, base }));
-        },
-        async map(ctx, task, index) {
-          await act(ctx, `${ctx.stage}[more ${index}]`, index);
-          return { index, value: (task as { base: number }).base };
-        },
-      },
-    ],
-    async reduce(_ctx, [results, more]) {
-      const sum = (results as { value: number }[]).reduce((a, r) => a + r.value, 0);
-      const moreSum = (more as { value: number }[]).reduce((a, r) => a + r.value, 0);
-      return empty({ tasks: results.length, sum, ...(more.length ? { moreTasks: more.length, moreSum } : {}) });
-    },
-  },
+  fanout: noopFanout,
 };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ARTIFACT_TYPES } from '../../../schemas/common';
+import { ARTIFACT_TYPES, QUEUES } from '../../../schemas/common';
 import { stageKind } from '../../../schemas/stage-kind';
 
 /**
@@ -27,6 +27,6 @@ export const noopKind = stageKind({
   accepts: ['*'],
   produces: 'none',
   version: '1',
-  defaultQueue: 'cpu',
+  defaultQueue: QUEUES.cpu,
   fanout: (p) => p.tasks > 0,
 });

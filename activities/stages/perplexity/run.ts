@@ -22,6 +22,7 @@ import path from 'node:path';
 import type { ArtifactFileT } from '../../../schemas/manifest';
 import type { StageParams } from '../../../schemas/stages';
 import { documentShards } from '../../documents';
+import { recordsIn } from '../../stage-inputs';
 import { ConfigError, InputError } from '../../errors';
 import { adaptedAndBase } from '../../model-stage/adapted-model';
 import { runPhasesInline } from '../../inline-phases';
@@ -155,7 +156,7 @@ function evalSets(ctx: StageContext<Params>): EvalSet[] {
       if (!input) throw new ConfigError(`${set}: "${fromStage}" is not a needs-stage producing documents`);
       const files = documentShards(input.manifest).filter((f) => (f.records ?? 1) > 0);
       if (!files.length) throw new InputError(`${set}: the documents of ${fromStage} are empty`);
-      sets.push({ set, source: fromStage, documents: files.reduce((n, f) => n + (f.records ?? 0), 0), files: files.map(fileRef) });
+      sets.push({ set, source: fromStage, documents: recordsIn(files), files: files.map(fileRef) });
       continue;
     }
     const held = adapted.manifest.files.find((f) => f.name === `${HELDOUT_PREFIX}${set}.jsonl.gz`);

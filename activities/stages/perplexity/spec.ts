@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EvaluateConfig, MaskingSpec } from '../../../schemas/trainer';
 import { ModelRef } from '../pretrain/spec';
+import { QUEUES } from '../../../schemas/common';
 import { stageKind } from '../../../schemas/stage-kind';
 
 const EvalData = EvaluateConfig.shape.data.shape;
@@ -30,7 +31,7 @@ export const perplexityKind = stageKind({
   accepts: ['model', 'documents'],
   produces: 'metrics',
   version: '2',
-  defaultQueue: 'gpu',
+  defaultQueue: QUEUES.gpu,
   localPaths: { params: ['baseModel'] },
   fanout: () => true, // count per set → score per held-out shard → sums
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigOverrides, DataSpec, MaskingSpec, ModelSpec, PretrainConfig, TrainSpec, VocabSpec } from '../../../schemas/trainer';
+import { QUEUES } from '../../../schemas/common';
 import { stageKind } from '../../../schemas/stage-kind';
 
 /**
@@ -54,7 +55,7 @@ export const pretrainKind = stageKind({
   accepts: ['documents', 'lexicon', 'model'],
   produces: 'model',
   version: '1',
-  defaultQueue: 'gpu',
+  defaultQueue: QUEUES.gpu,
   localPaths: { params: ['baseModel', 'fallbackModel'] },
   fanout: () => false,
 });

@@ -32,11 +32,12 @@ import { once } from 'node:events';
 import type { ArtifactFileT } from '../../../schemas/manifest';
 import type { StageParams } from '../../../schemas/stages';
 import { ShardWriter, documentShards, readShard } from '../../documents';
+import { recordsIn } from '../../stage-inputs';
 import { ConfigError, InputError } from '../../errors';
 import type { ArtifactStore } from '../../store';
 import { taskFilesFingerprint } from '../evaluate/run';
 import { runPhasesInline } from '../../inline-phases';
-import { nearDedupePrefix } from '../dedupe/near/objects';
+import { scratchPrefix } from '../../scratch';
 import { downloadFiles, listFiles, localPathOf, workSubdir } from '../../model-stage/files';
 import { describeSource, modelDirFingerprint, modelFiles, modelSourceOf, stageModel } from '../../model-stage/staging';
 import { runTrainerStage, type TrainerConfigInput } from '../../model-stage/trainer-stage';
@@ -377,7 +378,7 @@ const teacherPhase: FanoutPhase<Params> = {
       const names = ctx.inputs.filter((i) => i.manifest.kind === 'documents').map((d) => d.stage);
       throw new InputError(`the documents of ${names.join(', ')} are empty: nothing to label`);
     }
-    return [{ prefix: nearDedupePrefix(ctx as StageContext<unknown>, 'pseudolabel') }];
+    return [{ prefix: scratchPrefix(ctx, 'pseudolabel') }];
   },
   async map(ctx, raw) {
     const { prefix } = raw as { prefix: string };
@@ -567,7 +568,7 @@ export function pseudolabelFanout(params: Pick<Params, 'rounds'>): StageFanout<P
       const written = results[results.length - 1] as WriteResult[];
       const files = written.flatMap((w) => w.files);
       const unlabeled = (results[LABEL(1)] as LabelResult[]).reduce((n, l) => n + l.docs, 0);
-      const unlabeledDocs = unlabeledShards(ctx).reduce((n, f) => n + (f.records ?? 0), 0);
+      const unlabeledDocs = recordsIn(unlabeledShards(ctx));
       const rounds = [];
       for (let r = 1; r <= R; r++) {
         const s = results[SELECT(r)][0] as SelectResult;

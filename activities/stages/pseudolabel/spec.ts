@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { PseudolabelConfig } from '../../../schemas/trainer';
 import { TaskDataRef } from '../evaluate/spec';
 import { ModelRef } from '../pretrain/spec';
+import { QUEUES } from '../../../schemas/common';
 import { stageKind } from '../../../schemas/stage-kind';
 
 const P = PseudolabelConfig.shape;
@@ -48,7 +49,7 @@ export const pseudolabelKind = stageKind({
   accepts: ['model', 'documents', 'dataset'],
   produces: 'dataset',
   version: '2',
-  defaultQueue: 'gpu',
+  defaultQueue: QUEUES.gpu,
   localPaths: { params: ['teacher', 'data.train'] },
   fanout: () => true, // teacher → label per shard → select (→ student → label → select per round) → write per shard
 });

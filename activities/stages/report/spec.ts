@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { QUEUES } from '../../../schemas/common';
 import { stageKind } from '../../../schemas/stage-kind';
 
 /**
@@ -21,7 +22,7 @@ export const reportKind = stageKind({
   accepts: ['*'],
   produces: 'report',
   version: '1',
-  defaultQueue: 'cpu',
+  defaultQueue: QUEUES.cpu,
   observesRun: true,
   fanout: () => false,
   cacheable: false, // it describes its run: timings and states differ even when every input is cached

@@ -9,6 +9,7 @@ import type { ArtifactFileT, ManifestT } from '../../../schemas/manifest';
 import { DOCUMENT_SCHEMA } from '../../../schemas/manifest';
 import type { StageParams } from '../../../schemas/stages';
 import { documentShards } from '../../documents';
+import { documentRecords } from '../../stage-inputs';
 import type { ArtifactStore } from '../../store';
 import { readPromoted } from '../promote/registry';
 import type { StageImpl } from '../types';
@@ -74,7 +75,7 @@ export async function trainingLineage(
       if (m?.kind === 'documents') {
         visited.add(parent.digest);
         manifests.push(m);
-        const records = documentShards(m).reduce((n, f) => n + (f.records ?? 0), 0);
+        const records = documentRecords(m);
         lineage.documents.push({ digest: m.digest, stage: m.producer.stage, pipeline: m.producer.pipeline, run: m.producer.run, records });
       } else if (m?.kind === 'model') queue.push(m.digest);
     }

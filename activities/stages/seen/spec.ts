@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { QUEUES } from '../../../schemas/common';
 import { stageKind } from '../../../schemas/stage-kind';
 
 /**
@@ -21,6 +22,6 @@ export const seenKind = stageKind({
   accepts: [],
   produces: 'documents',
   version: '1',
-  defaultQueue: 'cpu',
+  defaultQueue: QUEUES.cpu,
   fanout: () => false,
 });

@@ -36,7 +36,7 @@ import { documentShards, readShard } from '../../documents';
 import { ConfigError, InputError } from '../../errors';
 import { gatherShards, shardPhase, type ShardTask } from '../../shard-map';
 import { runPhasesInline } from '../../inline-phases';
-import { nearDedupePrefix, removePrefix } from '../dedupe/near/objects';
+import { scratchPrefix } from '../../scratch';
 import type { FanoutPhase, StageContext, StageFanout, StageImpl, StageInputArtifact } from '../types';
 import {
   KEEP_ALL,
@@ -162,7 +162,6 @@ function pickInputs(inputs: StageInputArtifact[], p: Params): { seed: StageInput
   const need = (name: string) => {
     const i = byName.get(name);
     if (!i) throw new ConfigError(`select: "${name}" is not among the stage's needs (${[...byName.keys()].join(', ') || 'none'})`);
-    if (i.manifest.kind !== 'documents') throw new InputError(`select reads documents, but input ${name} is ${i.manifest.kind}`);
     return i;
   };
   const general = (p.general ?? inputs.map((i) => i.stage).filter((s) => s !== p.seed)).map(need);
@@ -197,7 +196,7 @@ const countsPhase: FanoutPhase<Params> = {
   name: 'counts',
   async plan(ctx) {
     const { seed, general } = pickInputs(ctx.inputs, ctx.params);
-    const prefix = nearDedupePrefix(ctx as StageContext<unknown>, 'select');
+    const prefix = scratchPrefix(ctx, 'select');
     const tasks: CountsTask[] = [];
     for (const [role, inputs] of [['seed', seed], ['general', general]] as const) {
       for (const i of inputs) for (const f of documentShards(i.manifest)) tasks.push({ prefix, role, task: tasks.length, file: { key: f.key, name: f.name, records: f.records } });
@@ -233,7 +232,7 @@ const weightsPhase: FanoutPhase<Params> = {
   name: 'weights',
   async plan(ctx, previous) {
     const results = previous[COUNTS] as CountsResult[];
-    const prefix = results[0]?.prefix ?? nearDedupePrefix(ctx as StageContext<unknown>, 'select');
+    const prefix = results[0]?.prefix ?? scratchPrefix(ctx, 'select');
     const of = (role: string) => results.filter((r) => r.role === role);
     const task: WeightsTask = {
       prefix,
@@ -472,7 +471,7 @@ export const selectFanout: StageFanout<Params> = {
     const minKept = stats.reduce((m, s) => (s.minKept === null ? m : Math.min(m, s.minKept)), Infinity);
     const sum = (f: (s: ApplyStats) => number[]) => Array.from({ length: frame.bins }, (_, b) => stats.reduce((n, s) => n + f(s)[b], 0));
     const histogram = input ? { edges: histogramEdges(frame), counts: sum((s) => s.counts), kept: sum((s) => s.keptCounts) } : { edges: [], counts: [], kept: [] };
-    await removePrefix(ctx.store, weights.prefix);
+    await ctx.store.removePrefix(weights.prefix);
     ctx.log(`select: ${input} general documents scored against ${weights.seedDocuments} seed documents, ${kept} kept (${p.method})`);
     return {
       files,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { QUEUES } from '../../../schemas/common';
 import { stageKind } from '../../../schemas/stage-kind';
 
 /**
@@ -53,6 +54,6 @@ export const selectKind = stageKind({
   accepts: ['documents'],
   produces: 'documents',
   version: '2',
-  defaultQueue: 'cpu',
+  defaultQueue: QUEUES.cpu,
   fanout: () => true, // counts and scores per shard → weights, radix-select cut → apply per shard
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { QUEUES } from '../../../schemas/common';
 import { stageKind } from '../../../schemas/stage-kind';
 
 /** The file types the source stage can read; each may also come gzip-compressed (`name.jsonl.gz`). */
@@ -32,7 +33,7 @@ export const sourceKind = stageKind({
   accepts: [],
   produces: 'documents',
   version: '3',
-  defaultQueue: 'cpu',
+  defaultQueue: QUEUES.cpu,
   localPaths: { params: ['paths'] },
   fanout: () => true, // one task per group of files
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { QUEUES } from '../../../schemas/common';
 import { stageKind } from '../../../schemas/stage-kind';
 
 /** The WARC record types the `warc` stage can turn into documents. */
@@ -34,7 +35,7 @@ export const warcKind = stageKind({
   accepts: [],
   produces: 'documents',
   version: '2',
-  defaultQueue: 'cpu',
+  defaultQueue: QUEUES.cpu,
   localPaths: { params: ['paths'] },
   fanout: (p) => p.limit === undefined, // one task per file; a limit reads the files in order
 });

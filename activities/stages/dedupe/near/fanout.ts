@@ -8,23 +8,16 @@
 import { DOCUMENT_SCHEMA } from '../../../../schemas/manifest';
 import type { StageParams } from '../../../../schemas/stages';
 import { documentShards } from '../../../documents';
-import { ConfigError, InputError } from '../../../errors';
-import type { StageContext, StageFanout, StageInputArtifact } from '../../types';
+import type { TypedFanout } from '../../types';
+import { referenceFirst } from '../inputs';
 import { mergeBuckets, type BucketResult, type BucketTask } from './buckets';
 import { buildClusters, type ClusterResult, type ClusterTask } from './clusters';
 import { filterShard, type FilterResult, type FilterTask } from './filter';
-import { nearDedupePrefix, removePrefix } from './objects';
+import { scratchPrefix } from '../../../scratch';
 import { resolveNear } from './params';
 import { bucketGroups, computeSignatures, type SignatureResult, type SignatureTask } from './signatures';
 
 type Params = StageParams<'dedupe'>;
-
-/** The `against` input first, so its documents are the first of any cluster they are in: the ones kept. */
-function referenceFirst(ctx: StageContext<Params>): StageInputArtifact[] {
-  const { against } = ctx.params;
-  if (against && !ctx.inputs.some((i) => i.stage === against)) throw new ConfigError(`against: "${against}" is not among this stage's needs`);
-  return [...ctx.inputs.filter((i) => i.stage === against), ...ctx.inputs.filter((i) => i.stage !== against)];
-}
 
 function offsetsOf(sigs: SignatureResult[]): number[] {
   const offsets = [0];
@@ -32,52 +25,55 @@ function offsetsOf(sigs: SignatureResult[]): number[] {
   return offsets;
 }
 
-export const nearDedupeFanout: StageFanout<Params> = {
+export const nearDedupeFanout: TypedFanout<
+  Params,
+  [[SignatureTask, SignatureResult], [BucketTask, BucketResult], [ClusterTask, ClusterResult], [FilterTask, FilterResult]]
+> = {
   phases: [
     {
       name: 'signatures',
       async plan(ctx) {
-        const prefix = nearDedupePrefix(ctx);
+        const prefix = scratchPrefix(ctx, 'near-dedupe');
         const tasks: SignatureTask[] = [];
+        // The `against` input first, so its documents are the first of any cluster they are in: the ones kept.
         for (const input of referenceFirst(ctx)) {
-          if (input.manifest.kind !== 'documents') throw new InputError(`dedupe reads documents, but input ${input.stage} is ${input.manifest.kind}`);
           const reference = input.stage === ctx.params.against;
           for (const f of documentShards(input.manifest)) tasks.push({ prefix, shard: tasks.length, file: { key: f.key, name: f.name }, reference });
         }
         return tasks;
       },
-      map: (ctx, task) => computeSignatures(ctx, resolveNear(ctx.params), task as SignatureTask),
+      map: (ctx, task) => computeSignatures(ctx, resolveNear(ctx.params), task),
     },
     {
       name: 'buckets',
       async plan(ctx, [sigs]) {
-        const prefix = (sigs[0] as SignatureResult | undefined)?.prefix;
-        if (!prefix) return [];
-        const offsets = offsetsOf(sigs as SignatureResult[]);
-        return bucketGroups(resolveNear(ctx.params)).map((_, group): BucketTask => ({ prefix, group, offsets }));
+        if (!sigs.length) return [];
+        const { prefix } = sigs[0];
+        const offsets = offsetsOf(sigs);
+        return bucketGroups(resolveNear(ctx.params)).map((_, group) => ({ prefix, group, offsets }));
       },
-      map: (ctx, task) => mergeBuckets(ctx, task as BucketTask),
+      map: (ctx, task) => mergeBuckets(ctx, task),
     },
     {
       name: 'clusters',
       async plan(_ctx, [sigs, buckets]) {
         if (!buckets.length) return [];
-        const prefix = (sigs[0] as SignatureResult).prefix;
-        const referenceDocs = (sigs as SignatureResult[]).filter((r) => r.reference).reduce((n, r) => n + r.docs, 0);
-        return [{ prefix, groups: buckets.length, offsets: offsetsOf(sigs as SignatureResult[]), referenceDocs } satisfies ClusterTask];
+        const { prefix } = sigs[0];
+        const referenceDocs = sigs.filter((r) => r.reference).reduce((n, r) => n + r.docs, 0);
+        return [{ prefix, groups: buckets.length, offsets: offsetsOf(sigs), referenceDocs }];
       },
-      map: (ctx, task) => buildClusters(ctx, resolveNear(ctx.params), task as ClusterTask),
+      map: (ctx, task) => buildClusters(ctx, resolveNear(ctx.params), task),
     },
     {
       name: 'filter',
       async plan(_ctx, [sigs, , clusters]) {
-        const c = clusters[0] as ClusterResult | undefined;
-        if (!c) return [];
-        const offsets = offsetsOf(sigs as SignatureResult[]);
+        if (!clusters.length) return [];
+        const c = clusters[0];
+        const offsets = offsetsOf(sigs);
         const sampled = c.samples.flatMap((s) => s.members);
-        return (sigs as SignatureResult[])
+        return sigs
           .filter((r) => !r.reference)
-          .map(({ prefix, shard, file }): FilterTask => ({
+          .map(({ prefix, shard, file }) => ({
             prefix,
             shard,
             file,
@@ -86,18 +82,15 @@ export const nearDedupeFanout: StageFanout<Params> = {
             sampleIds: sampled.filter((d) => d >= offsets[shard] && d < offsets[shard + 1]),
           }));
       },
-      map: (ctx, task) => filterShard(ctx, task as FilterTask),
+      map: (ctx, task) => filterShard(ctx, task),
     },
   ],
-  async reduce(ctx, [sigs, buckets, clusters, filtered]) {
-    const out = filtered as FilterResult[];
-    const c = clusters[0] as ClusterResult | undefined;
-    const prefix = (sigs[0] as SignatureResult | undefined)?.prefix;
-    if (prefix) await removePrefix(ctx.store, prefix);
+  async reduce(ctx, [sigs, buckets, clusters, out]) {
+    const c: ClusterResult | undefined = clusters[0];
+    if (sigs.length) await ctx.store.removePrefix(sigs[0].prefix);
     const ids: Record<number, string> = Object.assign({}, ...out.map((r) => r.ids));
-    const input = (sigs as SignatureResult[]).filter((r) => !r.reference).reduce((n, r) => n + r.docs, 0);
+    const input = sigs.filter((r) => !r.reference).reduce((n, r) => n + r.docs, 0);
     const kept = out.reduce((n, r) => n + r.kept, 0);
-    const b = buckets as BucketResult[];
     const opts = resolveNear(ctx.params);
     ctx.log(`near-dedupe: ${input} documents, ${c?.exactDuplicates ?? 0} exact and ${c?.nearDuplicates ?? 0} near duplicates dropped`);
     return {
@@ -117,7 +110,7 @@ export const nearDedupeFanout: StageFanout<Params> = {
         lsh: { bands: opts.bands, rows: opts.rows, numPerm: opts.numPerm, threshold: opts.threshold },
         candidatePairs: c?.candidatePairs ?? 0,
         rejectedPairs: c?.rejectedPairs ?? 0,
-        largestBucket: Math.max(0, ...b.filter((r) => r.group > 0).map((r) => r.largestBucket)),
+        largestBucket: Math.max(0, ...buckets.filter((r) => r.group > 0).map((r) => r.largestBucket)),
       },
     };
   },

@@ -3,7 +3,7 @@
  * rest was dropped, read from the counters each data stage already stores in its manifest.
  */
 import type { ManifestT } from '../../../../schemas/manifest';
-import { documentShards } from '../../../documents';
+import { documentRecords } from '../../../stage-inputs';
 import { stagesOfKind, type ReportData } from '../gather';
 import { esc, fmtNum, isNum, notInPipeline, numCell } from '../html';
 import { barChart } from '../svg';
@@ -34,7 +34,7 @@ function addCounts(into: Record<string, number>, counts: unknown, prefix = ''): 
 /** Per kind, where its counters are: each data stage names its drops its own way. */
 export function funnelStep(stage: string, kind: string, m: ManifestT): FunnelStep {
   const x = m.metrics;
-  const output = documentShards(m).reduce((n, f) => n + (f.records ?? 0), 0);
+  const output = documentRecords(m);
   const drops: Record<string, number> = {};
   let input = num(x.input);
   switch (kind) {
