@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseHTML } from 'linkedom';
-import { extractMainText } from '../activities/stages/html-text';
+import { dropRepeatedLines, extractMainText, leanHtml } from '../activities/stages/html-text';
 import { pruneBoilerplate, type PruneNode } from '../activities/stages/html-prune';
 
 const ARTICLE = [
@@ -68,5 +68,56 @@ describe('pruneBoilerplate', () => {
     assert.equal(pruneBoilerplate(root, (rule) => removed.push(rule)), 1);
     assert.deepEqual(removed, ['name:post-meta']);
     assert.ok(ARTICLE.every((p) => (root.textContent ?? '').includes(p)));
+  });
+});
+
+describe('user comments', () => {
+  const reply = 'We rowed past the pier on Sunday and two of the upper stones had already fallen into the basin.';
+  const second = 'Good news at last; my grandfather fished from that pier for forty years and would have been glad.';
+  // A blog post inside Blogger's `div.widget.Blog` wrapper, a WordPress-style thread with its reply form, and a
+  // sidebar widget listing recent comments of other posts (links, not comments).
+  const html = `<!doctype html><html><head><title>Pier</title></head><body>
+<div class="widget Blog" id="Blog1"><div class="post"><h2>Pier to be restored</h2>${ARTICLE.map((p) => `<p>${p}</p>`).join('')}</div>
+  <div id="comments"><h4>2 comments:</h4><ol class="commentlist">
+    <li class="comment even depth-1"><div class="comment-author vcard">Tom</div><p>${reply}</p><a class="comment-reply-link" href="#r">Reply</a></li>
+    <li class="comment odd depth-1"><div class="comment-author vcard">Ann</div><p>${second}</p><div class="comment-error" style="display:none">Your comment could not be posted.</div></li>
+  </ol><div id="respond"><h3>Leave a Reply</h3><form><textarea id="comment" name="comment"></textarea><input type="submit" value="Post Comment"></form></div></div>
+</div>
+<div class="sidebar"><ul class="widget_recent_comments"><li class="recentcomments"><a href="/x">Bob on Ferry timetable changes for the summer</a></li>
+  <li class="recentcomments"><a href="/y">Sue on Lifeboat crew rescues two walkers from the cliffs</a></li></ul></div>
+</body></html>`;
+
+  test('left out unless asked for; when asked, the thread without its form, reply links, hidden notices or the recent-comments widget', () => {
+    const plain = extractMainText(html);
+    assert.equal(plain.comments, undefined);
+    assert.ok(!plain.text.includes(reply));
+    const { text, comments = '' } = extractMainText(html, { comments: true });
+    assert.equal(text, plain.text, 'the article text does not change');
+    assert.ok(comments.includes(reply) && comments.includes(second), comments);
+    assert.ok(comments.indexOf(reply) < comments.indexOf(second), 'in page order');
+    for (const junk of ['Leave a Reply', 'Post Comment', 'could not be posted', 'Ferry timetable', 'Reply\n']) assert.ok(!comments.includes(junk), `not a comment: ${junk}`);
+  });
+
+  test('a thread the article already holds is not repeated', () => {
+    // A photo post: Readability takes the discussion as the article, so the comments are in `text` already.
+    const photo = `<!doctype html><html><head><title>Photo</title></head><body><div class="post"><h2>Blue coat</h2><img src="a.jpg"></div>
+<div class="comments">${[reply, second, reply.replace('Sunday', 'Monday'), second.replace('forty', 'fifty')].map((c, i) => `<div class="comment"><p>Reader ${i} said...</p><p>${c} ${c}</p></div>`).join('')}</div></body></html>`;
+    const { text, comments } = extractMainText(photo, { comments: true });
+    assert.ok(text.includes(reply), text);
+    assert.equal(comments, undefined);
+  });
+});
+
+describe('text clean-up', () => {
+  test('a line repeated later (a print copy of the story) is kept once; short lines may repeat', () => {
+    const long = 'Authorities arrested two former executives of the bank on Monday morning.';
+    assert.equal(dropRepeatedLines(`${long}\nReply\n\nBy A. Writer\n${long}\nReply`), `${long}\nReply\n\nBy A. Writer\nReply`);
+  });
+
+  test('leanHtml drops scripts, styles, comments and layout indentation, keeps word breaks between inline tags and <pre>', () => {
+    const lean = leanHtml('<div>\n  <script>if (a < b) document.write("<!--")</script>\n  <p>one <b>two</b> <i>three</i><!-- x --></p>\n  <style>p{}</style>\n</div>\n<pre>\n  <b>keep</b>\n</pre>');
+    assert.equal(lean, '<div><p>one <b>two</b> <i>three</i></p></div>\n<pre>\n  <b>keep</b>\n</pre>');
+    const cells = extractMainText('<table>\n<tr>\n<td>Name</td>\n<td>Height</td>\n</tr>\n</table>');
+    assert.equal(cells.text, 'Name\n\nHeight', 'table cells stay apart without the whitespace between them');
   });
 });

@@ -75,4 +75,28 @@ describe('extract stage', () => {
     assert.equal(typeof d.metadata.html, 'string', 'keepHtml keeps the source');
     assert.equal(d.metadata.url, 'u');
   });
+
+  test('comments: dropped by default, appended to the text, or kept in metadata.comments', async () => {
+    const comment = 'I walked along the old pier last summer and the stones were already loose near the lighthouse end.';
+    const html = page('Harbour', ARTICLE).replace('</body>', `<div id="comments"><h3>One response</h3><ol class="commentlist">
+      <li class="comment"><div class="comment-author">Mary</div><p>${comment}</p><a class="comment-reply-link" href="#">Reply</a></li></ol>
+      <div id="respond"><h3>Leave a Reply</h3><form><textarea id="comment"></textarea></form></div></div></body>`);
+    const store = await minio.freshStore();
+    const run = async (comments?: string) => {
+      const t = makeStageContext({ store, params: stageKinds.extract.params.parse({ minChars: 50, ...(comments ? { comments } : {}) }) });
+      const w = new ShardWriter(store, t.ctx.workDir, 10);
+      await w.write({ id: 'c', text: html, source: 'pages.jsonl', metadata: { contentType: 'text/html' } });
+      const input = await publishAsInput(store, 'jsonl', { files: await w.close(), schema: 'document/v1' });
+      const [d] = await readOutput(store, await extractStage.run!({ ...t.ctx, inputs: [input] }));
+      return d;
+    };
+    const [dropped, appended, apart] = [await run(), await run('append'), await run('metadata')];
+    for (const d of [dropped, appended, apart]) assert.ok(ARTICLE.every((p) => d.text.includes(p)));
+    assert.ok(!dropped.text.includes(comment) && dropped.metadata.comments === undefined, 'left out by default');
+    assert.ok(appended.text.endsWith(comment), appended.text);
+    assert.ok(appended.text.includes(`${ARTICLE[ARTICLE.length - 1]}\n\n`), 'after the article, a blank line between');
+    assert.ok(!appended.text.includes('Leave a Reply') && !appended.text.includes('Reply\n'), 'the form and reply links are not comments');
+    assert.ok(!apart.text.includes(comment));
+    assert.match(String(apart.metadata.comments), new RegExp(comment));
+  });
 });

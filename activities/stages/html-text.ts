@@ -7,6 +7,7 @@
  */
 import { Readability } from '@mozilla/readability';
 import { parseHTML } from 'linkedom';
+import { findComments, type CommentNode } from './html-comments';
 import { proseWords, pruneBoilerplate, type PruneNode } from './html-prune';
 
 export interface ExtractedText {
@@ -14,6 +15,13 @@ export interface ExtractedText {
   text: string;
   /** Which path produced the text: `readability` or the `body` fallback. */
   extractor: 'readability' | 'body';
+  /** The page's user comments (html-comments.ts), when asked for and found; never a repeat of lines in `text`. */
+  comments?: string;
+}
+
+export interface ExtractOptions {
+  /** Also find the page's user-comment threads (costs a selector pass and a copy of each thread). */
+  comments?: boolean;
 }
 
 // DOM node types and the elements that start a new line; textContent alone would glue paragraphs together.
@@ -21,7 +29,7 @@ const TEXT_NODE = 3;
 const ELEMENT_NODE = 1;
 const BLOCK = new Set([
   'ADDRESS', 'ARTICLE', 'ASIDE', 'BLOCKQUOTE', 'BR', 'DD', 'DIV', 'DL', 'DT', 'FIGCAPTION', 'FIGURE', 'FOOTER', 'FORM',
-  'H1', 'H2', 'H3', 'H4', 'H5', 'H6', 'HEADER', 'HR', 'LI', 'MAIN', 'OL', 'P', 'PRE', 'SECTION', 'TABLE', 'TR', 'UL',
+  'H1', 'H2', 'H3', 'H4', 'H5', 'H6', 'HEADER', 'HR', 'LI', 'MAIN', 'OL', 'P', 'PRE', 'SECTION', 'TABLE', 'TD', 'TH', 'TR', 'UL',
 ]);
 const NOISE = 'script, style, noscript, template, svg, nav, header, footer, aside, form, iframe';
 
@@ -32,20 +40,43 @@ interface DomNode {
   childNodes: ArrayLike<DomNode>;
 }
 
-export function extractMainText(html: string): ExtractedText {
-  // One parse serves the title and Readability; only the fallback parses again (Readability mutates the DOM).
+export function extractMainText(html: string, options: ExtractOptions = {}): ExtractedText {
+  // One parse serves the title and Readability; only the fallback parses again (Readability mutates the DOM,
+  // so comment threads are copied out before it runs).
   const doc = parseDocument(html);
   const title = doc.title?.trim() || undefined;
+  const threads = options.comments ? findComments(doc as unknown as Parameters<typeof findComments>[0]) : [];
   const article = pickArticle(doc, html);
+  let text = '';
+  let extractor: ExtractedText['extractor'] = 'readability';
   if (article) {
     pruneBoilerplate(article as unknown as PruneNode);
-    const text = normalizeText(blockText(article));
-    if (text) return { title, text, extractor: 'readability' };
+    text = dropRepeatedLines(normalizeText(blockText(article)));
   }
-  const fresh = parseDocument(html);
-  for (const el of Array.from(fresh.querySelectorAll(NOISE)) as { remove(): void }[]) el.remove();
-  const body = (fresh.body ?? fresh.documentElement) as unknown as DomNode | null;
-  return { title, text: body ? normalizeText(blockText(body)) : '', extractor: 'body' };
+  if (!text) {
+    const fresh = parseDocument(html);
+    for (const el of Array.from(fresh.querySelectorAll(NOISE)) as { remove(): void }[]) el.remove();
+    const body = (fresh.body ?? fresh.documentElement) as unknown as DomNode | null;
+    [text, extractor] = [body ? normalizeText(blockText(body)) : '', 'body'];
+  }
+  const comments = threads.length ? newLines(text, threads) : '';
+  return { title, text, extractor, ...(comments ? { comments } : {}) };
+}
+
+/**
+ * The comment threads' text without what the article text already holds: when Readability took the thread as
+ * the article (a photo post with a long discussion) a thread whose long lines are mostly in `text` adds nothing.
+ */
+function newLines(text: string, threads: CommentNode[]): string {
+  const have = new Set(text.split('\n').filter((l) => l.length >= 40).map((l) => l.toLowerCase()));
+  const parts: string[] = [];
+  for (const thread of threads) {
+    const lines = normalizeText(blockText(thread as unknown as DomNode)).split('\n');
+    const long = lines.filter((l) => l.length >= 40);
+    if (long.length && long.filter((l) => have.has(l.toLowerCase())).length * 2 >= long.length) continue;
+    parts.push(lines.join('\n'));
+  }
+  return dropRepeatedLines(parts.join('\n\n'));
 }
 
 /** NFC, unified newlines, runs of spaces collapsed, at most one blank line between paragraphs. */
@@ -62,16 +93,37 @@ export function normalizeText(text: string): string {
 }
 
 /**
+ * Drops a line (a block's text) that repeats an earlier line of at least 40 characters. Pages carry the same
+ * story twice (a print or mobile copy, a teaser of the lead paragraph above the body), and a pretraining corpus
+ * gains nothing from the second copy; short lines ("Reply", "Yes") may legitimately repeat and are kept.
+ */
+export function dropRepeatedLines(text: string): string {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    if (line.length >= 40) {
+      const key = line.toLowerCase();
+      if (seen.has(key)) continue;
+      seen.add(key);
+    }
+    out.push(line);
+  }
+  return out.join('\n').replace(/\n{3,}/g, '\n\n').trim();
+}
+
+/**
  * Readability's article, first with a low length threshold so that a short post found by its strict pass
  * (unlikely-looking containers stripped) is accepted. At Readability's default threshold (500 characters) a
  * short article fails the strict pass and the relaxed retries often return the longest block of the page, a
  * sidebar or footer. But the strict pass also strips a real article whose container looks unlikely (class
  * `comment`, `sidebar`-like wrappers); so when the strict result is short, the default run is tried as well and
- * wins only when it holds clearly more prose (long, link-poor paragraphs) than the short one.
+ * wins only when it holds clearly more prose (long, link-poor paragraphs) than the short one. "Short" is under
+ * 400 characters: the text is measured without the layout whitespace leanHtml drops, which the 500 of
+ * Readability's default counted.
  */
 function pickArticle(doc: ReturnType<typeof parseDocument>, html: string): DomNode | undefined {
   const first = readabilityRoot(doc, 100);
-  if (first && first.length >= 500) return first.root;
+  if (first && first.length >= 400) return first.root;
   const second = readabilityRoot(parseDocument(html), 500);
   if (!first) return second?.root;
   if (!second) return first.root;
@@ -93,8 +145,36 @@ function readabilityRoot(doc: ReturnType<typeof parseDocument>, charThreshold: n
 
 // linkedom only builds <html>/<body> when the markup has them, so fragments get a wrapper.
 function parseDocument(html: string) {
-  const whole = /<html[\s>]/i.test(html) ? html : `<!doctype html><html><head></head><body>${html}</body></html>`;
+  const lean = leanHtml(html);
+  const whole = /<html[\s>]/i.test(lean) ? lean : `<!doctype html><html><head></head><body>${lean}</body></html>`;
   return parseHTML(whole).document;
+}
+
+// Scripts, styles and comments, in document order as a tokenizer meets them (a `<script>` inside a comment is
+// part of the comment, a `<!--` inside a script part of the script).
+const INERT = /<!--[\s\S]*?-->|<script\b[^>]*>[\s\S]*?<\/script\s*>|<style\b[^>]*>[\s\S]*?<\/style\s*>/gi;
+// Tags whose boundaries end a line of text anyway (the BLOCK set, table cells, head-only and form elements).
+const LAYOUT_TAG = 'html|head|body|title|meta|link|base|noscript|div|p|ul|ol|li|dl|dt|dd|table|thead|tbody|tfoot|tr|td|th|' +
+  'h[1-6]|section|article|aside|header|footer|nav|main|form|select|option|blockquote|figure|figcaption|address|hr|br|iframe';
+const SPACE_AFTER_LAYOUT = new RegExp(`(<\\/?(?:${LAYOUT_TAG})\\b[^<>]*>)\\s+(?=<)`, 'gi');
+const SPACE_BEFORE_LAYOUT = new RegExp(`>\\s+(?=<\\/?(?:${LAYOUT_TAG})\\b)`, 'gi');
+
+/**
+ * The markup without what yields no text, before it is parsed: scripts, styles and comments (a fifth of the bytes
+ * of real pages; Readability removes them first thing anyway), and the whitespace-only text between tags where
+ * one side is a layout tag — the indentation of real pages is ~40% of their DOM nodes (each a linkedom node with
+ * its own listener map), and beside a block boundary it carries no word break that the block does not already
+ * give. Whitespace between two inline tags (`<a>x</a> <a>y</a>`) separates words and is kept, and so is
+ * everything inside `<pre>` and `<textarea>`.
+ */
+export function leanHtml(html: string): string {
+  const parts = html.replace(INERT, '').split(/(<(pre|textarea)\b[\s\S]*?<\/\2\s*>)/i);
+  let out = '';
+  for (let i = 0; i < parts.length; i += 3) {
+    out += parts[i].replace(SPACE_AFTER_LAYOUT, '$1').replace(SPACE_BEFORE_LAYOUT, '>');
+    if (i + 1 < parts.length) out += parts[i + 1];
+  }
+  return out;
 }
 
 function blockText(root: DomNode): string {

@@ -5,7 +5,8 @@
  *   - `metadata.html` when it is a string (the text is then whatever the producer put there);
  *   - else `text`, when `metadata.contentType` is an HTML type (as `warc` sets it) or the text starts with markup.
  * The output text is the main text, paragraphs separated by a blank line; `metadata.title`, `extractor`,
- * `htmlLang` (the page's `<html lang>`) and `language`/`languageScore` (CLD3 on the text) are set and
+ * `htmlLang` (the page's `<html lang>`) and `language`/`languageScore` (CLD3 on the text) are set, the page's user
+ * comments are left out, appended or put in `metadata.comments` (`comments`), and
  * `metadata.html` is removed unless `keepHtml`. Pages whose text is shorter than `minChars` are dropped.
  */
 import type { StageParams } from '../../../schemas/stages';
@@ -60,7 +61,9 @@ export const extractStage = shardMapStage<Params, ExtractStats>({
         continue;
       }
       const t0 = performance.now();
-      const { title, text, extractor } = extractMainText(html);
+      const page = extractMainText(html, { comments: p.comments !== 'drop' });
+      const { title, extractor } = page;
+      const text = p.comments === 'append' && page.comments ? `${page.text}\n\n${page.comments}` : page.text;
       counts.ms += performance.now() - t0;
       counts[extractor]++;
       if (text.length < p.minChars) {
@@ -75,6 +78,7 @@ export const extractStage = shardMapStage<Params, ExtractStats>({
         ...(p.keepHtml ? { html } : {}),
         ...(title ? { title } : {}),
         extractor,
+        ...(p.comments === 'metadata' && page.comments ? { comments: page.comments } : {}),
         ...(lang ? { htmlLang: lang } : {}),
         ...(guess ? { language: guess.language, languageScore: Math.round(guess.score * 1e4) / 1e4 } : {}),
       };

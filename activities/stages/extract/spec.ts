@@ -18,6 +18,14 @@ export const ExtractParams = z
     nonHtml: z.enum(['keep', 'drop']).default('keep').describe('documents with no HTML: passed through unchanged, or dropped'),
     detectLanguage: z.boolean().default(true).describe('set metadata.language/languageScore with CLD3 on the extracted text'),
     keepHtml: z.boolean().default(false).describe('keep the source HTML in metadata.html of the output'),
+    comments: z
+      .enum(['drop', 'append', 'metadata'])
+      .default('drop')
+      .describe(
+        "the page's user comments (threads found by their markup): left out (the default: like FineWeb's trafilatura " +
+          'settings, comments are short, repetitive and personal text a pretraining corpus is better without), appended to ' +
+          'the text after a blank line, or kept apart in metadata.comments',
+      ),
     shardSize: z.number().int().positive().default(10_000),
   })
   .strict();
@@ -28,7 +36,7 @@ export const extractKind = stageKind({
   params: ExtractParams,
   accepts: ['documents'],
   produces: 'documents',
-  version: '3',
+  version: '4',
   defaultQueue: QUEUES.cpu,
   fanout: () => true, // one task per input shard
 });
