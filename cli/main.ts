@@ -173,9 +173,9 @@ export function buildProgram(): Command {
   program
     .command('demo')
     .description('bring the local stack up, start workers in-process, run an example pipeline (examples/<name>) with watch, download its report')
-    .option('--example <name>', 'biomed-en (default), legal-zh, or demo (examples/demo.yaml: the data stages only)')
+    .option('--example <name>', 'debian-en (default: real data), biomed-en, legal-zh, or demo (examples/demo.yaml: the data stages only)')
     .option('--prepare-only', 'only write the example data under examples/data/<name>')
-    .option('--seed <n>', 'another draw of the generated data', demoSeed)
+    .option('--seed <n>', 'another draw of the generated data (generated examples)', demoSeed)
     .option('--scale <k>', 'multiply every generated count', demoScale)
     .option('--no-cache')
     .action(async (o) => {

@@ -2,14 +2,15 @@
  * The example pipelines (examples/<name>/pipeline.yaml) and the generated data they run on: the data is written
  * under examples/data/<name>/ (gitignored), where the pipeline files' relative paths point. `--scale` multiplies
  * every generated count and `--seed` draws other documents and sentences; real corpora replace the generated
- * ones by changing the pipeline's paths (each example's README says which).
+ * ones by changing the pipeline's paths (each example's README says which). Real-data examples (debian-en) fetch
+ * theirs with an infra/ script instead (REAL_EXAMPLES).
  *
  *   npx tsx examples/prepare.ts biomed-en [--seed N] [--scale K] [--out DIR] [--no-base-model]
+ *   npx tsx examples/prepare.ts debian-en [--out DIR]
  */
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { BIOMED_EN } from './biomed-en/domain';
 import { demoSitePages } from './demo/corpus';
 import { generalTexts, topicParagraph, writeTaskFiles, type TaskDomain, type TaskSizes } from './demo/domain-task';
@@ -62,8 +63,25 @@ export function exampleOf(name: string): Example {
   return ex;
 }
 
+/**
+ * Examples on real data: `data` (an infra/ script) fetches it once into the cache, `base` makes the base model;
+ * both are linked under examples/data/<name>/ (real/, base-model/), where the pipeline file's paths point.
+ */
+export const REAL_EXAMPLES: Record<string, { data: string; base: string }> = {
+  'debian-en': { data: 'real-data.sh', base: 'warm-base.sh' },
+};
+
 export function pipelineFile(name: string): string {
-  return path.join(EXAMPLES_DIR, exampleOf(name).name, 'pipeline.yaml');
+  return path.join(EXAMPLES_DIR, REAL_EXAMPLES[name] ? name : exampleOf(name).name, 'pipeline.yaml');
+}
+
+/** Fetches (once) and links a real-data example's data and base model; returns its data directory. */
+export async function prepareRealExample(name: string, dir = path.join(EXAMPLES_DIR, 'data', name)): Promise<string> {
+  const ex = REAL_EXAMPLES[name];
+  if (!ex) throw new Error(`no real-data example "${name}" (examples: ${Object.keys(REAL_EXAMPLES).join(', ')})`);
+  await linkScriptOutput(ex.data, path.join(dir, 'real'), 'meta.json');
+  await linkScriptOutput(ex.base, path.join(dir, 'base-model'), 'config.json');
+  return dir;
 }
 
 export function defaultDataDir(name: string): string {
@@ -120,19 +138,32 @@ export function examplePages(name: string, seed = 11): Map<string, string> | und
  * infra/base-model.sh, linked at `link` (where the pipeline files expect their base model).
  */
 export async function linkBaseModel(link: string): Promise<string> {
-  const { stdout } = await promisify(execFile)('bash', [path.join(REPO_ROOT, 'infra', 'base-model.sh')], { cwd: REPO_ROOT });
-  const modelDir = stdout.trim().split('\n').pop() ?? '';
-  if (!fs.existsSync(path.join(modelDir, 'config.json'))) throw new Error(`infra/base-model.sh gave no model directory (got "${modelDir}")`);
-  if (fs.existsSync(link) && fs.realpathSync(link) === fs.realpathSync(modelDir)) return link;
+  return linkScriptOutput('base-model.sh', link, 'config.json');
+}
+
+/**
+ * Runs infra/<script> (it fetches or builds something into the cache once and prints its directory on its last
+ * line) and links that directory at `link`. `expect`: a file the directory must hold.
+ */
+export async function linkScriptOutput(script: string, link: string, expect: string): Promise<string> {
+  // stderr passes through: a first run downloads or trains for a while and says so there.
+  const child = spawn('bash', [path.join(REPO_ROOT, 'infra', script)], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  let stdout = '';
+  child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+  const code = await new Promise<number | null>((resolve, reject) => child.on('error', reject).on('close', resolve));
+  if (code !== 0) throw new Error(`infra/${script} failed (exit ${code}); its messages are above`);
+  const dir = stdout.trim().split('\n').pop() ?? '';
+  if (!fs.existsSync(path.join(dir, expect))) throw new Error(`infra/${script} gave no directory holding ${expect} (got "${dir}")`);
+  if (fs.existsSync(link) && fs.realpathSync(link) === fs.realpathSync(dir)) return link;
   fs.rmSync(link, { recursive: true, force: true });
   fs.mkdirSync(path.dirname(link), { recursive: true });
-  fs.symlinkSync(modelDir, link, 'dir');
+  fs.symlinkSync(dir, link, 'dir');
   return link;
 }
 
 function parseArgs(argv: string[]): { name: string; opts: PrepareOptions } {
   const [name, ...rest] = argv;
-  if (!name || name.startsWith('-')) throw new Error(`usage: npx tsx examples/prepare.ts <${Object.keys(EXAMPLES).join('|')}> [--seed N] [--scale K] [--out DIR] [--no-base-model]`);
+  if (!name || name.startsWith('-')) throw new Error(`usage: npx tsx examples/prepare.ts <${[...Object.keys(REAL_EXAMPLES), ...Object.keys(EXAMPLES)].join('|')}> [--seed N] [--scale K] [--out DIR] [--no-base-model]`);
   const opts: PrepareOptions = {};
   for (let i = 0; i < rest.length; i++) {
     const flag = rest[i];
@@ -158,7 +189,7 @@ function parseArgs(argv: string[]): { name: string; opts: PrepareOptions } {
 if (require.main === module) {
   (async () => {
     const { name, opts } = parseArgs(process.argv.slice(2));
-    const dir = await prepareExample(name, opts);
+    const dir = REAL_EXAMPLES[name] ? await prepareRealExample(name, opts.dir) : await prepareExample(name, opts);
     console.log(`${name}: data in ${dir}; run it with: npx dapt run ${path.relative(process.cwd(), pipelineFile(name))}`);
   })().catch((e: unknown) => {
     console.error(e instanceof Error ? e.message : e);
