@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { modelRefFingerprint } from '../activities/model-stage/staging';
-import { taskFilesFingerprint } from '../activities/stages/evaluate/run';
+import { taskFilesFingerprint } from '../activities/model-stage/task-data';
 import { ArtifactStore } from '../activities/store';
 import { startRun, waitForRun } from '../client/runs';
 import type { RunStatus } from '../schemas';

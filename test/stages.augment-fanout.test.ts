@@ -15,7 +15,7 @@ import { scratch } from '../activities/stages/augment/scratch';
 import { loadModel, mergePartition, rankModel, shardStatsObject, type MergeResult } from '../activities/stages/augment/stats';
 import { CorpusStats } from '../activities/stages/augment/tfidf';
 import { splitWords, wordKey, type Lang } from '../activities/stages/augment/tokens';
-import { defaultJieba } from '../activities/stages/dedupe/near/shingles';
+import { defaultJieba } from '../activities/chinese';
 import type { StageInputArtifact } from '../activities/stages/types';
 import type { ArtifactStore } from '../activities/store';
 import { rng } from '../activities/rng';

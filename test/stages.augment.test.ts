@@ -12,7 +12,7 @@ import { ShardWriter } from '../activities/documents';
 import { ConfigError, InputError } from '../activities/errors';
 import { augmentStage, type AugmentCheckpoint } from '../activities/stages/augment/run';
 import { splitWords, wordKey } from '../activities/stages/augment/tokens';
-import { defaultJieba } from '../activities/stages/dedupe/near/shingles';
+import { defaultJieba } from '../activities/chinese';
 import type { StageInputArtifact } from '../activities/stages/types';
 import type { ArtifactStore } from '../activities/store';
 import { startRun, waitForRun } from '../client/runs';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ShardWriter } from '../activities/documents';
 import { ConfigError } from '../activities/errors';
-import { jiebaWithLexicon } from '../activities/stages/newwords/segment';
+import { jiebaWithLexicon } from '../activities/chinese';
 import { newwordsStage, type LexiconEntry } from '../activities/stages/newwords/run';
 import type { ArtifactStore } from '../activities/store';
 import { DOCUMENT_SCHEMA } from '../schemas/manifest';

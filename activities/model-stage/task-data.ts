@@ -11,7 +11,7 @@ import type { ArtifactFileT, ManifestT } from '../../schemas/manifest';
 import { ConfigError, InputError } from '../errors';
 import { jsonLines } from '../jsonl';
 import { decompressed } from '../shard-codec';
-import type { ArtifactStore } from '../store';
+import { s3Fingerprint, type ArtifactStore } from '../store';
 import type { StageInputArtifact } from '../stages/types';
 
 /** Record schema of `dataset` artifacts written by the pseudolabel stage. */
@@ -146,4 +146,23 @@ export function countRows(files: readonly string[]): number {
     for (const line of buf.toString('utf8').split('\n')) if (line.trim()) n++;
   }
   return n;
+}
+
+/** Size and mtime of local task files; key, size and ETag of s3:// ones (an overwritten object is a miss). */
+export async function taskFilesFingerprint(refs: (string | string[] | undefined)[], store: ArtifactStore | undefined): Promise<unknown[]> {
+  const out: unknown[] = [];
+  for (const f of refs.flatMap(refList)) {
+    if (f.startsWith('s3://')) {
+      if (!store) throw new Error(`${f}: an s3:// task file needs the store to fingerprint`);
+      out.push(await s3Fingerprint(store, f, { as: 'object' }));
+      continue;
+    }
+    try {
+      const st = fs.statSync(f);
+      out.push([f, st.size, Math.round(st.mtimeMs)]);
+    } catch {
+      out.push({ missing: f }); // reported by the stage itself, as a ConfigError naming the path
+    }
+  }
+  return out;
 }

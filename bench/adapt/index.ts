@@ -23,7 +23,7 @@ import { REPO_ROOT } from '../../infra/paths';
 import { trainerPython } from '../../activities/model-stage/trainer-process';
 import { augmentWords, type WordAugmenter } from '../../activities/stages/augment/run';
 import { AugmentParams } from '../../activities/stages/augment/spec';
-import { defaultJieba } from '../../activities/stages/dedupe/near/shingles';
+import { defaultJieba } from '../../activities/chinese';
 import { rng } from '../../activities/rng';
 import { writeGeneratedSection } from '../docs-section';
 

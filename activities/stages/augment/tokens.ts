@@ -6,7 +6,7 @@
  * rejoined without spaces.
  */
 import type { Jieba } from '@node-rs/jieba';
-import { isChinese } from '../dedupe/near/shingles';
+import { isChinese } from '../../chinese';
 
 export type Lang = 'en' | 'zh';
 

@@ -13,10 +13,9 @@ import type { TrainerEvent } from '../../../schemas/trainer';
 import { ConfigError } from '../../errors';
 import { adaptedAndBase } from '../../model-stage/adapted-model';
 import { downloadFiles, workSubdir } from '../../model-stage/files';
-import { s3Fingerprint, type ArtifactStore } from '../../store';
 import { describeSource, modelFiles, modelRefFingerprint, stageModel } from '../../model-stage/staging';
 import { runTrainerStage } from '../../model-stage/trainer-stage';
-import { countRows, refList, stageDatasets, stagePairs, stageTaskFiles } from '../../model-stage/task-data';
+import { countRows, refList, stageDatasets, stagePairs, stageTaskFiles, taskFilesFingerprint } from '../../model-stage/task-data';
 import type { StageContext, StageImpl } from '../types';
 
 type Params = StageParams<'evaluate'>;
@@ -197,25 +196,6 @@ export const evaluateStage: StageImpl<Params> = {
     };
   },
 };
-
-/** Size and mtime of local task files; key, size and ETag of s3:// ones (an overwritten object is a miss). */
-export async function taskFilesFingerprint(refs: (string | string[] | undefined)[], store: ArtifactStore | undefined): Promise<unknown[]> {
-  const out: unknown[] = [];
-  for (const f of refs.flatMap(refList)) {
-    if (f.startsWith('s3://')) {
-      if (!store) throw new Error(`${f}: an s3:// task file needs the store to fingerprint`);
-      out.push(await s3Fingerprint(store, f, { as: 'object' }));
-      continue;
-    }
-    try {
-      const st = fs.statSync(f);
-      out.push([f, st.size, Math.round(st.mtimeMs)]);
-    } catch {
-      out.push({ missing: f }); // reported by the stage itself, as a ConfigError naming the path
-    }
-  }
-  return out;
-}
 
 type TrainerSeedScores = Partial<SeedScores> & { seed: number };
 

@@ -35,13 +35,12 @@ import { ShardWriter, documentShards, readShard } from '../../documents';
 import { recordsIn } from '../../stage-inputs';
 import { ConfigError, InputError } from '../../errors';
 import type { ArtifactStore } from '../../store';
-import { taskFilesFingerprint } from '../evaluate/run';
 import { runPhasesInline } from '../../inline-phases';
 import { scratchPrefix } from '../../scratch';
 import { downloadFiles, listFiles, localPathOf, workSubdir } from '../../model-stage/files';
 import { describeSource, modelDirFingerprint, modelFiles, modelSourceOf, stageModel } from '../../model-stage/staging';
 import { runTrainerStage, type TrainerConfigInput } from '../../model-stage/trainer-stage';
-import { PSEUDO_LABEL_SCHEMA, countRows, refList, stageDatasets, stageTaskFiles } from '../../model-stage/task-data';
+import { PSEUDO_LABEL_SCHEMA, countRows, refList, stageDatasets, stageTaskFiles, taskFilesFingerprint } from '../../model-stage/task-data';
 import type { FanoutPhase, StageContext, StageFanout, StageImpl } from '../types';
 
 type Params = StageParams<'pseudolabel'>;

@@ -3,8 +3,7 @@
  * punctuation as a separator (datatrove's simplification). Chinese: n-grams of jieba-segmented words, or of
  * characters. Tokens are hashed while scanning, so English shingling allocates no substrings.
  */
-import { Jieba } from '@node-rs/jieba';
-import { dict } from '@node-rs/jieba/dict';
+import { defaultJieba, isChinese } from '../../../chinese';
 import { fmix32 } from './minhash';
 
 export interface ShingleOptions {
@@ -13,30 +12,7 @@ export interface ShingleOptions {
   zhTokens: 'words' | 'chars';
 }
 
-let jieba: Jieba | undefined;
-/** One segmenter per process: loading the dictionary takes a few hundred milliseconds. */
-export function defaultJieba(): Jieba {
-  jieba ??= Jieba.withDict(dict);
-  return jieba;
-}
-
 const WORD_CHAR = /[\p{L}\p{N}\p{M}]/u;
-
-/**
- * Mostly Chinese: at least 30% of the first 2,000 non-space code units are Han (the CJK blocks by code range,
- * which is all that matters for the decision and far cheaper per document than a Unicode-property regex).
- */
-export function isChinese(text: string): boolean {
-  let han = 0;
-  let seen = 0;
-  for (let i = 0; i < text.length && i < 2000; i++) {
-    const c = text.charCodeAt(i);
-    if (c <= 32) continue;
-    seen++;
-    if ((c >= 0x4e00 && c <= 0x9fff) || (c >= 0x3400 && c <= 0x4dbf) || (c >= 0xf900 && c <= 0xfaff)) han++;
-  }
-  return seen > 0 && han / seen >= 0.3;
-}
 
 function hashString(s: string, from = 0, to = s.length): number {
   let h = 0x811c9dc5;
