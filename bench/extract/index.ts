@@ -10,7 +10,10 @@
  * exists already.
  *
  *   npm run bench:extract -- [--pages 250] [--reps 3] [--seed 1] [--real test|train|both|none] [--real-pages N]
- *                            [--dragnet DIR] [--no-trafilatura] [--smoke] [--write-docs docs/benchmarks.md]
+ *                            [--dragnet DIR] [--baseline GIT-REV] [--no-trafilatura] [--smoke] [--write-docs docs/benchmarks.md]
+ * On the real pages dapt runs twice, with the extract stage's default (comments dropped) and with `comments:
+ * append`, and trafilatura with include_comments False and True; `--baseline REV` adds dapt's extractor as it was
+ * at that revision, timed in the same run (the speed ratio is the honest number on a shared machine).
  *
  * Scores: generated pages: bag-of-words precision/recall/F1 against the known main text, micro-averaged over
  * all words and macro-averaged over pages; real pages: word 4-gram shingle precision/recall/F1 as the Dragnet
@@ -26,7 +29,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { extractMainText } from '../../activities/stages/html-text';
+import { extractMainText, type ExtractOptions, type ExtractedText } from '../../activities/stages/html-text';
 import { dragnetDir, loadDragnet, type RealPage, type Split } from './dragnet';
 import { generatePages, type Page } from './pages';
 import { render, renderReal, writeDocs, type RealRow, type Row } from './report';
@@ -70,31 +73,53 @@ export interface Options {
   /** At most this many real pages per split (the first ones of the split file). */
   realPages: number;
   dragnet?: string;
+  /** Also run dapt's extractor as it was at this git revision on the real pages (score and time per page, same run). */
+  baseline?: string;
   /** Measure trafilatura too: `true` sets up its venv when missing, `'installed'` only uses one already there. */
   trafilatura: boolean | 'installed';
   writeDocs?: string;
 }
 
 type HtmlPage = Pick<Page, 'id' | 'html'>;
+type Extractor = (html: string, options?: ExtractOptions) => ExtractedText;
+
+/** The text the extract stage writes: with `comments: 'append'`, the comments after the article. */
+const stageText = (x: ExtractedText) => (x.comments ? `${x.text}\n\n${x.comments}` : x.text);
 
 /** A warm-up pass over all pages (JIT), then `reps` timed passes; each page's fastest time is kept. */
-function runOurs(pages: HtmlPage[], reps: number): Result[] {
-  const results = pages.map((p) => ({ id: p.id, text: extractMainText(p.html).text, ms: Infinity }));
+function runOurs(pages: HtmlPage[], reps: number, options: ExtractOptions = {}, extract: Extractor = extractMainText): Result[] {
+  const results = pages.map((p) => ({ id: p.id, text: stageText(extract(p.html, options)), ms: Infinity }));
   for (let r = 0; r < reps; r++) {
     pages.forEach((p, i) => {
       const t0 = performance.now();
-      extractMainText(p.html);
+      extract(p.html, options);
       results[i].ms = Math.min(results[i].ms, performance.now() - t0);
     });
   }
   return results;
 }
 
-function runTrafilatura(py: string, pages: HtmlPage[], reps: number, dir: string): { results: Result[]; version: string } {
+/**
+ * The extractor as it was at a git revision (html-text.ts and html-prune.ts written by `git show` into a
+ * temporary folder under node_modules/.cache, so that their packages resolve), to time and score it in the same run.
+ */
+function extractorAt(rev: string, dir: string): Extractor {
+  const cache = path.join(__dirname, '..', '..', 'node_modules', '.cache');
+  fs.mkdirSync(cache, { recursive: true });
+  const into = fs.mkdtempSync(path.join(cache, 'dapt-bench-extract-baseline-'));
+  for (const f of ['html-text.ts', 'html-prune.ts']) {
+    fs.writeFileSync(path.join(into, f), execFileSync('git', ['show', `${rev}:activities/stages/${f}`], { cwd: path.join(__dirname, '..', '..') }));
+  }
+  fs.writeFileSync(path.join(dir, 'baseline-path'), into);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require(path.join(into, 'html-text.ts')) as { extractMainText: Extractor }).extractMainText;
+}
+
+function runTrafilatura(py: string, pages: HtmlPage[], reps: number, dir: string, comments = false): { results: Result[]; version: string } {
   const input = path.join(dir, 'pages.jsonl');
   const output = path.join(dir, 'trafilatura.jsonl');
   fs.writeFileSync(input, pages.map((p) => JSON.stringify({ id: p.id, html: p.html })).join('\n') + '\n');
-  const version = execFileSync(py, [path.join(__dirname, 'trafilatura_run.py'), input, output, String(reps)]).toString().trim();
+  const version = execFileSync(py, [path.join(__dirname, 'trafilatura_run.py'), input, output, String(reps), comments ? 'comments' : 'no-comments']).toString().trim();
   const results = fs.readFileSync(output, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Result);
   return { results, version };
 }
@@ -128,12 +153,17 @@ function realRows(o: Options, py: string | undefined, dir: string): { rows: Real
   const found = dragnetDir(o.dragnet);
   if (!found.dir) return { rows: [], reason: found.reason };
   const rows: RealRow[] = [];
+  const before = o.baseline ? extractorAt(o.baseline, dir) : undefined;
   for (const split of o.real === 'both' ? (['train', 'test'] as const) : o.real === 'none' ? [] : [o.real]) {
     const pages = loadDragnet(found.dir, split, o.realPages);
-    rows.push(summarizeReal('dapt (Readability + linkedom + pruning)', split, pages, runOurs(pages, o.reps)));
+    if (before) rows.push(summarizeReal(`dapt at ${o.baseline}`, split, pages, runOurs(pages, o.reps, {}, before)));
+    rows.push(summarizeReal('dapt (default: comments dropped)', split, pages, runOurs(pages, o.reps)));
+    rows.push(summarizeReal('dapt, comments: append', split, pages, runOurs(pages, o.reps, { comments: true })));
     if (py) {
-      const theirs = runTrafilatura(py, pages, o.reps, dir);
-      rows.push(summarizeReal(`trafilatura ${theirs.version}`, split, pages, theirs.results));
+      for (const comments of [false, true]) {
+        const theirs = runTrafilatura(py, pages, o.reps, dir, comments);
+        rows.push(summarizeReal(`trafilatura ${theirs.version}, include_comments=${comments ? 'True' : 'False'}`, split, pages, theirs.results));
+      }
     }
   }
   return { rows };
@@ -187,9 +217,16 @@ export function run(o: Options): string {
     if (o.real !== 'none') {
       const { rows, reason } = realRows(o, py, dir);
       parts.push(renderReal(rows, o.reps, reason));
+      const load = os.loadavg().map((x) => x.toFixed(1)).join(', ');
+      for (const split of new Set(rows.map((r) => r.split))) {
+        const [was, now] = [`dapt at ${o.baseline}`, 'dapt (default: comments dropped)'].map((e) => rows.find((r) => r.split === split && r.extractor === e));
+        if (was && now) parts.push(`Time per page, ${split} ids, dapt now / dapt at ${o.baseline}: mean ${(now.msMean / was.msMean).toFixed(2)}×, median ${(now.msMedian / was.msMedian).toFixed(2)}× (same run; load average ${load} at the end).`);
+      }
     }
     if (!py) parts.push('Note: trafilatura was not measured in this run.');
   } finally {
+    const baseline = path.join(dir, 'baseline-path');
+    if (fs.existsSync(baseline)) fs.rmSync(fs.readFileSync(baseline, 'utf8'), { recursive: true, force: true });
     fs.rmSync(dir, { recursive: true, force: true });
   }
   const block = parts.join('\n\n');
@@ -206,6 +243,7 @@ function main(): void {
       real: { type: 'string', default: 'test' },
       'real-pages': { type: 'string' },
       dragnet: { type: 'string' },
+      baseline: { type: 'string' },
       'no-trafilatura': { type: 'boolean', default: false },
       'write-docs': { type: 'string' },
       smoke: { type: 'boolean', default: false },
@@ -221,6 +259,7 @@ function main(): void {
     real: values.real as Options['real'],
     realPages: smoke ? 10 : values['real-pages'] === undefined ? Infinity : Number(values['real-pages']),
     dragnet: values.dragnet,
+    baseline: values.baseline,
     trafilatura: values['no-trafilatura'] ? false : smoke ? 'installed' : true,
     writeDocs: values['write-docs'],
   });
