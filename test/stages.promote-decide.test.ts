@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { ConfigError, InputError } from '../activities/errors';
 import { promoteStage, type PromotionRecord } from '../activities/stages/promote/run';
-import { readPromoted } from '../activities/stages/promote/registry';
+import { readPromoted } from '../activities/model-stage/registry';
 import type { StageInputArtifact } from '../activities/stages/types';
 import type { ArtifactStore } from '../activities/store';
 import { stageKinds, type StageParams } from '../schemas/stages';

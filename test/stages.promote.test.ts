@@ -12,7 +12,7 @@ import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { adaptedAndBase } from '../activities/model-stage/adapted-model';
 import type { PromotionRecord } from '../activities/stages/promote/run';
-import { readPromoted } from '../activities/stages/promote/registry';
+import { readPromoted } from '../activities/model-stage/registry';
 import { resolveModelRef } from '../activities/model-stage/staging';
 import { REPO_ROOT } from '../infra/paths';
 import { ConfigError } from '../activities/errors';

@@ -13,7 +13,7 @@ import type { ManifestT } from '../../schemas/manifest';
 import { readDocuments } from '../documents';
 import { ConfigError, InputError } from '../errors';
 import { keys, s3Fingerprint, type ArtifactStore } from '../store';
-import { promotedName, readPromoted } from '../stages/promote/registry';
+import { promotedName, readPromoted } from './registry';
 import type { StageInputArtifact } from '../stages/types';
 import { downloadFiles, listFiles, localPathOf } from './files';
 

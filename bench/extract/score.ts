@@ -3,7 +3,7 @@
  * (the measure of the trafilatura and ScrapingHub article-extraction benchmarks). Words are the filters'
  * tokens, lowercased: Latin words, and single characters for Chinese.
  */
-import { tokenize, wordsOf } from '../../activities/stages/filter/tokens';
+import { tokenize, wordsOf } from '../../activities/words';
 
 export interface Prf {
   precision: number;

@@ -1,5 +1,5 @@
 /** dapt models NAME [--history] [--json]: the promoted model of a line, what it won on, and earlier promotions. */
-import { readPromoted, type PromotedModel } from '../../activities/stages/promote/registry';
+import { readPromoted, type PromotedModel } from '../../activities/model-stage/registry';
 import { ArtifactStore, keys } from '../../activities/store';
 import type { DaptConfig } from '../../config';
 import { UsageError } from '../context';

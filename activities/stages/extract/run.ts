@@ -12,7 +12,7 @@
 import type { StageParams } from '../../../schemas/stages';
 import { DOCUMENT_SCHEMA, type DocumentRecordT } from '../../../schemas/manifest';
 import { shardMapStage, sumStats } from '../../shard-map';
-import { loadLanguageIdentifier, type LanguageIdentifier } from '../filter/langid';
+import { loadLanguageIdentifier, type LanguageIdentifier } from '../../langid';
 import { extractMainText } from '../html-text';
 
 type Params = StageParams<'extract'>;

@@ -8,7 +8,7 @@
 import type { StageParams } from '../../../schemas/stages';
 import { BaseFilter, type Verdict } from './base';
 import type { FilterDoc } from './doc';
-import { countSentences, endsWithTerminal, tokenize, wordsOf } from './tokens';
+import { countSentences, endsWithTerminal, tokenize, wordsOf } from '../../words';
 
 type Options = StageParams<'filter'>['c4'];
 

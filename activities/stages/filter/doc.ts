@@ -4,7 +4,7 @@
  * text changes.
  */
 import type { DocumentRecordT } from '../../../schemas/manifest';
-import { isCjkChar, tokenize, wordsOf } from './tokens';
+import { isCjkChar, tokenize, wordsOf } from '../../words';
 
 export class FilterDoc {
   private _text: string;

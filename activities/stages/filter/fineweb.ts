@@ -8,7 +8,7 @@ import type { StageParams } from '../../../schemas/stages';
 import { BaseFilter, type Verdict } from './base';
 import type { FilterDoc } from './doc';
 import { findDuplicates } from './gopher-repetition';
-import { endsWithTerminal } from './tokens';
+import { endsWithTerminal } from '../../words';
 
 type Options = StageParams<'filter'>['fineweb'];
 

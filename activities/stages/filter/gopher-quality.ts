@@ -7,7 +7,7 @@
 import type { StageParams } from '../../../schemas/stages';
 import { BaseFilter, type Verdict } from './base';
 import type { FilterDoc } from './doc';
-import { hasAlpha } from './tokens';
+import { hasAlpha } from '../../words';
 
 type Options = StageParams<'filter'>['gopherQuality'];
 

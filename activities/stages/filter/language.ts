@@ -6,7 +6,7 @@
 import type { StageParams } from '../../../schemas/stages';
 import { BaseFilter, type Verdict } from './base';
 import type { FilterDoc } from './doc';
-import { loadLanguageIdentifier, type LanguageIdentifier } from './langid';
+import { loadLanguageIdentifier, type LanguageIdentifier } from '../../langid';
 
 type Options = StageParams<'filter'>['language'];
 

@@ -5,7 +5,7 @@ import { stageKind } from '../../../schemas/stage-kind';
 /**
  * Quality filters with the published defaults of datatrove / the papers, each rule group switchable. Chinese
  * (and Japanese) text is counted per character: every Han/Kana character is one "word" (see
- * activities/stages/filter/tokens.ts), and rules meaningless per character (mean word length) are skipped.
+ * activities/words.ts), and rules meaningless per character (mean word length) are skipped.
  */
 const ngramLimits = z.array(z.tuple([z.number().int().min(1), z.number().min(0).max(1)]));
 

@@ -15,7 +15,7 @@ import { ConfigError } from '../../errors';
 import { modelFiles } from '../../model-stage/staging';
 import type { StageContext, StageImpl, StageInputArtifact } from '../types';
 import { baselinePathOf, findMetric, readMetric } from './metric';
-import { readPromoted, writePromoted, type PromotedModel } from './registry';
+import { readPromoted, writePromoted, type PromotedModel } from '../../model-stage/registry';
 import { intervalPathOf, MIN_INTERVAL_SEEDS } from './spec';
 
 type Params = StageParams<'promote'>;

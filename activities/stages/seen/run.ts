@@ -11,7 +11,7 @@ import type { StageParams } from '../../../schemas/stages';
 import { documentShards } from '../../documents';
 import { documentRecords } from '../../stage-inputs';
 import type { ArtifactStore } from '../../store';
-import { readPromoted } from '../promote/registry';
+import { readPromoted } from '../../model-stage/registry';
 import type { StageImpl } from '../types';
 
 type Params = StageParams<'seen'>;

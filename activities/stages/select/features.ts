@@ -4,7 +4,7 @@
  * (tokens.ts), so Chinese contributes character unigrams and bigrams, which cover most two-character words.
  */
 import { createHash } from 'node:crypto';
-import { tokenize, wordsOf } from '../filter/tokens';
+import { tokenize, wordsOf } from '../../words';
 
 /** 32-bit FNV-1a over UTF-16 code units: fast, stable across runs and machines. */
 function fnv1a(s: string): number {

@@ -3,9 +3,9 @@
  * is the current one of a model line, with the numbers it won on; `models/<name>/history/` keeps every
  * promotion. Pretrain's `baseModel: promoted:<name>` reads the same pointer.
  */
-import type { ArtifactFileT } from '../../../schemas/manifest';
-import type { ArtifactStore } from '../../store';
-import { keys } from '../../store';
+import type { ArtifactFileT } from '../../schemas/manifest';
+import type { ArtifactStore } from '../store';
+import { keys } from '../store';
 
 export const PROMOTED_SCHEMA = 'dapt-promoted-model/v1';
 export const PROMOTED_PREFIX = 'promoted:';
