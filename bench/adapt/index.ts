@@ -7,9 +7,10 @@
  *   npm run bench:adapt -- [--size cpu] [--seeds 1,2,3,4,5] [--arms base,adapted] [--out DIR] [--write-docs docs/benchmarks.md]
  *   npm run bench:adapt -- --smoke                 # test/bench.smoke.test.ts: generated task, tiny model, 2 seeds
  *   npm run bench:adapt -- --bundle-only DIR [--size gpu]   # everything the GPU run reads, in one folder
+ *   npm run bench:adapt -- --render OUT [--write-docs docs/benchmarks.md]   # chart (and docs table) of a finished run
  *
  * Data: infra/real-data.sh (Debian package descriptions → Section, 16 labels per class; fortune cookies as
- * general text); base: infra/base-model.sh. This script makes the bundle protocol.py reads (the data, the base
+ * general text); base: infra/warm-base.sh (all-MiniLM-L6-v2, its MLM head warmed up on general text). This script makes the bundle protocol.py reads (the data, the base
  * model, and the UDA pairs of the unlabeled task text made by the augment stage's own word operations), then runs
  * protocol.py with the trainer's venv. The GPU run is bench/adapt/gpu.sh over such a bundle.
  */
@@ -25,6 +26,7 @@ import { augmentWords, type WordAugmenter } from '../../activities/stages/augmen
 import { AugmentParams } from '../../activities/stages/augment/spec';
 import { defaultJieba } from '../../activities/chinese';
 import { rng } from '../../activities/rng';
+import { intervalChart } from '../../activities/stages/report/svg';
 import { writeGeneratedSection } from '../docs-section';
 
 const run = promisify(execFile);
@@ -93,7 +95,7 @@ export async function makeBundle(o: BundleOptions): Promise<string> {
     source = { data: 'generated (bench/adapt/index.ts writeSmokeData)', base: 'tiny random BERT (python -m trainer tiny-model)' };
   } else {
     const data = o.data ?? (await bashPrint('real-data.sh'));
-    const base = o.base ?? (await bashPrint('base-model.sh'));
+    const base = o.base ?? (await bashPrint('warm-base.sh'));
     fs.cpSync(base, path.join(o.out, 'base'), { recursive: true, dereference: true, filter: (f) => !path.basename(f).startsWith('.') });
     for (const f of ['train.jsonl', 'dev.jsonl', 'test.jsonl', 'unlabeled.jsonl']) fs.cpSync(path.join(data, 'task', f), path.join(o.out, 'task', f));
     const take = (sub: string, n: number) => {
@@ -114,6 +116,29 @@ export async function makeBundle(o: BundleOptions): Promise<string> {
   return o.out;
 }
 
+interface ProtocolResults {
+  arms: string[];
+  comparison: Record<string, Record<string, { difference: number; lower: number; upper: number; confidence: number }>>;
+}
+
+/** Every arm's macro-F1 difference to the base with its interval: the report's interval chart. */
+export function ablationChart(r: ProtocolResults): string {
+  const rows = r.arms.filter((a) => r.comparison[a]?.macroF1).map((a) => ({ label: a, ...r.comparison[a].macroF1 }));
+  const pct = rows.length ? `${rows[0].confidence * 100}%` : '';
+  return intervalChart({ id: 'bench-adapt', rows, xLabel: `macro-F1 − base's (dot) and its ${pct} paired-bootstrap interval (line)` });
+}
+
+/** OUT/ablation.svg from OUT/results.json, and with `docs` the table in that file's bench:adapt block. */
+function render(out: string, docs?: string): void {
+  const results = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8')) as ProtocolResults & { size: string; seeds: number[]; seconds: number; machine: string; sizes: Record<string, number> };
+  fs.writeFileSync(path.join(out, 'ablation.svg'), ablationChart(results));
+  console.log(`bench:adapt: the ablation as one chart: ${path.join(out, 'ablation.svg')}`);
+  if (!docs) return;
+  const table = fs.readFileSync(path.join(out, 'table.md'), 'utf8');
+  const sizes = Object.entries(results.sizes).map(([k, v]) => `${k} ${v}`).join(', ');
+  writeGeneratedSection(docs, 'bench:adapt', `Size \`${results.size}\` (${sizes}); seeds ${results.seeds.join(', ')}; ${results.machine}; ${results.seconds} s.\n\n${table.trim()}`);
+}
+
 async function main(): Promise<void> {
   const { values: a } = parseArgs({
     options: {
@@ -127,13 +152,15 @@ async function main(): Promise<void> {
       'bundle-only': { type: 'string' },
       'domain-docs': { type: 'string' },
       'write-docs': { type: 'string' },
+      render: { type: 'string' },
     },
   });
+  if (a.render) return render(path.resolve(a.render), a['write-docs']);
   const size = a.smoke ? 'smoke' : a.size!;
   if (!['smoke', 'cpu', 'gpu'].includes(size)) throw new Error(`--size: expected cpu or gpu, got "${size}"`);
   const domainDocs = a['domain-docs'] ? Number(a['domain-docs']) : size === 'gpu' ? 34_000 : 8000;
   if (a['bundle-only']) {
-    const dir = await makeBundle({ out: path.resolve(a['bundle-only']), domainDocs, data: a.data, base: a.base });
+    const dir = await makeBundle({ out: path.resolve(a['bundle-only']), smoke: a.smoke, domainDocs, data: a.data, base: a.base });
     console.log(`bench:adapt: bundle for --size ${size} in ${dir}; run it with bash bench/adapt/gpu.sh ${dir} OUT`);
     return;
   }
@@ -147,11 +174,7 @@ async function main(): Promise<void> {
     spawn(python, args, { cwd: REPO_ROOT, stdio: 'inherit', env: { ...process.env, PYTHONPATH: REPO_ROOT } }).once('close', resolve);
   });
   if (code !== 0) throw new Error(`bench/adapt/protocol.py exited with ${code}`);
-  if (a['write-docs']) {
-    const results = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8')) as { seconds: number; machine: string; bundle: Record<string, unknown> };
-    const table = fs.readFileSync(path.join(out, 'table.md'), 'utf8');
-    writeGeneratedSection(a['write-docs'], 'bench:adapt', `Size ${size}, seeds ${seeds}, ${results.machine}, ${results.seconds} s.\n\n${table}`);
-  }
+  render(out, a['write-docs']);
   if (a.smoke) console.log('bench:adapt smoke: ok');
 }
 
