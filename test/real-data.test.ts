@@ -39,7 +39,8 @@ function writeArchive(): { packages: string; translations: string; fortunes: str
   return { packages: path.join(dir, 'Packages'), translations: path.join(dir, 'Translation-en'), fortunes: path.join(dir, 'fortunes') };
 }
 
-const readJsonl = (file: string) => fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+type Row = { text: string; label?: string; id: string };
+const readJsonl = (file: string) => fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Row);
 
 test('real_data.py: task split by source package, held-out packages out of the domain corpus, deterministic', () => {
   const input = writeArchive();
@@ -49,7 +50,7 @@ test('real_data.py: task split by source package, held-out packages out of the d
 
   const split = (name: string) => readJsonl(path.join(out, 'task', `${name}.jsonl`));
   const [train, pool, dev, testRows] = [split('train'), split('train-48'), split('dev'), split('test')];
-  const perClass = (rows: Record<string, any>[]) => SECTIONS.map((s) => rows.filter((r) => r.label === s).length);
+  const perClass = (rows: Row[]) => SECTIONS.map((s) => rows.filter((r) => r.label === s).length);
   assert.deepEqual(perClass(train), Array(10).fill(16));
   assert.deepEqual(perClass(pool), Array(10).fill(48));
   assert.deepEqual(perClass(dev), Array(10).fill(8));
@@ -58,7 +59,7 @@ test('real_data.py: task split by source package, held-out packages out of the d
 
   // One text per source package: the binary package named like its source, whose description is markup-free.
   const sourceOf = (text: string) => /tool (\S+?)\./.exec(text)?.[1];
-  const sources = (rows: Record<string, any>[]) => new Set(rows.map((r) => sourceOf(r.text)));
+  const sources = (rows: Row[]) => new Set(rows.map((r) => sourceOf(r.text)));
   assert.equal(sources(testRows).size, 400);
   assert.match(testRows[0].text, /^[a-z]+ tool \S+\.\nthe \S+ program number \d+ does what .*,\nsecond paragraph about/);
   for (const row of train) assert.ok(sources(pool).has(sourceOf(row.text)), 'train is part of train-48');
