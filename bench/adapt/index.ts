@@ -20,6 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { promisify } from 'node:util';
+import zlib from 'node:zlib';
 import { REPO_ROOT } from '../../infra/paths';
 import { trainerPython } from '../../activities/model-stage/trainer-process';
 import { augmentWords, type WordAugmenter } from '../../activities/stages/augment/run';
@@ -80,6 +81,21 @@ export interface BundleOptions {
   generalDocs?: number;
   data?: string;
   base?: string;
+  /**
+   * For a machine that gets the bundle through a size limit (the device machine takes 64 MiB): the base's
+   * weights stored as float16 (the GPU run trains in bf16 autocast anyway) and the documents gzipped.
+   */
+  compact?: boolean;
+}
+
+/** The base model's safetensors rewritten as float16, in place (the trainer loads them as float32 again). */
+async function halveWeights(dir: string): Promise<void> {
+  const script = `import sys, torch
+from safetensors.torch import load_file, save_file
+p = sys.argv[1]
+t = load_file(p)
+save_file({k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in t.items()}, p, metadata={"format": "pt"})`;
+  await run(await trainerPython(), ['-c', script, path.join(dir, 'model.safetensors')], { cwd: REPO_ROOT });
 }
 
 /** The folder protocol.py reads: base/, domain/, general/, task/, pairs.jsonl, bundle.json. Copies, no links. */
@@ -98,17 +114,23 @@ export async function makeBundle(o: BundleOptions): Promise<string> {
     const base = o.base ?? (await bashPrint('warm-base.sh'));
     fs.cpSync(base, path.join(o.out, 'base'), { recursive: true, dereference: true, filter: (f) => !path.basename(f).startsWith('.') });
     for (const f of ['train.jsonl', 'dev.jsonl', 'test.jsonl', 'unlabeled.jsonl']) fs.cpSync(path.join(data, 'task', f), path.join(o.out, 'task', f));
+    if (o.compact) await halveWeights(path.join(o.out, 'base'));
     const take = (sub: string, n: number) => {
       const rows: Record<string, unknown>[] = [];
       for (const f of fs.readdirSync(path.join(data, sub)).filter((x) => x.endsWith('.jsonl')).sort()) {
         if (rows.length >= n) break;
         rows.push(...readJsonl(path.join(data, sub, f)).slice(0, n - rows.length));
       }
-      writeJsonl(path.join(o.out, sub, `${sub}.jsonl`), rows.map((x) => ({ id: x.id, text: x.text })));
+      const file = path.join(o.out, sub, `${sub}.jsonl`);
+      writeJsonl(file, rows.map((x) => ({ id: x.id, text: x.text })));
+      if (o.compact) {
+        fs.writeFileSync(`${file}.gz`, zlib.gzipSync(fs.readFileSync(file), { level: 9 }));
+        fs.rmSync(file);
+      }
       return rows.length;
     };
     const meta = JSON.parse(fs.readFileSync(path.join(data, 'meta.json'), 'utf8')) as Record<string, unknown>;
-    source = { data, base, meta, domainDocs: take('domain', o.domainDocs ?? 8000), generalDocs: take('general', o.generalDocs ?? 8000) };
+    source = { data, base, meta, domainDocs: take('domain', o.domainDocs ?? 8000), generalDocs: take('general', o.generalDocs ?? 8000), ...(o.compact ? { compact: 'base weights float16, documents gzipped' } : {}) };
   }
   const unlabeled = readJsonl(path.join(o.out, 'task', 'unlabeled.jsonl')).map((x) => String(x.text));
   writeJsonl(path.join(o.out, 'pairs.jsonl'), udaPairs(unlabeled));
@@ -160,7 +182,7 @@ async function main(): Promise<void> {
   if (!['smoke', 'cpu', 'gpu'].includes(size)) throw new Error(`--size: expected cpu or gpu, got "${size}"`);
   const domainDocs = a['domain-docs'] ? Number(a['domain-docs']) : size === 'gpu' ? 34_000 : 8000;
   if (a['bundle-only']) {
-    const dir = await makeBundle({ out: path.resolve(a['bundle-only']), smoke: a.smoke, domainDocs, data: a.data, base: a.base });
+    const dir = await makeBundle({ out: path.resolve(a['bundle-only']), smoke: a.smoke, domainDocs, data: a.data, base: a.base, compact: size === 'gpu' });
     console.log(`bench:adapt: bundle for --size ${size} in ${dir}; run it with bash bench/adapt/gpu.sh ${dir} OUT`);
     return;
   }
