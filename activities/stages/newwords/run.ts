@@ -24,7 +24,7 @@ import { ConfigError } from '../../errors';
 import { documentInputs } from '../../shard-map';
 import { runPhasesInline } from '../../inline-phases';
 import { scratchPrefix } from '../../scratch';
-import type { FanoutPhase, StageContext, StageFanout, StageImpl, StageInputArtifact } from '../types';
+import type { FanoutPhase, StageContext, StageImpl, StageInputArtifact, TypedFanout } from '../types';
 import { countShard, type CountResult, type CountTask } from './count';
 import { mergePartition, type MergeResult, type MergeTask } from './merge';
 import { lookup, rank, score, type Dropped, type LookupResult, type LookupTask, type RankResult, type RankTask, type ScoreResult, type ScoreTask } from './score';
@@ -38,7 +38,7 @@ export const LEXICON_SCHEMA = 'lexicon/v1';
 /** The domain inputs and the general one (if named), checked. */
 function inputsOf(ctx: StageContext<Params>): { domain: StageInputArtifact[]; general?: StageInputArtifact } {
   const p = ctx.params;
-  const inputs = documentInputs(ctx as StageContext<unknown>, 'newwords');
+  const inputs = documentInputs(ctx, 'newwords');
   const general = p.general ? inputs.find((i) => i.stage === p.general) : undefined;
   if (p.general && !general) throw new ConfigError(`general: "${p.general}" is not among this stage's needs`);
   const domain = inputs.filter((i) => i !== general);
@@ -57,7 +57,12 @@ function layout(ctx: StageContext<Params>): { prefix: string; partitions: number
   return { prefix: scratchPrefix(ctx, 'newwords'), partitions, domain, general };
 }
 
-const countPhase: FanoutPhase<Params> = {
+type Counted = [CountResult[]];
+type Merged = [...Counted, MergeResult[]];
+type Looked = [...Merged, LookupResult[]];
+type Scored = [...Looked, ScoreResult[]];
+
+const countPhase: FanoutPhase<Params, CountTask, CountResult, []> = {
   name: 'count',
   async plan(ctx) {
     const { prefix, partitions, domain, general } = layout(ctx);
@@ -70,7 +75,7 @@ const countPhase: FanoutPhase<Params> = {
     ctx.log(`newwords: ${tasks.length} shards, ${partitions} partitions`);
     return tasks;
   },
-  map: (ctx, task) => countShard(ctx, task as CountTask),
+  map: (ctx, task) => countShard(ctx, task),
 };
 
 /**
@@ -78,17 +83,17 @@ const countPhase: FanoutPhase<Params> = {
  * results, not from this run's context: a rerun that reuses finished count tasks from the ledger has its own
  * run id, so its own prefix.
  */
-function written(ctx: StageContext<Params>, counted: unknown[]): { prefix: string; partitions: number } {
-  const first = counted[0] as CountResult | undefined;
-  return first ? { prefix: first.prefix, partitions: first.partitions } : layout(ctx);
+function written(ctx: StageContext<Params>, counted: CountResult[]): { prefix: string; partitions: number } {
+  if (!counted.length) return layout(ctx);
+  const { prefix, partitions } = counted[0];
+  return { prefix, partitions };
 }
 
-const mergePhase: FanoutPhase<Params> = {
+const mergePhase: FanoutPhase<Params, MergeTask, MergeResult, Counted> = {
   name: 'merge',
-  async plan(ctx, [counted]) {
-    const shards = counted as CountResult[];
+  async plan(ctx, [shards]) {
     const { prefix, partitions } = written(ctx, shards);
-    return Array.from({ length: partitions }, (_, p): MergeTask => ({
+    return Array.from({ length: partitions }, (_, p) => ({
       prefix,
       partition: p,
       partitions,
@@ -96,18 +101,18 @@ const mergePhase: FanoutPhase<Params> = {
       general: shards.filter((s) => s.role === 'general').map((s) => [s.shard, s.offsets[p], s.offsets[p + 1]]),
     }));
   },
-  map: (ctx, task) => mergePartition(ctx, task as MergeTask),
+  map: (ctx, task) => mergePartition(ctx, task),
 };
 
-const lookupPhase: FanoutPhase<Params> = {
+const lookupPhase: FanoutPhase<Params, LookupTask, LookupResult, Merged> = {
   name: 'lookup',
   async plan(ctx, [counted, merged]) {
     const { prefix, partitions } = written(ctx, counted);
     const tasks: LookupTask[] = Array.from({ length: partitions }, (_, q) => ({ prefix, partition: q, inbox: [] }));
-    for (const m of merged as MergeResult[]) for (const [q, ...ranges] of m.outbox) tasks[q].inbox.push([m.partition, ...ranges]);
+    for (const m of merged) for (const [q, ...ranges] of m.outbox) tasks[q].inbox.push([m.partition, ...ranges]);
     return tasks;
   },
-  map: (ctx, task) => lookup(ctx, task as LookupTask),
+  map: (ctx, task) => lookup(ctx, task),
 };
 
 function unitsOf(counted: CountResult[], role: CountResult['role']): Record<Lang, number> {
@@ -120,45 +125,42 @@ function unitsOf(counted: CountResult[], role: CountResult['role']): Record<Lang
   return units;
 }
 
-const scorePhase: FanoutPhase<Params> = {
+const scorePhase: FanoutPhase<Params, ScoreTask, ScoreResult, Looked> = {
   name: 'score',
-  async plan(ctx, [counted, merged, looked]) {
-    const shards = counted as CountResult[];
+  async plan(ctx, [shards, merged, looked]) {
     const { prefix, partitions } = written(ctx, shards);
     const { general } = inputsOf(ctx);
     const units = unitsOf(shards, 'domain');
     const generalUnits = general ? unitsOf(shards, 'general') : null;
     const answers = new Map<string, [number, number]>();
-    for (const l of looked as LookupResult[]) for (const [p, from, to] of l.answers) answers.set(`${l.partition}/${p}`, [from, to]);
-    return Array.from({ length: partitions }, (_, p): ScoreTask => ({
+    for (const l of looked) for (const [p, from, to] of l.answers) answers.set(`${l.partition}/${p}`, [from, to]);
+    return Array.from({ length: partitions }, (_, p) => ({
       prefix,
       partition: p,
       units,
       generalUnits,
-      parts: (merged as MergeResult[])[p].outbox.filter(([, from, to]) => to > from).map(([q, from, to]) => [q, from, to, ...answers.get(`${q}/${p}`)!]),
+      parts: merged[p].outbox.filter(([, from, to]) => to > from).map(([q, from, to]) => [q, from, to, ...answers.get(`${q}/${p}`)!]),
     }));
   },
-  map: (ctx, task) => score(ctx, task as ScoreTask),
+  map: (ctx, task) => score(ctx, task),
 };
 
-const rankPhase: FanoutPhase<Params> = {
+const rankPhase: FanoutPhase<Params, RankTask, RankResult, Scored> = {
   name: 'rank',
   async plan(ctx, [counted, , , scored]) {
     const { prefix } = written(ctx, counted);
-    return [{ prefix, partitions: (scored as ScoreResult[]).filter((s) => s.entries > 0).map((s) => s.partition) } satisfies RankTask];
+    return [{ prefix, partitions: scored.filter((s) => s.entries > 0).map((s) => s.partition) }];
   },
-  map: (ctx, task) => rank(ctx, task as RankTask),
+  map: (ctx, task) => rank(ctx, task),
 };
 
-export const newwordsFanout: StageFanout<Params> = {
+export const newwordsFanout: TypedFanout<Params, [[CountTask, CountResult], [MergeTask, MergeResult], [LookupTask, LookupResult], [ScoreTask, ScoreResult], [RankTask, RankResult]]> = {
   phases: [countPhase, mergePhase, lookupPhase, scorePhase, rankPhase],
-  async reduce(ctx, [counted, , , scored, [ranked]]) {
-    const shards = counted as CountResult[];
+  async reduce(ctx, [shards, , , scored, [r]]) {
     const { prefix } = written(ctx, shards);
-    const r = ranked as RankResult;
     const dropped: Dropped = { cohesion: 0, freedom: 0, baseVocab: 0, dictionary: 0, ratio: 0 };
     let candidates = 0;
-    for (const s of scored as ScoreResult[]) {
+    for (const s of scored) {
       candidates += s.candidates;
       for (const k of Object.keys(dropped) as (keyof Dropped)[]) dropped[k] += s.dropped[k];
     }

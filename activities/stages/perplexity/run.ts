@@ -29,7 +29,7 @@ import { runPhasesInline } from '../../inline-phases';
 import { downloadFiles, workSubdir } from '../../model-stage/files';
 import { HELDOUT_PREFIX, modelFiles, modelRefFingerprint, stageModel, type ModelSource } from '../../model-stage/staging';
 import { runTrainerStage, type TrainerConfigInput } from '../../model-stage/trainer-stage';
-import type { FanoutPhase, StageContext, StageFanout, StageImpl } from '../types';
+import type { FanoutPhase, StageContext, StageImpl, TypedFanout } from '../types';
 
 type Params = StageParams<'perplexity'>;
 
@@ -168,16 +168,15 @@ function evalSets(ctx: StageContext<Params>): EvalSet[] {
   return sets;
 }
 
-const countPhase: FanoutPhase<Params> = {
+const countPhase: FanoutPhase<Params, CountTask, CountResult, []> = {
   name: 'count',
   async plan(ctx) {
     const p = ctx.params;
     const { adapted, record, base } = await adaptedAndBase(ctx, 'perplexity');
     const models: Models = { adapted: adapted.manifest.digest, base, objective: record.objective ?? 'mlm', seqLen: p.seqLen ?? record.seqLen ?? 128 };
-    return evalSets(ctx).map((s): CountTask => ({ models, ...s }));
+    return evalSets(ctx).map((s) => ({ models, ...s }));
   },
-  async map(ctx, raw) {
-    const task = raw as CountTask;
+  async map(ctx, task) {
     const m = task.models;
     ctx.progress({ message: `counting the ${task.set} set's sequences` });
     const tok = { base: await stageBase(ctx, m, workSubdir(ctx.workDir, 'base'), false), adapted: await stageAdapted(ctx, m, workSubdir(ctx.workDir, 'adapted'), false) };
@@ -209,7 +208,7 @@ const countPhase: FanoutPhase<Params> = {
       fs.rmSync(dir, { recursive: true, force: true });
     }
     for (const name of MODELS) while (perFile[name].length < task.files.length) perFile[name].push(0);
-    return { set: task.set, models: m, perFile } satisfies CountResult;
+    return { set: task.set, models: m, perFile };
   },
 };
 
@@ -217,12 +216,12 @@ function fileRef(f: ArtifactFileT): FileRef {
   return { key: f.key, name: f.name, sha256: f.sha256, bytes: f.bytes, records: f.records };
 }
 
-const scorePhase: FanoutPhase<Params> = {
+const scorePhase: FanoutPhase<Params, ScoreTask, ScoreResult, [CountResult[]]> = {
   name: 'score',
   async plan(ctx, [counts]) {
     const sets = evalSets(ctx);
     const tasks: ScoreTask[] = [];
-    for (const [k, c] of (counts as CountResult[]).entries()) {
+    for (const [k, c] of counts.entries()) {
       sets[k].files.forEach((file, index) => {
         const limits = { base: c.perFile.base[index], adapted: c.perFile.adapted[index] };
         if (limits.base + limits.adapted > 0) tasks.push({ models: c.models, set: c.set, index, file, limits });
@@ -230,8 +229,7 @@ const scorePhase: FanoutPhase<Params> = {
     }
     return tasks;
   },
-  async map(ctx, raw) {
-    const task = raw as ScoreTask;
+  async map(ctx, task) {
     const m = task.models;
     ctx.progress({ message: `staging the models and ${task.set} shard ${task.index}` });
     const base = await stageBase(ctx, m, workSubdir(ctx.workDir, 'base'), true);
@@ -251,7 +249,7 @@ const scorePhase: FanoutPhase<Params> = {
       index: task.index,
       sums: Object.fromEntries(MODELS.map((name) => [name, sums[name]?.[task.set] ?? { lossSum: 0, correct: 0, targets: 0, sequences: 0 }])),
       headless: MODELS.filter((name) => flat[`${name}.headless`] === 1),
-    } satisfies ScoreResult;
+    };
   },
 };
 
@@ -262,13 +260,13 @@ export function measuresOf(s: Sums): EvalNumbers {
   return { loss, perplexity: Math.exp(Math.min(loss, 50)), accuracy: s.correct / s.targets };
 }
 
-export const perplexityFanout: StageFanout<Params> = {
+export const perplexityFanout: TypedFanout<Params, [[CountTask, CountResult], [ScoreTask, ScoreResult]]> = {
   phases: [countPhase, scorePhase],
   async reduce(ctx, [counts, scores]) {
     const evaluated = evalSets(ctx);
     const totals: Record<string, Record<string, Sums>> = {};
     const headless = new Set<string>();
-    for (const r of scores as ScoreResult[]) {
+    for (const r of scores) {
       for (const [name, s] of Object.entries(r.sums)) {
         const t = ((totals[name] ??= {})[r.set] ??= { lossSum: 0, correct: 0, targets: 0, sequences: 0 });
         t.lossSum += s.lossSum;
@@ -289,7 +287,7 @@ export const perplexityFanout: StageFanout<Params> = {
       throw new InputError(`perplexity: the domain set gave no evaluable sequence for both models (sequences: ${JSON.stringify(totals)})`);
     }
     const sets: PerplexityResult['sets'] = {};
-    for (const [k, c] of (counts as CountResult[]).entries()) sets[c.set] = { documents: evaluated[k].documents, source: evaluated[k].source };
+    for (const [k, c] of counts.entries()) sets[c.set] = { documents: evaluated[k].documents, source: evaluated[k].source };
     const out: PerplexityResult = { models: numbers, delta: deltas(numbers), sets };
     if (headless.size) out.headless = MODELS.filter((m) => headless.has(m));
     const file = path.join(ctx.workDir, 'metrics.json');
