@@ -12,7 +12,7 @@ import { ShardWriter } from '../../documents';
 import { sumStats } from '../../shard-map';
 import { runPhasesInline } from '../../inline-phases';
 import { listInputFiles, readFileDocuments, type InputFile } from './files';
-import type { StageContext, StageFanout, StageImpl } from '../types';
+import type { StageContext, StageImpl, TypedFanout } from '../types';
 
 type Params = StageParams<'source'>;
 
@@ -67,16 +67,17 @@ async function readGroup(ctx: StageContext<Params>, task: SourceTask): Promise<{
   return { files: await writer.close(), stats };
 }
 
-const sourceFanout: StageFanout<Params> = {
+type GroupRead = Awaited<ReturnType<typeof readGroup>>;
+
+const sourceFanout: TypedFanout<Params, [[SourceTask, GroupRead]]> = {
   phases: [
     {
       name: 'files',
       plan: (ctx) => Promise.resolve(groupFiles(listInputFiles(ctx.params.paths, ctx.params.extensions), ctx.params.taskBytes)),
-      map: (ctx, task) => readGroup(ctx, task as SourceTask),
+      map: (ctx, task) => readGroup(ctx, task),
     },
   ],
-  reduce(ctx, [results]) {
-    const done = results as Awaited<ReturnType<typeof readGroup>>[];
+  reduce(ctx, [done]) {
     const stats = sumStats<SourceStats>({ files: 0, documents: 0, dropped: 0, bytes: 0 }, done.map((r) => r.stats));
     ctx.log(`source: ${stats.files} files → ${stats.documents} documents (${stats.dropped} dropped below ${ctx.params.minChars} chars)`);
     return Promise.resolve({ files: done.flatMap((r) => r.files), schema: DOCUMENT_SCHEMA, metrics: { ...stats } });
