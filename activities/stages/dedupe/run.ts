@@ -1,8 +1,8 @@
 /**
  * The `dedupe` stage, always a fan-out. Exact method: a document is a duplicate when its normalized text hashes
  * like an earlier one ("earlier" is input order, then record order, so the kept copy is the same on every
- * rerun), decided per hash partition (./exact-dedupe). Near method: exact first, then MinHash LSH, as the
- * phased fan-out in ./near-dedupe. `run` is the same phases inline, in one activity.
+ * rerun), decided per hash partition (./exact.ts). Near method: exact first, then MinHash LSH, as the
+ * phased fan-out in ./near/. `run` is the same phases inline, in one activity.
  */
 import type { StageParams } from '../../../schemas/stages';
 import { exactDedupeFanout } from './exact';
