@@ -113,7 +113,8 @@ def pretrain(name: str, base: str, train: list[str], out: str, size: Size, devic
                      "checkpointEvery": 10 ** 6, "headWarmupSteps": "auto"},
            "outputDir": out, "checkpointDir": out + ".ckpt", "device": device}
     run(parse(raw), events=Quiet())
-    print(f"  pretrained {name}: {size.pretrain_steps} steps × {size.pretrain_batch} × {size.seq_len} tokens", flush=True)
+    print(f"  pretrained {name}: {size.pretrain_steps} steps × {size.pretrain_batch} × {size.seq_len} tokens",
+          flush=True)
     return out
 
 
@@ -151,7 +152,8 @@ def finetune(models: dict[str, str], train: list[str], task: str, out: str, size
 
 
 def table(results: dict) -> str:
-    rows = ["| arm | macro-F1 mean ± std | Δ macro-F1 vs base [95% CI] | accuracy mean ± std | Δ accuracy [95% CI] |",
+    rows = ["| arm | macro-F1 mean ± std | Δ macro-F1 vs base [95% CI] | accuracy mean ± std "
+            "| Δ accuracy [95% CI] |",
             "|---|---|---|---|---|"]
     for arm in results["arms"]:
         s = results["summary"][arm]
@@ -204,17 +206,20 @@ def main() -> int:
     base = os.path.join(b, "base")
     models = {"base": base}
     if "general-cpt" in arms:
-        models["general-cpt"] = timed("pretrain general-cpt", pretrain, "general-cpt", base, files(os.path.join(b, "general")),
+        general = files(os.path.join(b, "general"))
+        models["general-cpt"] = timed("pretrain general-cpt", pretrain, "general-cpt", base, general,
                                       os.path.join(work, "general-cpt"), size, device)
     adapted = None
     if any(x.startswith("adapted") for x in arms):
         domain = files(os.path.join(b, "domain")) + [os.path.join(task, "unlabeled.jsonl")]
-        adapted = timed("pretrain adapted", pretrain, "adapted", base, domain, os.path.join(work, "adapted"), size, device)
+        adapted = timed("pretrain adapted", pretrain, "adapted", base, domain, os.path.join(work, "adapted"), size,
+                        device)
         if "adapted" in arms:
             models["adapted"] = adapted
     train = [os.path.join(task, "train.jsonl")]
     runs: dict[str, dict] = {}
-    m = timed("finetune base/control/adapted", finetune, models, train, task, os.path.join(work, "ft"), size, seeds, device)
+    m = timed("finetune base/control/adapted", finetune, models, train, task, os.path.join(work, "ft"), size, seeds,
+              device)
     gold = m["testGold"]
     runs.update(m["models"])
     pseudo = ""
