@@ -28,7 +28,7 @@ const PIECE_PARTS = new Set([
   'rules', 'policy', 'login', 'author', 'avatar', 'meta', 'metadata', 'date', 'time', 'header', 'footer', 'title', 'nav',
   'navigation', 'pagination', 'tab', 'tabs', 'bubble', 'share',
 ]);
-/** Whole tokens that are threads although a part is in PIECE_PARTS (none yet; kept for clarity of intent). */
+/** Whole tokens that name the list of comments itself; accepted before the part rules below are tried. */
 const THREAD_CONTAINERS = new Set(['comments', 'commentlist', 'comment-list', 'comments-list', 'comment_list', 'comments_list', 'commentslist']);
 
 function threadToken(node: PruneNode): string | undefined {
