@@ -127,6 +127,10 @@ test('source → pretrain → evaluate: the domain-adapted model beats the base 
   assert.ok(adapted.mean.macroF1 > base.mean.macroF1 + 0.15, `macro-F1: base ${base.mean.macroF1}, adapted ${adapted.mean.macroF1}`);
   assert.ok(Math.abs(m.delta.macroF1 - (adapted.mean.macroF1 - base.mean.macroF1)) < 1e-9);
   assert.equal(m.improved, true);
+  // The paired interval of adapted − base (trainer/paired_bootstrap.py) is around the same difference of the means.
+  const iv = m.comparison.adapted.macroF1;
+  assert.ok(Math.abs(iv.difference - m.delta.macroF1) < 1e-9 && iv.lower <= iv.difference && iv.difference <= iv.upper, JSON.stringify(iv));
+  assert.deepEqual([iv.seeds, iv.items, iv.confidence], [FINETUNE.seeds.length, 120, 0.95]);
   // …and the run's report says so.
   const reportManifest = (await stack.store(cfg).readManifest(res.status.stages.report.digest!))!;
   const html = await readText(stack.store(cfg), reportManifest.files.find((f) => f.name === 'report.html')!.key);
