@@ -139,7 +139,7 @@ export async function* readDocuments(store: ArtifactStore, manifest: ManifestT):
 }
 
 /** The documents of one shard, in either codec (told by its first bytes), each validated. */
-export async function* readShard(store: ArtifactStore, f: ArtifactFileT): AsyncGenerator<DocumentRecordT> {
+export async function* readShard(store: ArtifactStore, f: Pick<ArtifactFileT, 'key' | 'name'>): AsyncGenerator<DocumentRecordT> {
   yield* parsedLines(decompressed(await store.getStream(f.key), f.name), f.name, (value, n, line) => {
     const rec = asDocumentRecord(value);
     if (!rec) return parseDocumentRecord(value, f.name, n);

@@ -16,7 +16,7 @@ import { ShardWriter } from '../activities/documents';
 import { selectFanout, selectStage } from '../activities/stages/select/run';
 import { LEVELS, LevelHistogram, ShardCut, resolveLevel, tiesOf, type Cut, type CutStep, type Pending } from '../activities/stages/select/cut';
 import { featureWords, forEachFeature, gumbel, logRatioWeights, round, scoreText } from '../activities/stages/select/features';
-import type { StageContext, StageInputArtifact, StageOutput } from '../activities/stages/types';
+import type { StageContext, StageFanout, StageInputArtifact, StageOutput } from '../activities/stages/types';
 import { manifestDigest, type ArtifactStore } from '../activities/store';
 import { rng } from '../activities/rng';
 import type { DocumentRecordT } from '../schemas/manifest';
@@ -260,15 +260,16 @@ describe('select as a fan-out', () => {
 /** Runs the fan-out's phases inline, each phase's tasks in a shuffled order (a stand-in for many workers). */
 async function runShuffled(ctx: StageContext<Params>, shuffleSeed: number): Promise<StageOutput> {
   const r = rng(shuffleSeed);
+  const fanout: StageFanout<Params> = selectFanout; // the engine's untyped view: phases see earlier results as unknown[][]
   const results: unknown[][] = [];
-  for (const phase of selectFanout.phases) {
+  for (const phase of fanout.phases) {
     const tasks = await phase.plan(ctx, results);
     const out: unknown[] = new Array(tasks.length);
     const order = tasks.map((_, i) => i).sort(() => r() - 0.5);
     for (const i of order) out[i] = await phase.map(ctx, tasks[i], i);
     results.push(out);
   }
-  return selectFanout.reduce(ctx, results);
+  return fanout.reduce(ctx, results);
 }
 
 describe('radix select over histograms (no store)', () => {

@@ -323,7 +323,7 @@ async function main(): Promise<void> {
       for (const r of records) await w.write(r);
       written = await w.close();
     }, { minio: pid, after: removeBlobs(() => written) });
-    const readAll = (read: typeof readShard, from: ArtifactFileT[]) => async () => {
+    const readAll = (read: typeof readShardBefore, from: ArtifactFileT[]) => async () => {
       let n = 0;
       for (const f of from) for await (const d of read(store, f)) n += d.id ? 1 : 0;
       if (n !== DOCS) throw new Error(`read ${n} documents, wrote ${DOCS}`);

@@ -34,13 +34,13 @@ import type { StageParams } from '../../../schemas/stages';
 import { DOCUMENT_SCHEMA, type ArtifactFileT, type DocumentRecordT } from '../../../schemas/manifest';
 import { documentShards, readShard } from '../../documents';
 import { ConfigError, InputError } from '../../errors';
-import { gatherShards, shardPhase, type ShardTask } from '../../shard-map';
+import { gatherShards, shardPhase, type ShardResult, type ShardTask } from '../../shard-map';
 import { runPhasesInline } from '../../inline-phases';
 import { scratchPrefix } from '../../scratch';
-import type { FanoutPhase, StageContext, StageFanout, StageImpl, StageInputArtifact } from '../types';
+import type { FanoutPhase, StageContext, StageImpl, StageInputArtifact, TypedFanout } from '../types';
 import {
   KEEP_ALL,
-  LEVELS,
+  type LEVELS,
   LevelHistogram,
   ShardCut,
   bytesFloat64,
@@ -147,13 +147,6 @@ const objects = {
   histogram: (prefix: string, level: number, shard: number) => `${prefix}hist-${level}-${pad(shard)}.bin`,
 };
 
-/** Phase positions: counts, weights, scores, then cut-0, refine-1, cut-1, …, refine-3, cut-3, then apply. */
-const COUNTS = 0;
-const WEIGHTS = 1;
-const SCORES = 2;
-const cutAt = (level: number) => 3 + 2 * level;
-const refineAt = (level: number) => 2 + 2 * level;
-const APPLY = cutAt(LEVELS - 1) + 1;
 const PROGRESS_EVERY = 1000;
 
 /** Seed and general inputs by the needs-stages the params name. */
@@ -177,7 +170,7 @@ function generalShards(ctx: StageContext<Params>): FileRef[] {
 
 async function* shardDocs(ctx: StageContext<Params>, file: FileRef, what: string): AsyncGenerator<DocumentRecordT> {
   let n = 0;
-  for await (const doc of readShard(ctx.store, file as ArtifactFileT)) {
+  for await (const doc of readShard(ctx.store, file)) {
     if (++n % PROGRESS_EVERY === 0) {
       ctx.signal.throwIfAborted();
       ctx.progress({ fraction: file.records ? Math.min(1, n / file.records) : undefined, message: `${what} ${file.name}: ${n} documents` });
@@ -192,19 +185,20 @@ async function readFloat64(ctx: StageContext<Params>, key: string): Promise<Floa
 
 // ---- counts -------------------------------------------------------------------------------------------------
 
-const countsPhase: FanoutPhase<Params> = {
+const countsPhase: FanoutPhase<Params, CountsTask, CountsResult, []> = {
   name: 'counts',
   async plan(ctx) {
     const { seed, general } = pickInputs(ctx.inputs, ctx.params);
     const prefix = scratchPrefix(ctx, 'select');
     const tasks: CountsTask[] = [];
-    for (const [role, inputs] of [['seed', seed], ['general', general]] as const) {
+    const add = (role: CountsTask['role'], inputs: StageInputArtifact[]) => {
       for (const i of inputs) for (const f of documentShards(i.manifest)) tasks.push({ prefix, role, task: tasks.length, file: { key: f.key, name: f.name, records: f.records } });
-    }
+    };
+    add('seed', seed);
+    add('general', general);
     return tasks;
   },
-  async map(ctx, t) {
-    const task = t as CountsTask;
+  async map(ctx, task) {
     const { buckets } = ctx.params;
     const counts = new Float64Array(buckets);
     const examples = new Map<number, string>();
@@ -222,16 +216,15 @@ const countsPhase: FanoutPhase<Params> = {
     }
     await putObject(ctx.store, objects.counts(task.prefix, task.task), float64Bytes(counts));
     if (seed) await ctx.store.putJson(objects.examples(task.prefix, task.task), [...examples]);
-    return { prefix: task.prefix, role: task.role, task: task.task, docs } satisfies CountsResult;
+    return { prefix: task.prefix, role: task.role, task: task.task, docs };
   },
 };
 
 // ---- weights ------------------------------------------------------------------------------------------------
 
-const weightsPhase: FanoutPhase<Params> = {
+const weightsPhase: FanoutPhase<Params, WeightsTask, WeightsResult, [CountsResult[]]> = {
   name: 'weights',
-  async plan(ctx, previous) {
-    const results = previous[COUNTS] as CountsResult[];
+  async plan(ctx, [results]) {
     const prefix = results[0]?.prefix ?? scratchPrefix(ctx, 'select');
     const of = (role: string) => results.filter((r) => r.role === role);
     const task: WeightsTask = {
@@ -242,8 +235,7 @@ const weightsPhase: FanoutPhase<Params> = {
     };
     return [task];
   },
-  async map(ctx, t) {
-    const task = t as WeightsTask;
+  async map(ctx, task) {
     const p = ctx.params;
     if (!task.seedDocuments) throw new InputError(`select: the seed input ${p.seed} has no documents`);
     const sum = async (tasks: number[]) => {
@@ -274,15 +266,13 @@ const weightsPhase: FanoutPhase<Params> = {
 
 // ---- scores -------------------------------------------------------------------------------------------------
 
-const scoresPhase: FanoutPhase<Params> = {
+const scoresPhase: FanoutPhase<Params, ScoresTask, ScoresResult, [CountsResult[], WeightsResult[]]> = {
   name: 'scores',
-  async plan(ctx, [, weighed]) {
-    const { prefix } = weighed[0] as WeightsResult;
+  async plan(ctx, [, [{ prefix }]]) {
     const histogram = ctx.params.topK !== undefined;
-    return generalShards(ctx).map((file, shard): ScoresTask => ({ prefix, shard, file, histogram }));
+    return generalShards(ctx).map((file, shard) => ({ prefix, shard, file, histogram }));
   },
-  async map(ctx, t) {
-    const task = t as ScoresTask;
+  async map(ctx, task) {
     const p = ctx.params;
     const resample = p.method === 'resample';
     const weights = await readFloat64(ctx, objects.weights(task.prefix));
@@ -314,8 +304,7 @@ const scoresPhase: FanoutPhase<Params> = {
     }
     await putObject(ctx.store, objects.keys(task.prefix, task.shard), float64Bytes(stored));
     if (hist?.matched) await putObject(ctx.store, objects.histogram(task.prefix, 0, task.shard), hist.encode());
-    const result: ScoresResult = { shard: task.shard, docs: n, min: n ? min : null, max: n ? max : null };
-    return result;
+    return { shard: task.shard, docs: n, min: n ? min : null, max: n ? max : null };
   },
 };
 
@@ -335,69 +324,81 @@ async function shardKeys(ctx: StageContext<Params>, prefix: string, shard: numbe
 
 // ---- the cut: radix select over histograms ------------------------------------------------------------------
 
-const scoresOf = (previous: unknown[][]) => previous[SCORES] as ScoresResult[];
-const documentsOf = (previous: unknown[][]) => scoresOf(previous).reduce((n, s) => n + s.docs, 0);
+/** The results of counts, weights and scores (and of any phases after them): what every later phase reads. */
+type Scored = [CountsResult[], WeightsResult[], ScoresResult[], ...unknown[][]];
+/** The results before each pass of the cut, and before apply (after cut-3). */
+type AfterScores = [CountsResult[], WeightsResult[], ScoresResult[]];
+type AfterCut0 = [...AfterScores, CutStep[]];
+type AfterRefine1 = [...AfterCut0, RefineResult[]];
+type AfterCut1 = [...AfterRefine1, CutStep[]];
+type AfterRefine2 = [...AfterCut1, RefineResult[]];
+type AfterCut2 = [...AfterRefine2, CutStep[]];
+type AfterRefine3 = [...AfterCut2, RefineResult[]];
+type AfterCut3 = [...AfterRefine3, CutStep[]];
+
+/** What a pass of the cut (refine-L, cut-L) reads from the phases before it. */
+interface Before {
+  prefix: string;
+  scores: ScoresResult[];
+  /** The step of cut-(L − 1), where L > 0 and it ran. */
+  step?: CutStep;
+  /** A cut's refine pass at its level (L > 0). */
+  refined?: RefineResult[];
+}
+
+/** `steps`: the results of cut-(L − 1) (one step, or none where it planned no task); `refined`: refine-L's. */
+function before([, [{ prefix }], scores]: Scored, steps?: CutStep[], refined?: RefineResult[]): Before {
+  return { prefix, scores, step: steps?.[0], refined };
+}
+
+const documentsOf = (scores: ScoresResult[]) => scores.reduce((n, s) => n + s.docs, 0);
 
 /** What level `level` of the select counts, if it runs at all. */
-function pendingAt(params: Params, previous: unknown[][], level: number): Pending | undefined {
+function pendingAt(params: Params, { scores, step }: Before, level: number): Pending | undefined {
   if (level === 0) {
     const k = params.topK;
-    return k !== undefined && k < documentsOf(previous) ? { level: 0, prefix: 0, need: k } : undefined;
+    return k !== undefined && k < documentsOf(scores) ? { level: 0, prefix: 0, need: k } : undefined;
   }
-  const step = previous[cutAt(level - 1)]?.[0] as CutStep | undefined;
   return step && 'next' in step ? step.next : undefined;
 }
 
-/** The cut that the select resolved, or keep-all where no top-k cut was needed. */
-function finalCut(params: Params, previous: unknown[][]): Cut {
-  for (let level = 0; level < LEVELS; level++) {
-    const step = previous[cutAt(level)]?.[0] as CutStep | undefined;
-    if (step && 'cut' in step) return step.cut;
-  }
-  if (pendingAt(params, previous, 0)) throw new Error('select: the top-k cut was not resolved');
+/** The cut that the select resolved (`cuts`: the results of cut-0 … cut-3), or keep-all where no top-k cut was needed. */
+function finalCut(params: Params, scores: ScoresResult[], cuts: CutStep[][] & { length: typeof LEVELS }): Cut {
+  for (const [step] of cuts) if (step && 'cut' in step) return step.cut;
+  if (pendingAt(params, { prefix: '', scores }, 0)) throw new Error('select: the top-k cut was not resolved');
   return KEEP_ALL;
 }
 
-const prefixOf = (previous: unknown[][]) => (previous[WEIGHTS][0] as WeightsResult).prefix;
-
-function refinePhase(level: number): FanoutPhase<Params> {
+function refinePhase<Prev extends Scored>(level: number, read: (previous: Prev) => Before): FanoutPhase<Params, RefineTask, RefineResult, Prev> {
   return {
     name: `refine-${level}`,
     async plan(ctx, previous) {
-      const pending = pendingAt(ctx.params, previous, level);
+      const earlier = read(previous);
+      const pending = pendingAt(ctx.params, earlier, level);
       if (!pending) return [];
-      const prefix = prefixOf(previous);
-      return scoresOf(previous)
-        .filter((s) => s.docs)
-        .map((s): RefineTask => ({ prefix, shard: s.shard, pending }));
+      return earlier.scores.filter((s) => s.docs).map((s) => ({ prefix: earlier.prefix, shard: s.shard, pending }));
     },
-    async map(ctx, t) {
-      const task = t as RefineTask;
+    async map(ctx, task) {
       const { keys } = await shardKeys(ctx, task.prefix, task.shard);
       const hist = new LevelHistogram(task.pending.level, task.pending.prefix);
       for (let i = 0; i < keys.length; i++) hist.add(keys[i]);
       if (hist.matched) await putObject(ctx.store, objects.histogram(task.prefix, task.pending.level, task.shard), hist.encode());
-      const result: RefineResult = { shard: task.shard, level: task.pending.level, matched: hist.matched };
-      return result;
+      return { shard: task.shard, level: task.pending.level, matched: hist.matched };
     },
   };
 }
 
-function cutPhase(level: number): FanoutPhase<Params> {
+function cutPhase<Prev extends Scored>(level: number, read: (previous: Prev) => Before): FanoutPhase<Params, CutTask, CutStep, Prev> {
   return {
     name: `cut-${level}`,
     async plan(ctx, previous) {
-      const pending = pendingAt(ctx.params, previous, level);
+      const earlier = read(previous);
+      const pending = pendingAt(ctx.params, earlier, level);
       if (!pending) return [];
-      const shards =
-        level === 0
-          ? scoresOf(previous).filter((s) => s.docs).map((s) => s.shard)
-          : (previous[refineAt(level)] as RefineResult[]).filter((r) => r.matched).map((r) => r.shard);
-      const task: CutTask = { prefix: prefixOf(previous), pending, shards };
-      return [task];
+      const shards = level === 0 ? earlier.scores.filter((s) => s.docs).map((s) => s.shard) : (earlier.refined ?? []).filter((r) => r.matched).map((r) => r.shard);
+      return [{ prefix: earlier.prefix, pending, shards }];
     },
-    async map(ctx, t) {
-      const task = t as CutTask;
+    async map(ctx, task) {
       const { level } = task.pending;
       return resolveLevel((shard) => readObject(ctx.store, objects.histogram(task.prefix, level, shard)), task.shards, task.pending, ctx.signal);
     },
@@ -407,8 +408,8 @@ function cutPhase(level: number): FanoutPhase<Params> {
 // ---- apply --------------------------------------------------------------------------------------------------
 
 /** The histogram's frame: from the lowest to the highest score of the whole general corpus. */
-function frameOf(params: Params, previous: unknown[][]): HistogramFrame {
-  const scored = scoresOf(previous).filter((s) => s.docs);
+function frameOf(params: Params, scores: ScoresResult[]): HistogramFrame {
+  const scored = scores.filter((s) => s.docs);
   if (!scored.length) return histogramFrame(0, 0, params.histogramBins);
   const lo = scored.reduce((m, s) => Math.min(m, s.min!), Infinity);
   const hi = scored.reduce((m, s) => Math.max(m, s.max!), -Infinity);
@@ -416,18 +417,19 @@ function frameOf(params: Params, previous: unknown[][]): HistogramFrame {
 }
 
 /** The cut and the histogram frame, worked out once per plan (`extra` is asked once per shard). */
-const decidedBy = new WeakMap<unknown[][], { cut: Cut; frame: HistogramFrame }>();
+const decidedBy = new WeakMap<AfterCut3, { cut: Cut; frame: HistogramFrame }>();
 
-const applyPhase = shardPhase<Params, ApplyStats, ApplyExtra>({
+const applyPhase = shardPhase<Params, ApplyStats, ApplyExtra, DocumentRecordT, AfterCut3>({
   name: 'apply',
   reads: 'select',
   shardSize: (p) => p.shardSize,
   inputs: (ctx) => pickInputs(ctx.inputs, ctx.params).general,
   extra(ctx, previous, shard) {
+    const [, [{ prefix }], scores, cut0, , cut1, , cut2, , cut3] = previous;
     let decided = decidedBy.get(previous);
-    if (!decided) decidedBy.set(previous, (decided = { cut: finalCut(ctx.params, previous), frame: frameOf(ctx.params, previous) }));
+    if (!decided) decidedBy.set(previous, (decided = { cut: finalCut(ctx.params, scores, [cut0, cut1, cut2, cut3]), frame: frameOf(ctx.params, scores) }));
     const { cut, frame } = decided;
-    return { prefix: prefixOf(previous), above: cut.above, ties: tiesOf(cut, shard.index), frame };
+    return { prefix, above: cut.above, ties: tiesOf(cut, shard.index), frame };
   },
   async map(ctx, docs, out, task: ShardTask<ApplyExtra>) {
     const { prefix, above, ties, frame } = task.extra;
@@ -455,17 +457,39 @@ const applyPhase = shardPhase<Params, ApplyStats, ApplyExtra>({
 
 // ---- the stage ----------------------------------------------------------------------------------------------
 
-const phases: FanoutPhase<Params>[] = [countsPhase, weightsPhase, scoresPhase, cutPhase(0)];
-for (let level = 1; level < LEVELS; level++) phases.push(refinePhase(level), cutPhase(level));
-phases.push(applyPhase);
+type Phases = [
+  [CountsTask, CountsResult],
+  [WeightsTask, WeightsResult],
+  [ScoresTask, ScoresResult],
+  [CutTask, CutStep],
+  [RefineTask, RefineResult],
+  [CutTask, CutStep],
+  [RefineTask, RefineResult],
+  [CutTask, CutStep],
+  [RefineTask, RefineResult],
+  [CutTask, CutStep],
+  [ShardTask<ApplyExtra>, ShardResult<ApplyStats>],
+];
 
-export const selectFanout: StageFanout<Params> = {
-  phases,
-  async reduce(ctx, results) {
+/** Passes of the cut that are not needed plan no tasks, so the list is the same whatever the params. */
+export const selectFanout: TypedFanout<Params, Phases> = {
+  phases: [
+    countsPhase,
+    weightsPhase,
+    scoresPhase,
+    cutPhase<AfterScores>(0, (r) => before(r)),
+    refinePhase<AfterCut0>(1, (r) => before(r, r[3])),
+    cutPhase<AfterRefine1>(1, (r) => before(r, r[3], r[4])),
+    refinePhase<AfterCut1>(2, (r) => before(r, r[5])),
+    cutPhase<AfterRefine2>(2, (r) => before(r, r[5], r[6])),
+    refinePhase<AfterCut2>(3, (r) => before(r, r[7])),
+    cutPhase<AfterRefine3>(3, (r) => before(r, r[7], r[8])),
+    applyPhase,
+  ],
+  async reduce(ctx, [, [weights], scores, , , , , , , , applied]) {
     const p = ctx.params;
-    const weights = results[WEIGHTS][0] as WeightsResult;
-    const { files, stats } = gatherShards<ApplyStats>(results[APPLY]);
-    const frame = frameOf(p, results);
+    const { files, stats } = gatherShards<ApplyStats>(applied);
+    const frame = frameOf(p, scores);
     const input = stats.reduce((n, s) => n + s.input, 0);
     const kept = stats.reduce((n, s) => n + s.kept, 0);
     const minKept = stats.reduce((m, s) => (s.minKept === null ? m : Math.min(m, s.minKept)), Infinity);
