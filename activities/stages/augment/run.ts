@@ -27,12 +27,12 @@ import { documentShards, readShard } from '../../documents';
 import { ConfigError, InputError } from '../../errors';
 import { rng } from '../../rng';
 import type { ArtifactStore } from '../../store';
-import { gatherShards, shardPhase, sumStats, type ShardSink, type ShardTask } from '../../shard-map';
+import { gatherShards, shardPhase, sumStats, type ShardResult, type ShardSink, type ShardTask } from '../../shard-map';
 import { runPhasesInline } from '../../inline-phases';
 import { defaultJieba, jiebaWithLexicon } from '../../chinese';
 import { scratchPrefix } from '../../scratch';
 import { modelDirFingerprint } from '../../model-stage/staging';
-import type { FanoutPhase, StageContext, StageFanout, StageImpl, StageInputArtifact } from '../types';
+import type { FanoutPhase, StageContext, StageFanout, StageImpl, StageInputArtifact, StageOutput, TypedFanout } from '../types';
 import { BackTranslation, translationsOf } from './backtranslate';
 import { randomDelete, randomInsert, randomSwap, synonymReplace, type Editable, type Random, type Synonyms } from './eda';
 import { readLexiconWords, TermMatcher } from './lexicon';
@@ -120,7 +120,7 @@ export interface AugmentCheckpoint {
 }
 
 /** For tests: the partition count of the statistics merge (else one per `bytesPerPartition` of compressed input). */
-export const tuning = { bytesPerPartition: 256 << 20, maxPartitions: 64, partitions: undefined as number | undefined };
+export const tuning: { bytesPerPartition: number; maxPartitions: number; partitions: number | undefined } = { bytesPerPartition: 256 << 20, maxPartitions: 64, partitions: undefined };
 
 function documentsOf(ctx: StageContext<Params>): StageInputArtifact[] {
   const docs = ctx.inputs.filter((i) => i.manifest.kind === 'documents');
@@ -233,16 +233,11 @@ interface ApplyStats {
   protectedTerms: number;
 }
 
-/** The results of the phases these params have, by name. */
-function resultsOf(p: Params, results: unknown[][]) {
-  const at = (name: string) => results[phasesFor(p).findIndex((ph) => ph.name === name)] as unknown[] | undefined;
-  return {
-    stats: at('stats') as StatsResult[] | undefined,
-    merge: at('merge') as MergeResult[] | undefined,
-    model: at('rank')?.[0] as ModelRef | undefined,
-    translate: at('translate')?.[0] as TranslateResult | undefined,
-    apply: at('apply'),
-  };
+/** What apply and the reduce read of the phases before apply, those that these params have. */
+interface Earlier {
+  stats?: StatsResult[];
+  model?: ModelRef;
+  translated?: TranslateResult;
 }
 
 /**
@@ -270,7 +265,7 @@ function noText(ctx: StageContext<Params>, empty: number): InputError {
   return new InputError(`augment: no text to augment: the documents of ${stages.join(', ')} are empty${empty ? ` (${empty} without a single word)` : ''}`);
 }
 
-const statsPhase: FanoutPhase<Params> = {
+const statsPhase: FanoutPhase<Params, StatsTask, StatsResult, []> = {
   name: 'stats',
   async plan(ctx) {
     checkConfig(ctx);
@@ -279,9 +274,9 @@ const statsPhase: FanoutPhase<Params> = {
     const bytes = shards.reduce((n, f) => n + f.bytes, 0);
     const partitions = !ctx.params.tfidf ? 0 : (tuning.partitions ?? Math.min(tuning.maxPartitions, Math.max(1, Math.ceil(bytes / tuning.bytesPerPartition))));
     const prefix = scratchPrefix(ctx, 'augment');
-    return shards.map((f, shard): StatsTask => ({ prefix, shard, file: { key: f.key, name: f.name, records: f.records }, partitions }));
+    return shards.map((f, shard) => ({ prefix, shard, file: { key: f.key, name: f.name, records: f.records }, partitions }));
   },
-  map: (ctx, task) => shardStats(ctx, task as StatsTask),
+  map: (ctx, task) => shardStats(ctx, task),
 };
 
 async function shardStats(ctx: StageContext<Params>, task: StatsTask): Promise<StatsResult> {
@@ -293,7 +288,7 @@ async function shardStats(ctx: StageContext<Params>, task: StatsTask): Promise<S
   const docs = { en: 0, zh: 0 };
   let empty = 0;
   let n = 0;
-  for await (const doc of readShard(ctx.store, task.file as ArtifactFileT)) {
+  for await (const doc of readShard(ctx.store, task.file)) {
     if (++n % 1000 === 0) {
       ctx.signal.throwIfAborted();
       ctx.progress({ fraction: task.file.records ? Math.min(1, n / task.file.records) : undefined, message: `stats ${task.file.name}: ${n} documents` });
@@ -328,30 +323,28 @@ async function shardStats(ctx: StageContext<Params>, task: StatsTask): Promise<S
   return { prefix: task.prefix, shard: task.shard, partitions: task.partitions, docs, empty, requests, offsets };
 }
 
-const mergePhase: FanoutPhase<Params> = {
+const mergePhase: FanoutPhase<Params, MergeTask, MergeResult, [StatsResult[]]> = {
   name: 'merge',
-  async plan(ctx, previous) {
-    const stats = resultsOf(ctx.params, previous).stats!;
+  async plan(ctx, [stats]) {
     const { docs } = await counted(ctx, stats);
     const { prefix, partitions } = stats[0];
-    return Array.from({ length: partitions }, (_, q): MergeTask => ({
+    return Array.from({ length: partitions }, (_, q) => ({
       prefix,
       partition: q,
       docs,
       shards: stats.filter((s) => s.offsets[2 * q + 2] > s.offsets[2 * q]).map((s) => [s.shard, s.offsets[2 * q], s.offsets[2 * q + 1], s.offsets[2 * q + 2]]),
     }));
   },
-  map: (ctx, task) => mergePartition(ctx, task as MergeTask),
+  map: (ctx, task) => mergePartition(ctx, task),
 };
 
-const rankPhase: FanoutPhase<Params> = {
+const rankPhase: FanoutPhase<Params, RankTask, ModelRef, [StatsResult[], MergeResult[]]> = {
   name: 'rank',
-  async plan(ctx, previous) {
-    const { stats, merge } = resultsOf(ctx.params, previous);
-    const { docs } = await counted(ctx, stats!);
-    return [{ prefix: stats![0].prefix, runs: merge!.map((m) => [m.partition, ...m.offsets]), docs } satisfies RankTask];
+  async plan(ctx, [stats, merge]) {
+    const { docs } = await counted(ctx, stats);
+    return [{ prefix: stats[0].prefix, runs: merge.map((m) => [m.partition, ...m.offsets]), docs }];
   },
-  map: (ctx, task) => rankModel(ctx, task as RankTask),
+  map: (ctx, task) => rankModel(ctx, task),
 };
 
 /**
@@ -363,14 +356,13 @@ const rankPhase: FanoutPhase<Params> = {
  * with the sha256 of the requests) lets a retry restore them. The cost: translation is not spread over several
  * GPU workers, and a worker lost mid-translation starts it over.
  */
-const translatePhase: FanoutPhase<Params> = {
+const translatePhase: FanoutPhase<Params, TranslateTask, TranslateResult, [StatsResult[], ...unknown[][]]> = {
   name: 'translate',
-  async plan(ctx, previous) {
-    const stats = resultsOf(ctx.params, previous).stats!;
+  async plan(ctx, [stats]) {
     const { documents } = await counted(ctx, stats);
-    return [{ prefix: stats[0].prefix, requests: stats.map((s) => s.requests), documents } satisfies TranslateTask];
+    return [{ prefix: stats[0].prefix, requests: stats.map((s) => s.requests), documents }];
   },
-  map: (ctx, task) => translate(ctx, task as TranslateTask),
+  map: (ctx, task) => translate(ctx, task),
 };
 
 async function translate(ctx: StageContext<Params>, task: TranslateTask): Promise<TranslateResult> {
@@ -399,31 +391,33 @@ async function translate(ctx: StageContext<Params>, task: TranslateTask): Promis
   return { output, ranges: await bt.ranges(task.requests), count: bt.count, metrics: bt.metrics };
 }
 
-const applyShards = shardPhase<Params, ApplyStats, ApplyExtra, PairRecordT>({
-  name: 'apply',
-  reads: 'augment',
-  inputs: documentsOf,
-  shardSize: (p) => p.shardSize,
-  extra(ctx, previous, shard) {
-    const { model, translate: t } = resultsOf(ctx.params, previous);
-    const range = t?.ranges[shard.index];
-    return {
-      ...(model ? { model } : {}),
-      ...(t && range && range[1] > range[0] ? { translations: { key: t.output.key, name: t.output.name, from: range[0], to: range[1] } } : {}),
-    };
-  },
-  map: (ctx, docs, out, task) => applyShard(ctx, docs, out, task),
-});
-
-const applyPhase: FanoutPhase<Params> = {
-  ...applyShards,
-  async plan(ctx, previous) {
-    const { stats } = resultsOf(ctx.params, previous);
-    if (stats) await counted(ctx, stats);
-    else checkConfig(ctx); // the first phase
-    return applyShards.plan(ctx, previous);
-  },
-};
+/** The apply phase after the phases in `Prev`; `earlier` reads what it needs of their results. */
+function applyPhase<Prev extends unknown[][]>(earlier: (previous: Prev) => Earlier): FanoutPhase<Params, ShardTask<ApplyExtra>, ShardResult<ApplyStats>, Prev> {
+  const shards = shardPhase<Params, ApplyStats, ApplyExtra, PairRecordT, Prev>({
+    name: 'apply',
+    reads: 'augment',
+    inputs: documentsOf,
+    shardSize: (p) => p.shardSize,
+    extra(ctx, previous, shard) {
+      const { model, translated: t } = earlier(previous);
+      const range = t?.ranges[shard.index];
+      return {
+        ...(model ? { model } : {}),
+        ...(t && range && range[1] > range[0] ? { translations: { key: t.output.key, name: t.output.name, from: range[0], to: range[1] } } : {}),
+      };
+    },
+    map: (ctx, docs, out, task) => applyShard(ctx, docs, out, task),
+  });
+  return {
+    ...shards,
+    async plan(ctx, previous) {
+      const { stats } = earlier(previous);
+      if (stats) await counted(ctx, stats);
+      else checkConfig(ctx); // the first phase
+      return shards.plan(ctx, previous);
+    },
+  };
+}
 
 async function applyShard(
   ctx: StageContext<Params>,
@@ -471,52 +465,77 @@ async function applyShard(
   return s;
 }
 
-function phasesFor(p: Params): FanoutPhase<Params>[] {
-  return [
-    ...(p.tfidf || p.backTranslation ? [statsPhase] : []),
-    ...(p.tfidf ? [mergePhase, rankPhase] : []),
-    ...(p.backTranslation ? [translatePhase] : []),
-    applyPhase,
-  ];
-}
-
-export function augmentFanout(params: Params): StageFanout<Params> {
+/** The metrics of the pairs the apply tasks wrote; the statistics phase's scratch objects are removed. */
+async function reduce(ctx: StageContext<Params>, earlier: Earlier, applied: ShardResult<ApplyStats>[]): Promise<StageOutput> {
+  const noEdits: Record<string, number> = {};
+  const p = ctx.params;
+  const { files, stats } = gatherShards<ApplyStats>(applied);
+  const sum = sumStats(
+    { documents: 0, skippedEmpty: 0, pairs: 0, languages: { en: 0, zh: 0 }, edits: noEdits, words: 0, unchanged: 0 },
+    stats.map(({ synonymEntries: _s, protectedTerms: _t, ...rest }) => rest),
+  );
+  if (!sum.documents) throw noText(ctx, sum.skippedEmpty);
+  const prefix = earlier.stats?.[0]?.prefix;
+  if (prefix) await ctx.store.removePrefix(prefix);
+  const ops = enabledOperations(p);
+  const edits = Object.fromEntries(OPERATIONS.filter((op) => op in sum.edits).map((op) => [op, sum.edits[op]]));
+  ctx.log(`augment: ${sum.pairs} pairs from ${sum.documents} documents (${ops.join(', ')})`);
   return {
-    phases: phasesFor(params),
-    async reduce(ctx, results) {
-      const p = ctx.params;
-      const r = resultsOf(p, results);
-      const { files, stats } = gatherShards<ApplyStats>(r.apply!);
-      const sum = sumStats(
-        { documents: 0, skippedEmpty: 0, pairs: 0, languages: { en: 0, zh: 0 }, edits: {} as Record<string, number>, words: 0, unchanged: 0 },
-        stats.map(({ synonymEntries: _s, protectedTerms: _t, ...rest }) => rest),
-      );
-      if (!sum.documents) throw noText(ctx, sum.skippedEmpty);
-      const prefix = r.stats?.[0]?.prefix;
-      if (prefix) await ctx.store.removePrefix(prefix);
-      const ops = enabledOperations(p);
-      const edits = Object.fromEntries(OPERATIONS.filter((op) => op in sum.edits).map((op) => [op, sum.edits[op]]));
-      ctx.log(`augment: ${sum.pairs} pairs from ${sum.documents} documents (${ops.join(', ')})`);
-      return {
-        files,
-        schema: PAIR_SCHEMA,
-        metrics: {
-          documents: sum.documents,
-          pairs: sum.pairs,
-          skippedEmpty: sum.skippedEmpty,
-          languages: sum.languages,
-          operations: ops,
-          edits,
-          // Edited words per original word, per operation (tfidf's should be close to its ratio where it ran alone).
-          editsPerWord: Object.fromEntries(Object.entries(edits).filter(([op]) => op !== 'backTranslation').map(([op, k]) => [op, Math.round((k / Math.max(1, sum.words)) * 1e4) / 1e4])),
-          unchanged: sum.unchanged,
-          synonymEntries: stats[0]?.synonymEntries ?? 0,
-          protectedTerms: stats[0]?.protectedTerms ?? 0,
-          ...(r.translate ? { backTranslated: r.translate.count, translate: r.translate.metrics } : {}),
-        },
-      };
+    files,
+    schema: PAIR_SCHEMA,
+    metrics: {
+      documents: sum.documents,
+      pairs: sum.pairs,
+      skippedEmpty: sum.skippedEmpty,
+      languages: sum.languages,
+      operations: ops,
+      edits,
+      // Edited words per original word, per operation (tfidf's should be close to its ratio where it ran alone).
+      editsPerWord: Object.fromEntries(Object.entries(edits).filter(([op]) => op !== 'backTranslation').map(([op, k]) => [op, Math.round((k / Math.max(1, sum.words)) * 1e4) / 1e4])),
+      unchanged: sum.unchanged,
+      synonymEntries: stats[0]?.synonymEntries ?? 0,
+      protectedTerms: stats[0]?.protectedTerms ?? 0,
+      ...(earlier.translated ? { backTranslated: earlier.translated.count, translate: earlier.translated.metrics } : {}),
     },
   };
+}
+
+type Stats = [StatsTask, StatsResult];
+type Tfidf = [[MergeTask, MergeResult], [RankTask, ModelRef]];
+type Translate = [TranslateTask, TranslateResult];
+type Apply = [ShardTask<ApplyExtra>, ShardResult<ApplyStats>];
+
+/** Word-level operations only: no statistics, no model. */
+const wordsFanout: TypedFanout<Params, [Apply]> = {
+  phases: [applyPhase<[]>(() => ({}))],
+  reduce: (ctx, [applied]) => reduce(ctx, {}, applied),
+};
+
+const tfidfFanout: TypedFanout<Params, [Stats, ...Tfidf, Apply]> = {
+  phases: [statsPhase, mergePhase, rankPhase, applyPhase<[StatsResult[], MergeResult[], ModelRef[]]>(([stats, , [model]]) => ({ stats, model }))],
+  reduce: (ctx, [stats, , , applied]) => reduce(ctx, { stats }, applied),
+};
+
+const translateFanout: TypedFanout<Params, [Stats, Translate, Apply]> = {
+  phases: [statsPhase, translatePhase, applyPhase<[StatsResult[], TranslateResult[]]>(([stats, [translated]]) => ({ stats, translated }))],
+  reduce: (ctx, [stats, [translated], applied]) => reduce(ctx, { stats, translated }, applied),
+};
+
+const tfidfTranslateFanout: TypedFanout<Params, [Stats, ...Tfidf, Translate, Apply]> = {
+  phases: [
+    statsPhase,
+    mergePhase,
+    rankPhase,
+    translatePhase,
+    applyPhase<[StatsResult[], MergeResult[], ModelRef[], TranslateResult[]]>(([stats, , [model], [translated]]) => ({ stats, model, translated })),
+  ],
+  reduce: (ctx, [stats, , , [translated], applied]) => reduce(ctx, { stats, translated }, applied),
+};
+
+/** The phases these params need: statistics for tfidf or back-translation, the merge and rank for tfidf, translate for back-translation, then apply. */
+export function augmentFanout(p: Params): StageFanout<Params> {
+  if (p.tfidf) return p.backTranslation ? tfidfTranslateFanout : tfidfFanout;
+  return p.backTranslation ? translateFanout : wordsFanout;
 }
 
 export const augmentStage: StageImpl<Params> = {
