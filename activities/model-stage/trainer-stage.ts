@@ -23,6 +23,13 @@ export type TrainerCommand = keyof typeof CONFIGS;
 /** A command's config as a stage writes it (defaults are applied by the validation). */
 export type TrainerConfigInput<C extends TrainerCommand> = z.input<(typeof CONFIGS)[C]>;
 
+/** The fine-tuning settings that the fine-tuning stages (evaluate, pseudolabel) hand to the trainer as their params hold them. */
+export type FineTuning = Pick<TrainerConfigInput<'finetune'>, 'epochs' | 'maxSteps' | 'batchSize' | 'lr' | 'weightDecay' | 'warmupRatio'>;
+
+export function fineTuningOf(p: FineTuning): FineTuning {
+  return { epochs: p.epochs, maxSteps: p.maxSteps, batchSize: p.batchSize, lr: p.lr, weightDecay: p.weightDecay, warmupRatio: p.warmupRatio };
+}
+
 export interface TrainerStageRun<C extends TrainerCommand> {
   /** Names the stage (or its part) in errors and logs: 'pretrain', 'augment: back-translation'. */
   what: string;

@@ -14,7 +14,7 @@ import { ConfigError } from '../../errors';
 import { adaptedAndBase } from '../../model-stage/adapted-model';
 import { downloadFiles, workSubdir } from '../../model-stage/files';
 import { describeSource, modelFiles, modelRefFingerprint, stageModel } from '../../model-stage/staging';
-import { runTrainerStage } from '../../model-stage/trainer-stage';
+import { fineTuningOf, runTrainerStage } from '../../model-stage/trainer-stage';
 import { countRows, refList, stageDatasets, stagePairs, stageTaskFiles, taskFilesFingerprint } from '../../model-stage/task-data';
 import type { StageContext, StageImpl } from '../types';
 
@@ -154,12 +154,7 @@ export const evaluateStage: StageImpl<Params> = {
         },
         labels: p.labels,
         seeds: p.seeds,
-        epochs: p.epochs,
-        maxSteps: p.maxSteps,
-        batchSize: p.batchSize,
-        lr: p.lr,
-        weightDecay: p.weightDecay,
-        warmupRatio: p.warmupRatio,
+        ...fineTuningOf(p),
         uda: p.uda,
         imbalance: p.imbalance,
         noise: p.noise,

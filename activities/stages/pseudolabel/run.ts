@@ -39,7 +39,7 @@ import { runPhasesInline } from '../../inline-phases';
 import { scratchPrefix } from '../../scratch';
 import { downloadFiles, listFiles, localPathOf, workSubdir } from '../../model-stage/files';
 import { describeSource, modelDirFingerprint, modelFiles, modelSourceOf, stageModel } from '../../model-stage/staging';
-import { runTrainerStage, type TrainerConfigInput } from '../../model-stage/trainer-stage';
+import { fineTuningOf, runTrainerStage, type TrainerConfigInput } from '../../model-stage/trainer-stage';
 import { PSEUDO_LABEL_SCHEMA, countRows, refList, stageDatasets, stageTaskFiles, taskFilesFingerprint } from '../../model-stage/task-data';
 import type { FanoutPhase, StageContext, StageFanout, StageImpl } from '../types';
 
@@ -239,12 +239,7 @@ async function trainer(ctx: StageContext<Params>, phase: 'teacher' | 'label' | '
       rounds: p.rounds,
       studentDropout: p.studentDropout,
       seed: p.seed,
-      epochs: p.epochs,
-      maxSteps: p.maxSteps,
-      batchSize: p.batchSize,
-      lr: p.lr,
-      weightDecay: p.weightDecay,
-      warmupRatio: p.warmupRatio,
+      ...fineTuningOf(p),
       logEvery: p.logEvery,
       device: p.device,
       ...fields,
