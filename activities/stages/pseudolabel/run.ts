@@ -205,7 +205,7 @@ async function downloadModel(store: ArtifactStore, m: ScratchModel, dir: string)
 
 /** The texts of a documents shard that the teacher labels (blank ones are skipped), in order: positions count these. */
 async function* shardTexts(store: ArtifactStore, file: FileRef): AsyncGenerator<string> {
-  for await (const doc of readShard(store, file as ArtifactFileT)) if (doc.text.trim()) yield doc.text;
+  for await (const doc of readShard(store, file)) if (doc.text.trim()) yield doc.text;
 }
 
 async function writeJsonlGz(file: string, lines: AsyncIterable<unknown> | Iterable<unknown>): Promise<number> {
@@ -364,7 +364,7 @@ const LABEL = (r: number) => 3 * (r - 1) + 1;
 const SELECT = (r: number) => 3 * (r - 1) + 2;
 const STUDENT = (r: number) => 3 * (r - 1);
 
-const teacherPhase: FanoutPhase<Params> = {
+const teacherPhase: FanoutPhase<Params, { prefix: string }, TeacherResult> = {
   name: 'teacher',
   async plan(ctx) {
     checkInputs(ctx);
@@ -374,8 +374,7 @@ const teacherPhase: FanoutPhase<Params> = {
     }
     return [{ prefix: scratchPrefix(ctx, 'pseudolabel') }];
   },
-  async map(ctx, raw) {
-    const { prefix } = raw as { prefix: string };
+  async map(ctx, { prefix }) {
     ctx.progress({ message: 'staging the teacher and the labeled data' });
     const labeled = await stageLabeled(ctx, workSubdir(ctx.workDir, 'data'));
     const source = await stageTeacherSource(ctx, workSubdir(ctx.workDir, 'teacher'));
@@ -387,20 +386,19 @@ const teacherPhase: FanoutPhase<Params> = {
     });
     const t = readJson<{ labels: string[]; order: string[]; given: boolean }>(path.join(outputDir, 'teacher.json'));
     const model = t.given ? undefined : await uploadModel(ctx.store, path.join(outputDir, 'model'), `${prefix}r1/model/`);
-    return { prefix, given: t.given, order: t.order, labels: t.labels, labeledRows: labeled.rows, teacher: source.teacher, ...(model ? { model } : {}) } satisfies TeacherResult;
+    return { prefix, given: t.given, order: t.order, labels: t.labels, labeledRows: labeled.rows, teacher: source.teacher, ...(model ? { model } : {}) };
   },
 };
 
-function labelPhase(round: number): FanoutPhase<Params> {
+function labelPhase(round: number): FanoutPhase<Params, LabelTask, LabelResult> {
   return {
     name: `label-${round}`,
     async plan(ctx, previous) {
       const teacher = previous[TEACHER][0] as TeacherResult;
       const model = round === 1 ? teacher.model : (previous[STUDENT(round)][0] as StudentResult).model;
-      return unlabeledShards(ctx).map((file, shard): LabelTask => ({ prefix: teacher.prefix, round, shard, file, order: teacher.order, ...(model ? { model } : {}) }));
+      return unlabeledShards(ctx).map((file, shard) => ({ prefix: teacher.prefix, round, shard, file, order: teacher.order, ...(model ? { model } : {}) }));
     },
-    async map(ctx, raw) {
-      const task = raw as LabelTask;
+    async map(ctx, task) {
       const data = workSubdir(ctx.workDir, 'data');
       const local = path.join(data, 'documents.jsonl.gz');
       const docs = await writeJsonlGz(local, (async function* () {
@@ -409,7 +407,7 @@ function labelPhase(round: number): FanoutPhase<Params> {
       const key = candidatesKey(task.prefix, round, task.shard);
       if (!docs) {
         await ctx.store.client.putObject(ctx.store.bucket, ctx.store.key(key), Buffer.alloc(0), 0);
-        return { round, shard: task.shard, docs: 0, counts: task.order.map(() => 0) } satisfies LabelResult;
+        return { round, shard: task.shard, docs: 0, counts: task.order.map(() => 0) };
       }
       const dir = workSubdir(ctx.workDir, 'teacher');
       const teacherDir = task.model ? await downloadModel(ctx.store, task.model, dir) : (await stageTeacherSource(ctx, dir)).dir;
@@ -424,12 +422,12 @@ function labelPhase(round: number): FanoutPhase<Params> {
       const out = readJson<{ docs: number; counts: number[] }>(path.join(outputDir, 'label.json'));
       if (out.docs !== docs) throw new Error(`pseudolabel: the trainer labeled ${out.docs} of the ${docs} documents of ${task.file.name}`);
       await ctx.store.client.fPutObject(ctx.store.bucket, ctx.store.key(key), path.join(outputDir, 'candidates.bin'));
-      return { round, shard: task.shard, docs, counts: out.counts } satisfies LabelResult;
+      return { round, shard: task.shard, docs, counts: out.counts };
     },
   };
 }
 
-function selectPhase(round: number): FanoutPhase<Params> {
+function selectPhase(round: number): FanoutPhase<Params, SelectTask, SelectResult> {
   return {
     name: `select-${round}`,
     async plan(ctx, previous) {
@@ -439,10 +437,9 @@ function selectPhase(round: number): FanoutPhase<Params> {
         const names = ctx.inputs.filter((i) => i.manifest.kind === 'documents').map((d) => d.stage);
         throw new InputError(`the documents of ${names.join(', ')} are empty: nothing to label`);
       }
-      return [{ prefix: teacher.prefix, round, order: teacher.order, counts: labeled.map((l) => l.counts) } satisfies SelectTask];
+      return [{ prefix: teacher.prefix, round, order: teacher.order, counts: labeled.map((l) => l.counts) }];
     },
-    async map(ctx, raw) {
-      const task = raw as SelectTask;
+    async map(ctx, task) {
       const cap = ctx.params.perClassCap;
       const candidates = task.order.map((_, c) => task.counts.reduce((n, counts) => n + counts[c], 0));
       const limit = cap === 'balanced' ? Math.min(...candidates.filter((n) => n > 0), Infinity) : cap;
@@ -460,7 +457,7 @@ function selectPhase(round: number): FanoutPhase<Params> {
         ctx.signal.throwIfAborted();
       }
       ctx.log(`pseudolabel round ${round}: ${kept.reduce((a, b) => a + b, 0)} kept of ${candidates.reduce((a, b) => a + b, 0)} candidates`);
-      return { round, cuts, kept, candidates } satisfies SelectResult;
+      return { round, cuts, kept, candidates };
     },
   };
 }
@@ -474,14 +471,13 @@ function keptRef(ctx: StageContext<Params>, previous: unknown[][], round: number
   return { prefix: teacher.prefix, round, order: teacher.order, cuts: select.cuts, shards };
 }
 
-function studentPhase(round: number): FanoutPhase<Params> {
+function studentPhase(round: number): FanoutPhase<Params, KeptRef, StudentResult> {
   return {
     name: `student-${round}`,
     async plan(ctx, previous) {
       return [keptRef(ctx, previous, round - 1)];
     },
-    async map(ctx, raw) {
-      const ref = raw as KeptRef;
+    async map(ctx, ref) {
       ctx.progress({ message: `round ${round}: gathering the kept rows of round ${ref.round}` });
       const rows: { c: number; conf: number; shard: number; pos: number; text: string }[] = [];
       for (const s of ref.shards) {
@@ -510,20 +506,19 @@ function studentPhase(round: number): FanoutPhase<Params> {
         outputDir,
       });
       const model = await uploadModel(ctx.store, path.join(outputDir, 'model'), `${ref.prefix}r${round}/model/`);
-      return { round, rows: rows.length, model } satisfies StudentResult;
+      return { round, rows: rows.length, model };
     },
   };
 }
 
-function writePhase(round: number): FanoutPhase<Params> {
+function writePhase(round: number): FanoutPhase<Params, KeptRef, WriteResult> {
   return {
     name: 'write',
     async plan(ctx, previous) {
       const ref = keptRef(ctx, previous, round);
       return ref.shards.map((s) => ({ ...ref, shards: [s] }));
     },
-    async map(ctx, raw) {
-      const ref = raw as KeptRef;
+    async map(ctx, ref) {
       const s = ref.shards[0];
       const kept = await keptOf(ctx.store, ref, s);
       const out = new ShardWriter<PseudoRow>(ctx.store, ctx.workDir, ctx.params.shardSize, `pseudo-${String(s.shard).padStart(5, '0')}`);
@@ -543,7 +538,7 @@ function writePhase(round: number): FanoutPhase<Params> {
           stats.minConfidence = Math.min(stats.minConfidence ?? Infinity, k[1]);
         }
       }
-      return { files: await out.close(), stats } satisfies WriteResult;
+      return { files: await out.close(), stats };
     },
   };
 }
