@@ -31,6 +31,21 @@ export class PortInUseError extends Error {
   }
 }
 
+/**
+ * Ports we picked ourselves can be taken before the server binds them — by another server started beside it
+ * (Temporal's dev server binds random ports for its HTTP API, metrics and internal services): pick again, a few
+ * times. A port the caller named is not ours to change, so that error is final.
+ */
+export async function onFreshPorts<T>(auto: boolean, start: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (e) {
+      if (!auto || !(e instanceof PortInUseError) || attempt >= 4) throw e;
+    }
+  }
+}
+
 /** Throws PortInUseError naming the holder when the port cannot be bound on 127.0.0.1. */
 export async function assertPortFree(port: number, what: string): Promise<void> {
   const busy = await new Promise<boolean>((resolve, reject) => {

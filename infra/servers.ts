@@ -6,7 +6,7 @@ import * as https from 'node:https';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DEV_CREDENTIALS } from '../config';
-import { assertPortFree, freePort, spawnServer, stopPid, tailFile } from './process';
+import { assertPortFree, freePort, onFreshPorts, spawnServer, stopPid, tailFile } from './process';
 
 export { freePort, PortInUseError } from './process';
 
@@ -148,9 +148,14 @@ export interface TemporalOptions {
 export const SEARCH_ATTRIBUTES = { DaptPipeline: 'Keyword', DaptRun: 'Keyword' } as const;
 
 export async function startTemporal(opts: TemporalOptions): Promise<TemporalServer> {
+  const auto = opts.port === undefined || opts.uiPort === undefined;
+  return onFreshPorts(auto, async () =>
+    startTemporalOn(opts, opts.port ?? (await freePort()), opts.uiPort === false ? undefined : (opts.uiPort ?? (await freePort()))),
+  );
+}
+
+async function startTemporalOn(opts: TemporalOptions, port: number, uiPort: number | undefined): Promise<TemporalServer> {
   const bins = await ensureBinaries();
-  const port = opts.port ?? (await freePort());
-  const uiPort = opts.uiPort === false ? undefined : (opts.uiPort ?? (await freePort()));
   const namespace = opts.namespace ?? 'default';
   const address = `127.0.0.1:${port}`;
   const uiUrl = uiPort === undefined ? undefined : `http://127.0.0.1:${uiPort}`;
@@ -247,13 +252,16 @@ export interface MinioOptions {
 
 
 export async function startMinio(opts: MinioOptions): Promise<MinioServer> {
-  const { accessKey, secretKey } = minioCredentials(opts);
   const drives = (Array.isArray(opts.dataDir) ? opts.dataDir : [opts.dataDir]).map((d) => path.resolve(d));
   if (drives.length === 0) throw new Error('startMinio: dataDir is empty');
   for (const d of drives) fs.mkdirSync(d, { recursive: true });
 
+  return onFreshPorts(opts.port === undefined, async () => startMinioOn(opts, drives, opts.port ?? (await freePort())));
+}
+
+async function startMinioOn(opts: MinioOptions, drives: string[], port: number): Promise<MinioServer> {
+  const { accessKey, secretKey } = minioCredentials(opts);
   const bins = await ensureBinaries();
-  const port = opts.port ?? (await freePort());
   const endpoint = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   const consoleUrl = opts.consolePort === undefined ? undefined : `http://127.0.0.1:${opts.consolePort}`;
   const args = ['server', ...drives, '--address', `127.0.0.1:${port}`];

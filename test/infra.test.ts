@@ -3,6 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client as TemporalClient, Connection } from '@temporalio/client';
@@ -10,7 +11,7 @@ import { Client as MinioClient } from 'minio';
 import { ensureBinaries, freePort, PortInUseError, startMinio, startMinioCluster, startTemporal, type MinioServer } from '../infra/servers';
 import { DEV_CREDENTIALS } from '../config';
 import { devDown, devStatus, devUp } from '../infra/dev';
-import { isAlive } from '../infra/process';
+import { assertPortFree, isAlive, onFreshPorts } from '../infra/process';
 
 let tmp: string;
 before(
@@ -203,5 +204,27 @@ test('dev stack: up is idempotent, state survives down/up, down stops only what 
   } finally {
     await devDown({ stateDir }).catch(() => {});
     envKeys.forEach((k, i) => (saved[i] === undefined ? delete process.env[k] : (process.env[k] = saved[i])));
+  }
+});
+
+test('a port we picked that was taken before the bind is picked again; a port the caller named is not', async () => {
+  const holder = net.createServer();
+  await new Promise<void>((resolve) => holder.listen({ host: '127.0.0.1', port: 0 }, resolve));
+  const taken = (holder.address() as net.AddressInfo).port;
+  try {
+    const tried: number[] = [];
+    // The first pick is the held port (as when Temporal's dev server grabbed it); the next pick is free.
+    const picks = [taken];
+    const port = await onFreshPorts(true, async () => {
+      const p = picks.shift() ?? (await freePort());
+      tried.push(p);
+      await assertPortFree(p, 'MinIO');
+      return p;
+    });
+    assert.deepEqual(tried, [taken, port]);
+    assert.notEqual(port, taken);
+    await assert.rejects(onFreshPorts(false, () => assertPortFree(taken, 'MinIO')), PortInUseError);
+  } finally {
+    holder.close();
   }
 });

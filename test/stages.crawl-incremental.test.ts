@@ -30,9 +30,9 @@ function params(seed: string, over: Partial<StageParamsInput<'crawl'>> = {}) {
 }
 
 async function documents(store: ArtifactStore, out: StageOutput): Promise<DocumentRecordT[]> {
-  const shards = { ...out, files: out.files.filter((f) => f.name.endsWith('.jsonl.gz')) };
   const docs: DocumentRecordT[] = [];
-  for await (const d of readDocuments(store, (await publishAsInput(store, 'crawl', shards)).manifest)) docs.push(d);
+  // readDocuments reads the document shards only (documentShards), not the crawl's side files.
+  for await (const d of readDocuments(store, (await publishAsInput(store, 'crawl', out)).manifest)) docs.push(d);
   return docs;
 }
 
