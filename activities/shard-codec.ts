@@ -95,6 +95,9 @@ export async function* decompressed(input: AsyncIterable<Buffer | string>, where
     for (let r = await it.next(); !r.done; r = await it.next()) yield typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
   })();
   const codec = sniffCodec(first);
+  // Plain JSONL is read as is, but bytes that no codec reads under a name that says one are damage, not text.
+  const named = /\.zst$/.test(where) ? 'zstd' : /\.gz$/.test(where) ? 'gzip' : undefined;
+  if (!codec && named) throw new InputError(`${where}: corrupt or truncated ${named} data (no ${named} header)`);
   if (codec === 'zstd') yield* zstdChunks(rest, where);
   else if (codec === 'gzip') yield* gunzipChunks(rest, where);
   else yield* rest;

@@ -156,9 +156,13 @@ describe('document records', () => {
     const bad = Buffer.from(zst);
     bad.fill(0xff, 20, 40);
     await assert.rejects(collect(readShard(mem.store, shardOf(mem, 'bad.jsonl.zst', bad, false))), (e: Error) => e instanceof InputError && e.message.startsWith('bad.jsonl.zst'));
-    // Neither codec's magic: read as plain JSONL.
+    // Neither codec's magic under a name that says zstd: damage, named as such (not a JSON error on line 1).
     await assert.rejects(collect(readShard(mem.store, shardOf(mem, 'plain.jsonl.zst', 'not compressed at all', false))), {
-      message: 'plain.jsonl.zst:1: not valid JSON',
+      message: 'plain.jsonl.zst: corrupt or truncated zstd data (no zstd header)',
+    });
+    // A name without a codec: plain JSONL, read as is.
+    await assert.rejects(collect(readShard(mem.store, shardOf(mem, 'plain.jsonl', 'not json at all', false))), {
+      message: 'plain.jsonl:1: not valid JSON',
     });
   });
 });

@@ -54,13 +54,13 @@ test('a near-dedupe fan-out parked on a broken shard resumes without redoing fin
   });
   const run = await startRun(stack.client, cfg, p);
   await waitFor('source cached', async () => (await getRunStatus(stack.client, run.workflowId)).stages.source.state === 'cached');
-  // Unreadable gzip of the same size: a non-retryable InputError in the task that reads it.
+  // Unreadable bytes of the same size: a non-retryable InputError in the task that reads it.
   await store.client.putObject(store.bucket, store.key(victim), Buffer.alloc(original.length, 0x5a));
   const parked = await waitFor('dedupe parked', async () => {
     const s = await getRunStatus(stack.client, run.workflowId);
     return s.stages.dedupe.state === 'parked' && s;
   });
-  assert.match(parked.stages.dedupe.error ?? '', /corrupt or truncated gzip/);
+  assert.match(parked.stages.dedupe.error ?? '', /\.jsonl\.zst: corrupt or truncated zstd data/);
 
   await store.client.putObject(store.bucket, store.key(victim), original);
   await signalStage(stack.client, run.workflowId, 'retry', 'dedupe');
