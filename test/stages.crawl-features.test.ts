@@ -6,14 +6,10 @@
 import assert from 'node:assert/strict';
 import zlib from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
-import { readDocuments } from '../activities/documents';
 import { crawlStage } from '../activities/stages/crawl/run';
-import type { StageOutput } from '../activities/stages/types';
-import type { ArtifactStore } from '../activities/store';
-import type { DocumentRecordT } from '../schemas/manifest';
 import { stageKinds, type StageParamsInput } from '../schemas/stages';
 import { encodeLegacy, html, startSite, type Answer } from './helpers/http-site';
-import { makeStageContext, publishAsInput, startTestMinio, type TestMinio } from './helpers/stage-context';
+import { makeStageContext, readOutput, startTestMinio, type TestMinio } from './helpers/stage-context';
 
 let minio: TestMinio;
 before(async () => {
@@ -30,12 +26,6 @@ function params(seed: string, over: Partial<StageParamsInput<'crawl'>> = {}) {
   });
 }
 
-async function documents(store: ArtifactStore, out: StageOutput): Promise<DocumentRecordT[]> {
-  const docs: DocumentRecordT[] = [];
-  // readDocuments reads the document shards only (documentShards), not the crawl's side files.
-  for await (const d of readDocuments(store, (await publishAsInput(store, 'crawl', out)).manifest)) docs.push(d);
-  return docs;
-}
 
 const text = (s: string) => `${s} ${s} ${s}`;
 
@@ -56,7 +46,7 @@ describe('crawl stage features', () => {
     try {
       const store = await minio.freshStore();
       const out = await crawlStage.run!(makeStageContext({ store, params: params(`${site.origin}/`) }).ctx);
-      const docs = new Map((await documents(store, out)).map((d) => [new URL(d.source).pathname, d]));
+      const docs = new Map((await readOutput(store, out)).map((d) => [new URL(d.source).pathname, d]));
       assert.ok(docs.get('/gbk')!.text.includes(zh), docs.get('/gbk')!.text);
       assert.ok(docs.get('/big5')!.text.includes(tw), docs.get('/big5')!.text);
       assert.ok(docs.get('/gb2312')!.text.includes(zh));
@@ -87,7 +77,7 @@ describe('crawl stage features', () => {
     try {
       const store = await minio.freshStore();
       const out = await crawlStage.run!(makeStageContext({ store, params: params(`${site.origin}/`) }).ctx);
-      const sources = (await documents(store, out)).map((d) => d.source);
+      const sources = (await readOutput(store, out)).map((d) => d.source);
       assert.deepEqual(sources, [`${origin}/`, `${origin}/orphan/1`, `${origin}/orphan/2?a=1&b=2`]);
       assert.equal(out.metrics!.sitemapUrls, 3);
       assert.equal(out.metrics!.sitemapFiles, 2);
@@ -119,7 +109,7 @@ describe('crawl stage features', () => {
     try {
       const store = await minio.freshStore();
       const out = await crawlStage.run!(makeStageContext({ store, params: params(`${site.origin}/`) }).ctx);
-      const docs = await documents(store, out);
+      const docs = await readOutput(store, out);
       assert.deepEqual(docs.map((d) => new URL(d.source).pathname), ['/', '/article/1', '/other']);
       assert.equal(site.requests.filter((r) => r.path === '/article').length, 1, 'the tracking-parameter variants are one URL');
       assert.equal(site.requests.find((r) => r.path === '/article')!.url, '/article?id=1');
@@ -165,7 +155,7 @@ describe('crawl stage features', () => {
     try {
       const store = await minio.freshStore();
       const out = await crawlStage.run!(makeStageContext({ store, params: params(`${site.origin}/`, { maxPageBytes: 100_000 }) }).ctx);
-      assert.deepEqual((await documents(store, out)).map((d) => new URL(d.source).pathname), ['/', '/busy', '/timeout408', '/unavailable']);
+      assert.deepEqual((await readOutput(store, out)).map((d) => new URL(d.source).pathname), ['/', '/busy', '/timeout408', '/unavailable']);
       assert.deepEqual(out.metrics!.failed, { too_large: 1, content_type: 1, http_410: 1 });
       assert.equal(out.metrics!.retries, 4);
       const busy = site.requests.filter((r) => r.path === '/busy');

@@ -5,14 +5,10 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { readDocuments } from '../activities/documents';
 import { crawlStage, createCrawlStage } from '../activities/stages/crawl/run';
-import type { StageOutput } from '../activities/stages/types';
-import type { ArtifactStore } from '../activities/store';
-import type { DocumentRecordT } from '../schemas/manifest';
 import { stageKinds, type StageParamsInput } from '../schemas/stages';
 import { html, startSite } from './helpers/http-site';
-import { makeStageContext, publishAsInput, startTestMinio, type TestMinio } from './helpers/stage-context';
+import { makeStageContext, readOutput, startTestMinio, type TestMinio } from './helpers/stage-context';
 
 let minio: TestMinio;
 before(async () => {
@@ -29,12 +25,6 @@ function params(seed: string, over: Partial<StageParamsInput<'crawl'>> = {}) {
   });
 }
 
-async function documents(store: ArtifactStore, out: StageOutput): Promise<DocumentRecordT[]> {
-  const docs: DocumentRecordT[] = [];
-  // readDocuments reads the document shards only (documentShards), not the crawl's side files.
-  for await (const d of readDocuments(store, (await publishAsInput(store, 'crawl', out)).manifest)) docs.push(d);
-  return docs;
-}
 
 describe('incremental crawl', () => {
   test('a rerun sends conditional requests and emits only new or changed documents, and lists removed URLs', async () => {
@@ -59,7 +49,7 @@ describe('incremental crawl', () => {
       const crawl = async (run: string) => {
         const t = makeStageContext({ store, params: params(`${site.origin}/`, { incremental: true }), run, stage: 'crawl' });
         const out = await crawlStage.run!(t.ctx);
-        return { out, docs: (await documents(store, out)).map((d) => new URL(d.source).pathname) };
+        return { out, docs: (await readOutput(store, out)).map((d) => new URL(d.source).pathname) };
       };
       const first = await crawl('r1');
       assert.deepEqual(first.docs, ['/', '/a', '/b', '/c', '/plain']);
@@ -129,7 +119,7 @@ describe('private networks', () => {
       const allow = [`site.test:${site.port}/**`, `127.0.0.1:${site.port}/**`, `intranet.test:${site.port}/**`, `rebind.test:${site.port}/**`];
       const p = params(seed, { allow, allowPrivateNetworks: false, sitemaps: false });
       const out = await createCrawlStage({ resolve, translate }).run!(makeStageContext({ store, params: p }).ctx);
-      assert.deepEqual((await documents(store, out)).map((d) => d.source), [seed, `${seed}ok`]);
+      assert.deepEqual((await readOutput(store, out)).map((d) => d.source), [seed, `${seed}ok`]);
       assert.equal(site.count('/secret'), 0, 'no redirect reached a private address');
       // rebind.test passed the check when its link was queued; its robots.txt connection got 127.0.0.1 and was refused.
       assert.equal(site.requests.filter((r) => String(r.headers.host).startsWith('rebind.test')).length, 0, 'rebinding caught at connect');
