@@ -46,6 +46,7 @@ export function buildProgram(): Command {
     .command('schema')
     .description('print the JSON Schema of pipeline files (for editors)')
     .option('--trainer', 'the schema of the trainer config instead (trainer/config.schema.json)')
+    .option('--trainer-events', 'the schema of the trainer\'s stdout events instead (trainer/events.schema.json)')
     .action(schemaCommand);
 
   program

@@ -303,18 +303,8 @@ export function trainerJsonSchema(): Record<string, unknown> {
   return { ...(z.toJSONSchema(TrainerConfig, { io: 'output' }) as Record<string, unknown>), title: 'dapt trainer config' };
 }
 
-/** The trainer's event stream (stdout, one JSON object per line). */
-export type TrainerEvent =
-  | {
-      event: 'progress'; step: number; total: number; loss: number; lr: number; tokensPerSec: number; mfu?: number; epoch?: number;
-      /** finetune / pseudolabel: which model and seed the step belongs to (step and total count over all of them) */
-      model?: string; seed?: number;
-      /** finetune with UDA: the two terms of `loss`, and the share of unlabeled examples whose consistency term counts */
-      supervisedLoss?: number; consistencyLoss?: number; maskFraction?: number;
-    }
-  | { event: 'checkpoint'; step: number; path: string }
-  | { event: 'metric'; name: string; value: number; step?: number }
-  | { event: 'done'; outputDir: string; metrics: Record<string, number> };
+/** The trainer's event stream: its zod schemas and parser are in trainer-events.ts. */
+export type { TrainerEvent } from './trainer-events';
 
 /** Exit codes (DESIGN.md): 0 done, 2 bad config, 3 out of memory, 143 terminated after a checkpoint. */
 export const TRAINER_EXIT = { ok: 0, badConfig: 2, oom: 3, terminated: 143 } as const;

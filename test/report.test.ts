@@ -188,7 +188,7 @@ test('a pipeline with a report stage: the stored report renders in Chromium and 
   assert.equal(((await curve.getAttribute('d')) ?? '').match(/[ML]/g)?.length, log.lossCurve.length, 'one path vertex per logged point');
   const box = await curve.boundingBox();
   assert.ok(box && box.width > 100 && box.height > 0, `the curve is drawn (${JSON.stringify(box)})`);
-  assert.equal(await valueOf(page, 'train.pretrain.steps'), TRAIN.maxSteps);
+  assert.equal(await valueOf(page, 'train.pretrain.train.steps'), TRAIN.maxSteps);
 
   // Base vs adapted: the perplexity stage's numbers and deltas, bars for 2 sets × 2 models.
   const pm = manifests.perplexity.metrics as { models: Record<string, Record<string, Record<string, number>>>; delta: Record<string, Record<string, number>> };

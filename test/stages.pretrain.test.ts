@@ -91,7 +91,8 @@ test('source → dedupe → pretrain → perplexity: the adapted model has a low
   const pre = res.status.stages.pretrain;
   assert.equal(pre.attempt, 1);
   const pm = pre.metrics!;
-  assert.equal(pm.steps, TRAIN.maxSteps);
+  assert.equal(pm['train.steps'], TRAIN.maxSteps);
+  assert.ok(!('steps' in pm) && !('finalLoss' in pm), 'one name per number: the trainer\'s');
   assert.equal(pm.resumedFromStep, null);
   assert.ok((pm.checkpointsUploaded as number) >= 2, `checkpoints uploaded: ${pm.checkpointsUploaded}`);
   assert.ok((pm.heldoutDocs as number) > 0 && (pm.generalHeldoutDocs as number) > 0, JSON.stringify(pm));
@@ -211,8 +212,8 @@ test('SIGKILL of the GPU worker mid-training: another worker resumes from the la
     assert.ok(resumed > 0 && resumed < TRAIN.maxSteps);
     const firstStep = m.firstStep as number;
     assert.ok(firstStep > resumed && firstStep <= resumed + TRAIN.logEvery, `first step of the retry ${firstStep}, resumed from ${resumed}`);
-    assert.equal(m.steps, TRAIN.maxSteps);
-    t.diagnostic(`killed with checkpoint ${atKill.step} on the server; attempt ${pre.attempt} resumed from step ${resumed}, first progress at step ${firstStep}, final loss ${m.finalLoss} (uninterrupted: ${reference?.pretrain.finalLoss})`);
+    assert.equal(m['train.steps'], TRAIN.maxSteps);
+    t.diagnostic(`killed with checkpoint ${atKill.step} on the server; attempt ${pre.attempt} resumed from step ${resumed}, first progress at step ${firstStep}, final loss ${m['train.finalLoss']} (uninterrupted: ${reference?.pretrain['train.finalLoss']})`);
 
     // Same data, same seeds: the interrupted run ends where the uninterrupted one did.
     const ref = reference?.pretrain;
@@ -220,7 +221,7 @@ test('SIGKILL of the GPU worker mid-training: another worker resumes from the la
     else {
       const close = (a: unknown, b: unknown, what: string) =>
         assert.ok(Math.abs((a as number) - (b as number)) <= 1e-3 * Math.max(1, Math.abs(b as number)), `${what}: resumed ${a}, uninterrupted ${b}`);
-      close(m.finalLoss, ref.finalLoss, 'final training loss');
+      close(m['train.finalLoss'], ref['train.finalLoss'], 'final training loss');
       for (const k of Object.keys(ref).filter((k) => /loss/i.test(k) && typeof ref[k] === 'number')) close(m[k], ref[k], k);
     }
   } finally {
@@ -316,7 +317,7 @@ test('lexicon input: vocabulary extension and lexicon masking get the staged lex
     assert.equal(m.lexiconWords, words.length);
     assert.ok((m['vocab.tokensAdded'] as number) > 0, JSON.stringify(m));
     assert.ok((m['vocab.tokensPerDocAfter'] as number) < (m['vocab.tokensPerDocBefore'] as number), JSON.stringify(m));
-    assert.equal(m.steps, 20);
+    assert.equal(m['train.steps'], 20);
     // Each checkpoint was stored before the heartbeat named it.
     const cp = t.lastCheckpoint() as CheckpointRef;
     assert.equal(cp.step, 20);

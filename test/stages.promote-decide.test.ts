@@ -11,6 +11,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { ConfigError, InputError } from '../activities/errors';
 import { promoteStage, type PromotionRecord } from '../activities/stages/promote/run';
+import { findMetric } from '../activities/stages/promote/metric';
 import { readPromoted } from '../activities/model-stage/registry';
 import type { StageInputArtifact } from '../activities/stages/types';
 import type { ArtifactStore } from '../activities/store';
@@ -109,6 +110,21 @@ test('delta metrics: the first promotion compares with 0; a metric the latest wa
     decide(store, { metric: 'pretrain.finalLoss', better: 'lower', name: 'd' }, [await artifact(store, 'pretrain', 'model', { finalLoss: 1 }), evalB]),
     (e: Error) => e instanceof ConfigError && /promoted on evaluate\.delta\.macroF1 and recorded no pretrain\.finalLoss/.test(e.message),
   );
+});
+
+test('pretrain metric names: the trainer\'s dotted names are keys; old records and old names read the same numbers', async () => {
+  const store = await minio.freshStore();
+  const current = await artifact(store, 'pretrain', 'model', { 'train.finalLoss': 6.5, 'train.steps': 40, 'eval.domain.loss': 6.9 });
+  const old = await artifact(store, 'old', 'model', { 'train.steps': 30, steps: 30, finalLoss: 7.25 }); // recorded before the names were unified
+  const read = (metric: string) => findMetric(store, [current, old], metric, 'metric');
+  assert.deepEqual(await read('pretrain.train.finalLoss'), { value: 6.5 });
+  assert.deepEqual(await read('pretrain.finalLoss'), { value: 6.5 }, 'an old name in a spec reads the current key');
+  assert.deepEqual(await read('pretrain.steps'), { value: 40 });
+  assert.deepEqual(await read('pretrain.eval.domain.loss'), { value: 6.9 });
+  assert.deepEqual(await read('old.train.finalLoss'), { value: 7.25 }, 'an old record reads under the current name');
+  assert.deepEqual(await read('old.finalLoss'), { value: 7.25 });
+  const missing = await read('pretrain.train.lastLoss');
+  assert.ok('missing' in missing && /no "train" at the top/.test(missing.missing), JSON.stringify(missing));
 });
 
 test('a retry of the run step after it published finds its own promotion and keeps it', async () => {

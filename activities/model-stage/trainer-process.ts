@@ -10,6 +10,10 @@
  * behind the same death-signal launcher, with the trainer's exit codes and SIGTERM contract (trainer/torchrun.py:
  * the launcher forwards SIGTERM to the ranks, rank 0 checkpoints, all exit 143). DAPT_TRAINER_NPROC forces N.
  * On a GPU worker the attempt's leased GPUs (`gpus`) decide: CUDA_VISIBLE_DEVICES names exactly them and N is their count.
+ *
+ * Every event line is parsed with the shared event schema (schemas/trainer-events.ts). An event that breaks it means
+ * the trainer and the activity disagree about the contract: the trainer is stopped like a cancelled one (SIGTERM, so
+ * its last checkpoint is kept) and the attempt fails with a TrainerEventError naming the event and its fields.
  */
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -17,7 +21,8 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { promisify } from 'node:util';
 import type { z } from 'zod';
-import { TRAINER_EXIT, type TrainerEvent } from '../../schemas/trainer';
+import { TRAINER_EXIT } from '../../schemas/trainer';
+import { parseTrainerEvent, type TrainerEvent } from '../../schemas/trainer-events';
 import { ConfigError } from '../errors';
 import { visibleGpus } from '../gpus';
 import { REPO_ROOT, TRAINER_ENV_SCRIPT } from '../../infra/paths';
@@ -93,6 +98,8 @@ export interface TrainerResult {
   stderrTail: string[];
   /** Whether the run was cancelled (the trainer got SIGTERM). */
   cancelled: boolean;
+  /** The first event line that broke the event schema, explained; the trainer was stopped because of it. */
+  eventError?: string;
 }
 
 /**
@@ -139,6 +146,7 @@ export async function runTrainer(opts: TrainerRunOptions): Promise<TrainerResult
   const child = spawn(python, args, { cwd: opts.cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const stderrTail: string[] = [];
   let cancelled = false;
+  let eventError: string | undefined;
   let killTimer: NodeJS.Timeout | undefined;
   const group = (sig: NodeJS.Signals) => {
     try {
@@ -147,26 +155,37 @@ export async function runTrainer(opts: TrainerRunOptions): Promise<TrainerResult
       /* already gone */
     }
   };
-  const onAbort = () => {
-    cancelled = true;
-    opts.log('cancelled: SIGTERM to the trainer (it checkpoints and exits)');
+  const stop = (why: string) => {
+    opts.log(`${why}: SIGTERM to the trainer (it checkpoints and exits)`);
     group('SIGTERM');
     killTimer = setTimeout(() => {
       opts.log('the trainer did not exit after SIGTERM: SIGKILL');
       group('SIGKILL');
     }, opts.termGraceMs ?? 120_000);
   };
+  const onAbort = () => {
+    cancelled = true;
+    stop('cancelled');
+  };
   opts.signal.addEventListener('abort', onAbort, { once: true });
 
   const stdoutDone = (async () => {
     for await (const line of readline.createInterface({ input: child.stdout!, crlfDelay: Infinity })) {
-      const ev = parseEvent(line);
-      if (!ev) {
+      const parsed = parseTrainerEvent(line);
+      if (!parsed) {
         if (line.trim()) opts.log(`trainer stdout: ${line}`);
         continue;
       }
+      if ('error' in parsed) {
+        opts.log(parsed.error);
+        if (eventError === undefined && !cancelled) {
+          eventError = parsed.error;
+          stop('the trainer broke the event contract');
+        }
+        continue; // keep reading: a trainer blocked on a full pipe would never exit
+      }
       try {
-        opts.onEvent(ev);
+        opts.onEvent(parsed.event);
       } catch (e) {
         // A malformed event must neither stop the reading (the trainer would block on a full pipe) nor the worker.
         opts.log(`trainer event ${line.slice(0, 200)} not handled: ${(e as Error).message}`);
@@ -188,21 +207,11 @@ export async function runTrainer(opts: TrainerRunOptions): Promise<TrainerResult
       child.once('close', (c, s) => resolve([c, s]));
     });
     await Promise.all([stdoutDone, stderrDone]);
-    return { code, signal, stderrTail, cancelled };
+    return { code, signal, stderrTail, cancelled, ...(eventError !== undefined ? { eventError } : {}) };
   } finally {
     opts.signal.removeEventListener('abort', onAbort);
     if (killTimer) clearTimeout(killTimer);
     group('SIGKILL'); // nothing of the trainer's group outlives the attempt (e.g. dataloader workers)
-  }
-}
-
-function parseEvent(line: string): TrainerEvent | undefined {
-  if (!line.startsWith('{')) return undefined;
-  try {
-    const v = JSON.parse(line) as { event?: unknown };
-    return typeof v.event === 'string' ? (v as TrainerEvent) : undefined;
-  } catch {
-    return undefined;
   }
 }
 
@@ -212,7 +221,15 @@ export class TrainerOutOfMemoryError extends Error {
   readonly retryable = false;
 }
 
-/** The error for a trainer exit other than 0 (DESIGN.md exit codes); undefined when it succeeded. */
+/**
+ * The trainer wrote an event the activity cannot read (schemas/trainer-events.ts): the trainer and the worker's
+ * checkout disagree about the contract, which a retry on the same code does not change.
+ */
+export class TrainerEventError extends Error {
+  override name = 'TrainerEventError';
+  readonly retryable = false;
+}
+
 /**
  * Throws what a finished trainer run means for the stage: the cancellation's reason when it was cancelled, else
  * the failure for its exit code (trainerFailure); returns when it exited 0.
@@ -224,6 +241,7 @@ export function throwIfTrainerFailed(what: string, r: TrainerResult, signal: Abo
 }
 
 function trainerFailure(what: string, r: TrainerResult): Error | undefined {
+  if (r.eventError !== undefined) return new TrainerEventError(`${what}: ${r.eventError}`);
   if (r.code === TRAINER_EXIT.ok) return undefined;
   const tail = r.stderrTail.slice(-15).join('\n');
   if (r.code === TRAINER_EXIT.badConfig) return new ConfigError(`${what}: the trainer rejected its config: ${configMessage(r.stderrTail)}`);

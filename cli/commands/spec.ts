@@ -1,6 +1,7 @@
 /** dapt validate | schema, and the plan of a pipeline file as validate, run and schedule create read it. */
 import { formatIssues, loadPlanWithWarnings, pipelineJsonSchema, type Plan } from '../../schemas';
 import { trainerJsonSchema } from '../../schemas/trainer';
+import { trainerEventsJsonSchema } from '../../schemas/trainer-events';
 import { parseSets } from '../context';
 import { levelsText } from '../render';
 
@@ -24,6 +25,7 @@ export async function validateCommand(file: string, opts: PlanFileOptions & { js
   console.log(opts.json ? JSON.stringify(plan, null, 2) : `${file}: valid\n${levelsText(plan)}`);
 }
 
-export function schemaCommand(opts: { trainer?: boolean } = {}): void {
-  console.log(JSON.stringify(opts.trainer ? trainerJsonSchema() : pipelineJsonSchema(), null, 2));
+export function schemaCommand(opts: { trainer?: boolean; trainerEvents?: boolean } = {}): void {
+  const schema = opts.trainerEvents ? trainerEventsJsonSchema() : opts.trainer ? trainerJsonSchema() : pipelineJsonSchema();
+  console.log(JSON.stringify(schema, null, 2));
 }

@@ -126,8 +126,8 @@ export const pretrainStage: StageImpl<Params> = {
     const metrics = {
       ...trainer,
       ...record,
-      steps,
-      finalLoss,
+      'train.steps': steps, // the trainer's names, one per number (model-stage/metric-names.ts)
+      'train.finalLoss': finalLoss,
       tokensPerSec: track.tokensPerSec,
       attempt: ctx.attempt,
       resumedFromStep,

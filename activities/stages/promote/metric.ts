@@ -1,8 +1,11 @@
 /**
  * Metric paths `<stage>.<json path>`: a number in a needs-stage's metrics. The manifest's metrics are looked at
  * first (perplexity and evaluate put their numbers there), then the artifact's JSON files, so a metrics stage that
- * only writes a file works too.
+ * only writes a file works too. Metric names with dots in them (the trainer's `train.finalLoss`, `eval.domain.loss`)
+ * are keys of their own: `pretrain.train.finalLoss` finds the key `train.finalLoss`; old names (`pretrain.finalLoss`)
+ * read the current ones and the other way round (model-stage/metric-names.ts).
  */
+import { currentMetricName, withCurrentMetricNames } from '../../model-stage/metric-names';
 import type { ArtifactStore } from '../../store';
 import { ConfigError, InputError } from '../../errors';
 import type { StageInputArtifact } from '../types';
@@ -17,15 +20,22 @@ export function splitMetricPath(p: string): MetricPathParts {
   return { stage, path: rest };
 }
 
-/** The value at a path in a JSON value: a number, or why there is none. */
+/**
+ * The value at a path in a JSON value: a number, or why there is none. A key may span several segments of the
+ * path (`train.finalLoss` in `{"train.finalLoss": 6.9}`); a key of one segment is taken first.
+ */
 export function lookup(value: unknown, path: readonly string[]): { value: number } | { missing: string } {
   let node = value;
-  for (let i = 0; i < path.length; i++) {
-    if (node === null || typeof node !== 'object' || !(path[i] in node)) {
-      const keys = node && typeof node === 'object' ? Object.keys(node).slice(0, 12).join(', ') : typeof node;
+  for (let i = 0; i < path.length; ) {
+    const obj = node !== null && typeof node === 'object' ? (node as Record<string, unknown>) : undefined;
+    let end = i + 1;
+    while (obj && end <= path.length && !Object.hasOwn(obj, path.slice(i, end).join('.'))) end++;
+    if (!obj || end > path.length) {
+      const keys = obj ? Object.keys(obj).slice(0, 12).join(', ') : typeof node;
       return { missing: `no "${path[i]}" at ${path.slice(0, i).join('.') || 'the top'} (there: ${keys || 'nothing'})` };
     }
-    node = (node as Record<string, unknown>)[path[i]];
+    node = obj[path.slice(i, end).join('.')];
+    i = end;
   }
   if (typeof node !== 'number' || !Number.isFinite(node)) return { missing: `${path.join('.')} is ${JSON.stringify(node)?.slice(0, 60)}, not a number` };
   return { value: node };
@@ -48,7 +58,7 @@ export async function findMetric(
   const { stage, path } = splitMetricPath(metric);
   const input = inputs.find((i) => i.stage === stage);
   if (!input) throw new ConfigError(`${param}: "${stage}" is not a needs-stage of this stage (inputs: ${inputs.map((i) => i.stage).join(', ') || 'none'})`);
-  const inManifest = lookup(input.manifest.metrics, path);
+  const inManifest = lookup(withCurrentMetricNames(input.manifest.metrics), path.length === 1 ? currentMetricName(path[0]).split('.') : path);
   if ('value' in inManifest) return inManifest;
   for (const f of input.manifest.files.filter((x) => x.name.endsWith('.json'))) {
     const json = await store.getJson<unknown>(f.key);

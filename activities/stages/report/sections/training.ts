@@ -1,15 +1,16 @@
 /** Training curves: each pretrain stage's loss by step (from its model's metrics.json) and its summary numbers. */
+import { withCurrentMetricNames } from '../../../model-stage/metric-names';
 import { stagesOfKind, thin, type ReportData } from '../gather';
 import { esc, kvTable, notInPipeline } from '../html';
 import { lineChart } from '../svg';
 import type { Section } from './types';
 
-const SUMMARY = ['steps', 'finalLoss', 'train.firstLoss', 'train.minLoss', 'train.tokens', 'tokensPerSec', 'attempt', 'resumedFromStep', 'checkpointsUploaded', 'trainDocs', 'heldoutDocs', 'generalHeldoutDocs', 'replayDocs', 'objective', 'seqLen'];
+const SUMMARY = ['train.steps', 'train.finalLoss', 'train.firstLoss', 'train.minLoss', 'train.tokens', 'tokensPerSec', 'attempt', 'resumedFromStep', 'checkpointsUploaded', 'trainDocs', 'heldoutDocs', 'generalHeldoutDocs', 'replayDocs', 'objective', 'seqLen'];
 
 function stagePart(data: ReportData, name: string): string {
   const m = data.manifests[name];
   if (!m) return `<h3>${esc(name)}</h3><p class="absent">${esc(name)} has no model yet (${esc(data.view.stages[name].state)}).</p>`;
-  const x = m.metrics;
+  const x = withCurrentMetricNames(m.metrics); // a run recorded under the old names reads the same
   const curve = data.training[name]?.lossCurve ?? [];
   const shown = thin(curve, data.maxCurvePoints);
   const evals = Object.keys(x).filter((k) => k.startsWith('eval.')).sort();
