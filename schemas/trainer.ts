@@ -33,6 +33,14 @@ export const DataSpec = z
     seqLen: z.number().int().min(8).max(8192).default(128),
     packing: z.boolean().default(true).describe('concatenate documents into full sequences'),
     evalMaxSequences: z.number().int().positive().default(256),
+    tokenCache: z
+      .object({
+        dir: z.string().min(1).describe('local directory of token shards, shared by retries, resumes, DDP ranks and later runs on this machine'),
+        maxBytes: z.number().int().positive().default(20 * 2 ** 30).describe('least recently used shards beyond this size are evicted'),
+      })
+      .strict()
+      .optional()
+      .describe('stream training data from token shards (tokenised once per document shard and tokenizer, memory-mapped) instead of tokenising the corpus into memory'),
   })
   .strict();
 

@@ -64,6 +64,12 @@ class ReplaySpec:
 
 
 @dataclass(frozen=True)
+class TokenCacheSpec:
+    dir: str
+    max_bytes: int = 20 * 2**30
+
+
+@dataclass(frozen=True)
 class DataSpec:
     train: list[str]
     eval: list[str] = field(default_factory=list)
@@ -73,6 +79,7 @@ class DataSpec:
     seq_len: int = 128
     packing: bool = True
     eval_max_sequences: int = 256
+    token_cache: TokenCacheSpec | None = None
 
     def __post_init__(self):
         require_data_files(train=self.train, eval=self.eval, generalEval=self.general_eval)
@@ -364,6 +371,8 @@ def _pretrain(raw: dict) -> PretrainConfig:
     d = dict(raw["data"])
     if "replay" in d:
         d["replay"] = _build(ReplaySpec, d["replay"])
+    if d.get("tokenCache") is not None:
+        d["tokenCache"] = _build(TokenCacheSpec, d["tokenCache"])
     t = dict(raw["train"])
     if "ema" in t:
         t["ema"] = _build(EmaSpec, t["ema"])

@@ -11,7 +11,9 @@
                     a permutation seeded by (seed, source, e). Everything is a pure function of p, so the data
                     position a checkpoint stores is one integer and a resume never replays or skips a sequence.
 
-The corpus is held in memory as int32 ids (+1 byte of flags per token when masking needs words).
+A corpus is either held in memory (tokenize_corpus: int32 ids, +1 byte of flags per token when masking needs
+words) or read from memory-mapped token shards in a local cache (token_shards.ShardCorpus, the same sequences);
+Stream only needs `len(corpus)` and `corpus.take(rows)`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import io
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -112,6 +115,38 @@ class Packed:
         return Packed(ids, flags, lengths)
 
 
+def encode_documents(texts: Iterable[str], tokenizer, seq_len: int, *, packing: bool = True, segmenter=None,
+                     append_eos: bool = False, batch_docs: int = 256) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+    """(ids int32, word flags or None) of each document, in order: what tokenize_corpus and token shards
+    (token_shards.py) both build from, so the two paths see the same tokens. Without packing a document is
+    truncated to seq_len (EOS included)."""
+    special = np.asarray(tokenizer.all_special_ids, dtype=np.int64)
+    eos = tokenizer.eos_token_id
+    for batch in _batched(iter(texts), batch_docs):
+        enc = tokenizer(batch, add_special_tokens=True, return_offsets_mapping=segmenter is not None,
+                        return_attention_mask=False, verbose=False,
+                        truncation=not packing, max_length=None if packing else seq_len - int(append_eos))
+        for i, text in enumerate(batch):
+            ids = np.asarray(enc["input_ids"][i], dtype=np.int32)
+            flags = None
+            if segmenter is not None:
+                offsets = np.asarray(enc["offset_mapping"][i], dtype=np.int64).reshape(-1, 2)
+                flags = segmenter.token_flags(text, offsets, np.isin(ids, special))
+            if append_eos and eos is not None:
+                ids = np.append(ids, np.int32(eos))
+                if flags is not None:
+                    flags = np.append(flags, np.uint8(1))
+            yield ids, flags
+
+
+class Corpus(Protocol):
+    """What Stream reads: a number of sequences, and rows of them as a Packed batch."""
+
+    def __len__(self) -> int: ...
+
+    def take(self, idx: np.ndarray) -> Packed: ...
+
+
 def tokenize_corpus(paths: list[str], tokenizer, seq_len: int, *, packing: bool = True, text_field: str = "text",
                     segmenter=None, append_eos: bool = False, max_sequences: int | None = None,
                     batch_docs: int = 256) -> Packed:
@@ -120,7 +155,6 @@ def tokenize_corpus(paths: list[str], tokenizer, seq_len: int, *, packing: bool 
     segmenter: a words.Segmenter → per-token word flags; append_eos: add the EOS id after each document (decoders,
     whose tokenizers add no special tokens); max_sequences: stop early (held-out sets).
     """
-    special = np.asarray(tokenizer.all_special_ids, dtype=np.int64)
     eos = tokenizer.eos_token_id
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (eos if eos is not None else 0)
     chunks_ids: list[np.ndarray] = []
@@ -134,32 +168,18 @@ def tokenize_corpus(paths: list[str], tokenizer, seq_len: int, *, packing: bool 
         n = buffered // seq_len if packing else len(rows_ids)
         return max_sequences is not None and n >= max_sequences
 
-    for texts in _batched(read_texts(paths, text_field), batch_docs):
-        enc = tokenizer(texts, add_special_tokens=True, return_offsets_mapping=segmenter is not None,
-                        return_attention_mask=False, verbose=False,
-                        truncation=not packing, max_length=None if packing else seq_len - int(append_eos))
-        for i, text in enumerate(texts):
-            ids = np.asarray(enc["input_ids"][i], dtype=np.int32)
-            flags = None
-            if segmenter is not None:
-                offsets = np.asarray(enc["offset_mapping"][i], dtype=np.int64).reshape(-1, 2)
-                flags = segmenter.token_flags(text, offsets, np.isin(ids, special))
-            if append_eos and eos is not None:
-                ids = np.append(ids, np.int32(eos))
-                if flags is not None:
-                    flags = np.append(flags, np.uint8(1))
-            if packing:
-                chunks_ids.append(ids)
-                if flags is not None:
-                    chunks_flags.append(flags)
-                buffered += len(ids)
-            else:
-                rows_ids.append(ids)
-                if flags is not None:
-                    rows_flags.append(flags)
-                lengths.append(len(ids))
-            if enough():
-                break
+    for ids, flags in encode_documents(read_texts(paths, text_field), tokenizer, seq_len, packing=packing,
+                                       segmenter=segmenter, append_eos=append_eos, batch_docs=batch_docs):
+        if packing:
+            chunks_ids.append(ids)
+            if flags is not None:
+                chunks_flags.append(flags)
+            buffered += len(ids)
+        else:
+            rows_ids.append(ids)
+            if flags is not None:
+                rows_flags.append(flags)
+            lengths.append(len(ids))
         if enough():
             break
 
@@ -189,7 +209,7 @@ def tokenize_corpus(paths: list[str], tokenizer, seq_len: int, *, packing: bool 
 class Stream:
     """The training stream: slot p → one sequence, a pure function of (seed, p); see module doc."""
 
-    def __init__(self, domain: Packed, seed: int, replay: Packed | None = None, ratio: float = 0.0):
+    def __init__(self, domain: Corpus, seed: int, replay: Corpus | None = None, ratio: float = 0.0):
         if len(domain) == 0 and ratio < 1:
             raise ValueError("the training data holds no full sequence: add data or lower seqLen")
         if replay is not None and ratio > 0 and len(replay) == 0:

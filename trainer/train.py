@@ -50,6 +50,7 @@ from .evaluate import autocast_for, evaluate_batches, heldout_batches, make_mask
 from .events import Events, log
 from .model import (add_lora, flops_model, head_parameters, head_warmup_steps, load_model_checked, load_tokenizer,
                     lr_at, objective_for, peak_flops, restore_config)
+from .token_shards import EncodeParams, ShardCache, segmenter_identity, shard_corpus
 from .vocab import extend_tokenizer, resize_embeddings, tokens_per_doc
 from .words import read_lexicon
 
@@ -212,10 +213,23 @@ def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sig
     masker = make_masker(tokenizer, cfg.masking) if mlm else None
     corpus_args = dict(packing=cfg.data.packing, text_field=cfg.data.text_field, segmenter=segmenter,
                        append_eos=not mlm)
-    corpus = tokenize_corpus(cfg.data.train, tokenizer, cfg.data.seq_len, **corpus_args)
+    cache = ShardCache(cfg.data.token_cache.dir, cfg.data.token_cache.max_bytes) if cfg.data.token_cache else None
+    encode = EncodeParams(cfg.data.packing, cfg.data.seq_len, not mlm, cfg.data.text_field,
+                          segmenter_identity(segmenter))
+
+    def read_corpus(paths: list[str]):
+        if cache is not None:  # token shards: tokenised once per shard and tokenizer, memory-mapped
+            return shard_corpus(paths, tokenizer, cache, encode, segmenter)
+        return tokenize_corpus(paths, tokenizer, cfg.data.seq_len, **corpus_args)
+
+    corpus = read_corpus(cfg.data.train)
     replay = None
     if cfg.data.replay is not None and cfg.data.replay.ratio > 0:
-        replay = tokenize_corpus(cfg.data.replay.paths, tokenizer, cfg.data.seq_len, **corpus_args)
+        replay = read_corpus(cfg.data.replay.paths)
+    if cache is not None:
+        for k, v in (("data.tokenShardsBuilt", cache.built), ("data.tokenShardsReused", cache.reused)):
+            metrics[k] = float(v)
+            events.metric(k, float(v))
     try:
         stream = Stream(corpus, t.seed, replay, cfg.data.replay.ratio if replay is not None else 0.0)
     except ValueError as e:

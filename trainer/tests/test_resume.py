@@ -13,14 +13,16 @@ STEPS = 40
 REL_TOL = 1e-5  # measured: 0 (bit-identical on CPU); the bound leaves room for other BLAS builds
 
 
-@pytest.fixture(scope="module")
-def resume_setup(tmp_path_factory, tiny_bert, corpus):
-    """The config (replay, whole-word masking, dropout, EMA + SWA) and the losses of an uninterrupted run."""
+@pytest.fixture(scope="module", params=["memory", "token-shards"])
+def resume_setup(request, tmp_path_factory, tiny_bert, corpus):
+    """The config (replay, whole-word masking, dropout, EMA + SWA) and the losses of an uninterrupted run; the
+    training data tokenised in memory, or streamed from token shards (a cache shared by the run and its resumes)."""
     tmp = tmp_path_factory.mktemp("resume")
+    streaming = {"tokenCache": {"dir": str(tmp / "tokens")}} if request.param == "token-shards" else {}
 
     def cfg(name: str, **train) -> str:
         raw = pretrain_config(tmp / name, tiny_bert, [corpus["domain"], corpus["zh"]],
-                              data={"replay": {"paths": [corpus["general"]], "ratio": 0.3}},
+                              data={"replay": {"paths": [corpus["general"]], "ratio": 0.3}, **streaming},
                               masking={"strategy": "whole-word", "rate": 0.15, "lexicon": corpus["lexicon"]},
                               train={"maxSteps": STEPS, "batchSize": 4, "gradAccum": 2, "schedule": "cosine",
                                      "ema": {"decay": 0.9}, "swa": {"startFraction": 0.5}, **train})
@@ -78,6 +80,8 @@ def test_sigterm_checkpoints_exits_143_and_resumes_exactly(resume_setup):
     assert rc == 0, err
     _assert_same(full, losses(resumed), k + 1)
     assert resumed[-1]["event"] == "done"
+    built = [e["value"] for e in resumed if e["event"] == "metric" and e["name"] == "data.tokenShardsBuilt"]
+    assert built == ([0] if "tokenCache" in open(config).read() else []), "a resume tokenises nothing"
 
 
 def test_sigkill_mid_run_then_resume_from_latest_checkpoint(resume_setup):
