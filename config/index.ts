@@ -118,6 +118,7 @@ export const CONFIG_ENV: readonly EnvVar[] = [
   { name: 'DAPT_TRAINER_NPROC', help: 'worker: force the number of trainer processes (DDP ranks) of pretrain' },
   { name: 'CUDA_VISIBLE_DEVICES', help: 'worker: the GPUs it may hand out, one activity slot each (default: every /dev/nvidiaN)' },
   { name: 'DAPT_CACHE_DIR', help: 'cache of installed servers, the trainer venv and workflow bundles (default ~/.cache/dapt)' },
+  { name: 'DAPT_TOKEN_CACHE', help: 'worker: directory of token shards shared by pretrain attempts and runs (default $DAPT_CACHE_DIR/tokens)' },
   { name: 'DAPT_LOG_LEVEL', help: 'Temporal SDK log level in workers (default WARN)' },
 ];
 

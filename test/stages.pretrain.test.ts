@@ -213,6 +213,7 @@ test('SIGKILL of the GPU worker mid-training: another worker resumes from the la
     const firstStep = m.firstStep as number;
     assert.ok(firstStep > resumed && firstStep <= resumed + TRAIN.logEvery, `first step of the retry ${firstStep}, resumed from ${resumed}`);
     assert.equal(m['train.steps'], TRAIN.maxSteps);
+    assert.equal(m['data.tokenShardsBuilt'], 0, 'the retry tokenised nothing: the killed attempt left its token shards in the token cache');
     t.diagnostic(`killed with checkpoint ${atKill.step} on the server; attempt ${pre.attempt} resumed from step ${resumed}, first progress at step ${firstStep}, final loss ${m['train.finalLoss']} (uninterrupted: ${reference?.pretrain['train.finalLoss']})`);
 
     // Same data, same seeds: the interrupted run ends where the uninterrupted one did.

@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import readline from 'node:readline';
 import zlib from 'node:zlib';
 import type { ManifestT } from '../../schemas/manifest';
-import { readDocuments } from '../documents';
+import { documentShards, readDocuments, readShard } from '../documents';
 import { ConfigError, InputError } from '../errors';
 import { keys, s3Fingerprint, type ArtifactStore } from '../store';
 import { promotedName, readPromoted } from './registry';
@@ -178,13 +178,17 @@ export function isHeldOut(id: string, fraction: number): boolean {
 }
 
 export interface Split {
-  train?: string;
+  /** One file per input shard that kept a training document, in input order: the trainer tokenises (and caches) each on its own. */
+  train: string[];
   eval?: string;
   trainDocs: number;
   evalDocs: number;
 }
 
-/** Documents of some `documents` artifacts → `<name>-train.jsonl.gz` and `<name>-eval.jsonl.gz` in `dir`. */
+/**
+ * Documents of some `documents` artifacts → `<name>-train-<i>.jsonl.gz` (one per input shard, so a shard's
+ * tokens are cached under that shard's content) and `<name>-eval.jsonl.gz` in `dir`.
+ */
 export async function splitDocuments(
   store: ArtifactStore,
   manifests: readonly ManifestT[],
@@ -193,18 +197,22 @@ export async function splitDocuments(
   name: string,
   signal: AbortSignal,
 ): Promise<Split> {
-  const train = new JsonlGzFile(path.join(dir, `${name}-train.jsonl.gz`));
   const held = new JsonlGzFile(path.join(dir, `${name}-eval.jsonl.gz`));
-  for (const m of manifests) {
-    for await (const doc of readDocuments(store, m)) {
+  const train: string[] = [];
+  let trainDocs = 0;
+  for (const f of manifests.flatMap((m) => documentShards(m))) {
+    const out = new JsonlGzFile(path.join(dir, `${name}-train-${String(train.length).padStart(5, '0')}.jsonl.gz`));
+    for await (const doc of readShard(store, f)) {
       if (!doc.text.trim()) continue;
-      await (isHeldOut(doc.id, fraction) ? held : train).write({ id: doc.id, text: doc.text });
-      if ((train.count + held.count) % 10_000 === 0) signal.throwIfAborted();
+      await (isHeldOut(doc.id, fraction) ? held : out).write({ id: doc.id, text: doc.text });
+      if ((out.count + held.count) % 10_000 === 0) signal.throwIfAborted();
     }
+    trainDocs += out.count;
+    const file = await out.close();
+    if (file) train.push(file);
   }
-  const trainDocs = train.count;
   const evalDocs = held.count;
-  return { train: await train.close(), eval: await held.close(), trainDocs, evalDocs };
+  return { train, eval: await held.close(), trainDocs, evalDocs };
 }
 
 /** Every document of some artifacts, as one local gzip JSONL file (undefined when there are none). */

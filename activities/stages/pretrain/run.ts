@@ -16,7 +16,7 @@ import type { StageParams } from '../../../schemas/stages';
 import type { TrainerEvent } from '../../../schemas/trainer';
 import { ConfigError } from '../../errors';
 import type { StageContext, StageImpl, StageInputArtifact } from '../types';
-import { downloadCheckpoint, uploadCheckpoint, type CheckpointRef } from '../../model-stage/checkpoints';
+import { downloadCheckpoint, latestCheckpoint, uploadCheckpoint, type CheckpointRef } from '../../model-stage/checkpoints';
 import { uploadDir, workSubdir } from '../../model-stage/files';
 import { formatCount, formatDuration } from './format';
 import {
@@ -31,6 +31,7 @@ import {
   type ModelSource,
 } from '../../model-stage/staging';
 import { runTrainerStage } from '../../model-stage/trainer-stage';
+import { tokenCacheDir } from '../../model-stage/token-cache';
 
 type Params = StageParams<'pretrain'>;
 
@@ -58,11 +59,11 @@ export const pretrainStage: StageImpl<Params> = {
     if (positions && p.seqLen > positions) throw new ConfigError(`seqLen: ${p.seqLen} is longer than the base model's ${positions} positions (${describeSource(source)})`);
     const data = dir('data');
     const domain = await splitDocuments(ctx.store, inputs.domain.map((i) => i.manifest), p.evalFraction, data, 'domain', ctx.signal);
-    if (!domain.train) throw new ConfigError(`evalFraction: no domain documents left for training (${domain.evalDocs} held out of ${domain.evalDocs + domain.trainDocs})`);
+    if (!domain.train.length) throw new ConfigError(`evalFraction: no domain documents left for training (${domain.evalDocs} held out of ${domain.evalDocs + domain.trainDocs})`);
     const general = inputs.general
       ? await splitDocuments(ctx.store, [inputs.general.manifest], p.generalEvalFraction, data, 'general', ctx.signal)
       : undefined;
-    if (p.replayRatio > 0 && !general?.train) throw new ConfigError(`replayRatio: ${p.replayRatio} needs general documents to replay (generalFrom, generalEvalFraction < 1)`);
+    if (p.replayRatio > 0 && !general?.train.length) throw new ConfigError(`replayRatio: ${p.replayRatio} needs general documents to replay (generalFrom, generalEvalFraction < 1)`);
     const lexicon = inputs.lexicon ? await stageLexicon(ctx.store, inputs.lexicon, path.join(data, 'lexicon.jsonl')) : undefined;
     if (lexicon) ctx.log(`pretrain: lexicon of ${inputs.lexicon!.stage}: ${lexicon.words} words`);
 
@@ -71,7 +72,8 @@ export const pretrainStage: StageImpl<Params> = {
     // A previous attempt's last uploaded checkpoint: continue from there, on whichever worker this runs.
     let resumeDir: string | undefined;
     let resumedFromStep: number | null = null;
-    const previous = ctx.resumeFrom<CheckpointRef>();
+    // The nodes of a multi-node try start as fresh activities: they resume from what the store holds.
+    const previous = ctx.resumeFrom<CheckpointRef>() ?? (ctx.node ? await latestCheckpoint(ctx.store, ctx.cacheKey ?? `${ctx.run}/${ctx.stage}`, ctx.run) : undefined);
     if (previous?.index) {
       const got = await downloadCheckpoint(ctx.store, previous, dir('resume'));
       if (got) {
@@ -91,14 +93,15 @@ export const pretrainStage: StageImpl<Params> = {
         command: 'pretrain',
         model: { path: baseDir, objective: p.objective, ...(p.configOverrides ? { configOverrides: p.configOverrides } : {}) },
         data: {
-          train: [domain.train],
+          train: domain.train,
           eval: domain.eval ? [domain.eval] : [],
           generalEval: general?.eval ? [general.eval] : [],
-          ...(p.replayRatio > 0 ? { replay: { paths: [general!.train!], ratio: p.replayRatio } } : {}),
+          ...(p.replayRatio > 0 ? { replay: { paths: general!.train, ratio: p.replayRatio } } : {}),
           textField: 'text',
           seqLen: p.seqLen,
           packing: p.packing,
           evalMaxSequences: p.evalMaxSequences,
+          tokenCache: { dir: tokenCacheDir() }, // shared by attempts and runs on this worker: a resume tokenises nothing
         },
         masking: { ...p.masking, ...(lexicon ? { lexicon: lexicon.path } : {}) },
         ...(p.vocab.extend ? { vocab: { lexicon: lexicon!.path, maxNewTokens: p.vocab.maxNewTokens, minSubtokens: p.vocab.minSubtokens, padToMultipleOf: p.vocab.padToMultipleOf } } : {}),
@@ -113,6 +116,7 @@ export const pretrainStage: StageImpl<Params> = {
       settle: () => track.uploads, // a checkpoint announced before the exit (e.g. after SIGTERM) is still acknowledged
     });
 
+    if (ctx.node && track.lastStep === 0 && !fs.existsSync(path.join(outputDir, 'config.json'))) return { nodeOnly: true, files: [], schema: MODEL_SCHEMA }; // rank 0 is on another node
     if (!fs.existsSync(path.join(outputDir, 'config.json'))) throw new Error(`pretrain: the trainer exited 0 but wrote no model to ${outputDir}`);
     const files: ArtifactFileT[] = await uploadDir(ctx.store, outputDir);
     if (domain.eval) files.push(await ctx.store.putFile(domain.eval, `${HELDOUT_PREFIX}domain.jsonl.gz`, domain.evalDocs));
