@@ -179,6 +179,12 @@ export const TaskModelSpec = z
   .object({ path: z.string().min(1).describe('local directory of a Hugging Face format encoder (config, weights, tokenizer)') })
   .strict();
 
+/** A model to fine-tune and what only it trains on: an ablation's arms differ in these (e.g. adapted+pl). */
+export const FinetuneModelSpec = TaskModelSpec.extend({
+  train: z.array(z.string()).optional().describe('labeled JSONL(.gz) that only this model trains on, after data.train (e.g. pseudo-labels)'),
+  uda: z.boolean().default(true).describe('false: this model trains without the uda consistency loss'),
+}).strict();
+
 const Device = z.enum(['auto', 'cpu', 'cuda']).default('auto');
 
 export const FinetuneDataSpec = z
@@ -230,7 +236,7 @@ export const FinetuneConfig = z
     command: z.literal('finetune'),
     task: z.enum(['classification', 'ner']),
     /** name → encoder directory, e.g. { base: ..., adapted: ... }: every model gets the same seeds, data and budget */
-    models: z.record(z.string(), TaskModelSpec).refine((m) => Object.keys(m).length > 0, 'at least one model'),
+    models: z.record(z.string(), FinetuneModelSpec).refine((m) => Object.keys(m).length > 0, 'at least one model'),
     data: FinetuneDataSpec,
     labels: z.array(z.string()).min(1).optional().describe('class labels (ner: entity types or BIO tags); default: those of the train set, sorted'),
     seeds: z.array(z.number().int()).min(1).default([1, 2, 3]),

@@ -161,6 +161,8 @@ stages:
     with: { data: { train: task/train.jsonl, test: task/test.jsonl }, uda: {} }
   ner: { uses: evaluate, needs: [pretrain, m1], with: { task: ner, data: { train: task/train.jsonl, test: task/test.jsonl }, uda: {} } }
   perplexity: { uses: perplexity, needs: [m1, m2] }
+  arms: { uses: evaluate, needs: [pretrain, m1], with: { data: { train: task/train.jsonl, test: task/test.jsonl }, ablation: { control: m1 } } }
+  typo: { uses: evaluate, needs: [pretrain, m1], with: { data: { train: task/train.jsonl, test: task/test.jsonl }, ablation: { control: m2 } } }
   labels: { uses: pseudolabel, needs: [m1, m2], with: { data: { train: task/train.jsonl } } }
   teach: { uses: pseudolabel, needs: [docs, m1], with: { teacher: model, data: { train: task/train.jsonl } } }
   aug: { uses: augment, needs: [order], with: { tfidf: {} } }
@@ -183,7 +185,12 @@ stages:
     `input-role stages.pretrain.with.vocab.extend ${where(yaml, 'vocab:', 'extend')}`,
     `input-role stages.promote.needs ${where(yaml, 'promote:', 'needs')}`,
     `input-role stages.teach.with.teacher ${where(yaml, 'teach:', 'teacher')}`,
+    `input-role stages.typo.needs ${where(yaml, 'typo:', 'needs')}`,
+    `input-role stages.typo.with.ablation.control ${where(yaml, 'typo:', 'control')}`,
   ]);
+  // an ablation's control model is not a second adapted model; a control that is not a need is named as such
+  assert.deepEqual(messageAt(issues, 'stages.typo.with.ablation.control'), ['"m2" is not among this stage\'s needs (pretrain, m1)']);
+  assert.deepEqual(messageAt(issues, 'stages.typo.needs'), ['evaluate needs exactly one model input (the adapted model), got pretrain, m1']);
   assert.deepEqual(messageAt(issues, 'stages.pretrain.with.vocab.extend'), ['needs a lexicon input (a newwords stage in needs)']);
   assert.deepEqual(messageAt(issues, 'stages.pretrain.with.masking.strategy'), ['lexicon masking needs a lexicon input (a newwords stage in needs)']);
   assert.deepEqual(messageAt(issues, 'stages.pretrain.with.fallbackModel'), ['only used with baseModel promoted:<name>']);

@@ -162,6 +162,14 @@ test('pseudolabel → evaluate: kept rows respect the threshold and the per-clas
     ner: { uses: 'evaluate', needs: ['pretrain'], with: { task: 'ner', data: { ...task.ner! }, ...FINETUNE, seeds: [1], batchSize: 8, epochs: 40 } },
     pairs: { uses: 'augment', needs: ['unlabeled'], with: { eda: { swap: 0.2, delete: 0.1 }, seed: 1 } },
     uda: { uses: 'evaluate', needs: ['pretrain', 'pairs'], with: { data: cls(), ...FINETUNE, seeds: [1], epochs: 10, uda: { unlabeledBatchRatio: 2 } } },
+    // the ablation: one arm per part, a control pretrained on general text (briefly: the mechanics, not the effect)
+    general: { uses: 'source', with: { paths: [path.join(stack.dir, 'general')] } },
+    control: { uses: 'pretrain', needs: ['general'], with: { ...PRETRAIN, baseModel, train: { ...PRETRAIN.train, maxSteps: 20 } } },
+    ablation: {
+      uses: 'evaluate',
+      needs: ['pretrain', 'control', 'pseudolabel', 'pairs'],
+      with: { data: cls(), ...FINETUNE, seeds: [1], epochs: 4, uda: { unlabeledBatchRatio: 2 }, ablation: { control: 'control' } },
+    },
   });
   const res = await waitForRun(stack.client, (await startRun(stack.client, cfg, p)).workflowId);
   assert.equal(res.ok, true, explain(res));
@@ -215,6 +223,25 @@ test('pseudolabel → evaluate: kept rows respect the threshold and the per-clas
   assert.equal(uda.data.pairs, 120);
   assert.ok(uda.uda && typeof uda.uda === 'object', 'the trainer\'s UDA summary');
   for (const c of uda.curves) assert.ok(c.points.every((x) => typeof x.consistencyLoss === 'number'), `${c.model}/${c.seed}: consistency loss in the curve`);
+
+  // The ablation: every arm fine-tuned, each compared with the base; pseudo-labels and UDA only where the arm says.
+  const ab = await storedMetrics(store, res.status.stages.ablation.digest!);
+  const arms = ['base', 'general-cpt', 'adapted', 'adapted+pl', 'adapted+pl+uda'];
+  assert.deepEqual(Object.keys(ab.models), arms);
+  assert.deepEqual(Object.keys(ab.comparison).sort(), arms.slice(1).sort());
+  assert.equal(ab.models['general-cpt'].source, 'the model of stage control');
+  assert.equal(ab.models['adapted+pl+uda'].source, 'the model of stage pretrain, with the pseudo-labels of pseudolabel, with UDA');
+  assert.deepEqual(ab.data, { train: 48, pseudoLabeled: rows.length, dev: 20, test: 120, pairs: 120 });
+  const curve = (arm: string) => ab.curves.find((c) => c.model === arm)!;
+  for (const arm of arms) {
+    const withUda = curve(arm).points.some((x) => x.consistencyLoss !== undefined);
+    assert.equal(withUda, arm.endsWith('+uda'), `${arm}: consistency loss in the curve only for the +uda arm`);
+  }
+  // 4 epochs of 48 labeled rows in batches of 16 = 12 steps; the +pl arms also go through the pseudo-labels
+  assert.equal(curve('adapted').steps, 12);
+  assert.equal(curve('adapted+pl').steps, 4 * Math.ceil((48 + rows.length) / 16));
+  // base and adapted saw the same rows: comparison.adapted (what promote reads) is the encoder's effect alone
+  assert.equal(curve('base').steps, 12);
 });
 
 test('config mistakes fail at once (attempt 1), naming the path or the field', async (t) => {

@@ -212,6 +212,14 @@ class TaskModelSpec:
 
 
 @dataclass(frozen=True)
+class FinetuneModelSpec(TaskModelSpec):
+    """A model to fine-tune and what only it trains on: an ablation's arms differ in these (e.g. adapted+pl)."""
+
+    train: tuple[str, ...] = ()
+    uda: bool = True
+
+
+@dataclass(frozen=True)
 class FinetuneDataSpec:
     train: list[str]
     test: list[str]
@@ -262,7 +270,7 @@ class SaveModelSpec:
 @dataclass(frozen=True)
 class FinetuneConfig:
     task: Literal["classification", "ner"]
-    models: dict[str, TaskModelSpec]
+    models: dict[str, FinetuneModelSpec]
     data: FinetuneDataSpec
     output_dir: str
     labels: list[str] | None = None
@@ -410,7 +418,9 @@ def _finetune(raw: dict) -> FinetuneConfig:
     return _build(
         FinetuneConfig,
         rest,
-        models={name: TaskModelSpec(m["path"], where=f"models.{name}") for name, m in raw["models"].items()},
+        models={name: FinetuneModelSpec(m["path"], where=f"models.{name}", train=tuple(m.get("train", ())),
+                                        uda=m.get("uda", True))
+                for name, m in raw["models"].items()},
         data=_build(FinetuneDataSpec, raw["data"]),
         uda=_build(UdaSpec, raw["uda"]) if "uda" in raw else None,
         noise=_build(NoiseSpec, raw["noise"]) if "noise" in raw else None,

@@ -37,8 +37,8 @@ from .paired_bootstrap import Outcomes, compare_to
 from .scores import classification_scores, entity_counts, entity_types, ner_scores, summarize
 from .task_train import (Budget, Progress, Uda, fit, inverse_frequency, load_task_model, predict_probs,
                          predict_words)
-from .taskdata import (Encoded, bio_tags, encode_texts, encode_words, label_ids, read_classification, read_ner,
-                       read_pairs)
+from .taskdata import (Encoded, bio_tags, encode_texts, encode_words, label_ids, pad_id, read_classification,
+                       read_ner, read_pairs)
 
 
 class TaskSets:
@@ -69,6 +69,18 @@ class TaskSets:
         for name in ("train", "test"):
             if not self._count(name):
                 raise ConfigError(f"data.{name}: no rows in the files")
+        # rows only one model trains on (an ablation arm's pseudo-labels), read once per distinct file list
+        self.extra: dict[tuple[str, ...], tuple[list[str], np.ndarray]] = {}
+        for name, spec in cfg.models.items():
+            if not spec.train or spec.train in self.extra:
+                continue
+            if self.ner:
+                raise ConfigError(f"models.{name}.train: extra rows per model are for task 'classification', not ner")
+            rows = read_classification(spec.train, d.text_field, d.label_field)
+            self.extra[spec.train] = (rows.texts, label_ids(rows.labels, self.labels, f"models.{name}.train"))
+
+    def extra_rows(self, spec) -> int:
+        return len(self.extra[spec.train][0]) if spec.train else 0
 
     def _count(self, name: str) -> int:
         rows = self.rows[name]
@@ -79,6 +91,15 @@ class TaskSets:
         if self.ner:
             return encode_words(tokenizer, self.rows[name].words, self.ids[name], max_length)
         return encode_texts(tokenizer, self.rows[name].texts, max_length, self.ids[name])
+
+    def train_for(self, tokenizer, spec, keep: np.ndarray) -> Encoded:
+        """The shared train rows (less those noise handling dropped), then the rows only this model trains on."""
+        train = self.encode(tokenizer, "train").take(keep)
+        if not spec.train:
+            return train
+        texts, ids = self.extra[spec.train]
+        return Encoded.concat([train, encode_texts(tokenizer, texts, self.cfg.data.max_length, ids)],
+                              pad_id(tokenizer))
 
     def scores(self, model, data: Encoded, name: str, device, autocast, batch_size: int) -> dict:
         if self.ner:
@@ -102,7 +123,8 @@ def run(cfg: FinetuneConfig, events: Events | None = None) -> dict:
     budget = Budget(cfg.epochs, cfg.batch_size, cfg.lr, cfg.weight_decay, cfg.warmup_ratio, cfg.max_steps)
     n_train = len(sets.ids["train"])
     k = len(sets.labels)
-    progress = Progress(events, len(cfg.models) * len(cfg.seeds) * budget.steps(n_train), cfg.log_every)
+    progress = Progress(events, len(cfg.seeds) * sum(budget.steps(n_train + sets.extra_rows(m))
+                                                     for m in cfg.models.values()), cfg.log_every)
     log.info("finetune: %d models × %d seeds, %d train rows, %d labels", len(cfg.models), len(cfg.seeds), n_train, k)
 
     row_weights = np.ones(n_train)
@@ -115,7 +137,8 @@ def run(cfg: FinetuneConfig, events: Events | None = None) -> dict:
         events.metric("noise.flagged", len(flagged))
         if cfg.noise.action == "drop":
             keep = np.setdiff1d(keep, flagged)
-            progress.add(len(cfg.models) * len(cfg.seeds) * (budget.steps(len(keep)) - budget.steps(n_train)))
+            progress.add(len(cfg.seeds) * sum(budget.steps(len(keep) + sets.extra_rows(m))
+                                              - budget.steps(n_train + sets.extra_rows(m)) for m in cfg.models.values()))
         else:
             row_weights[flagged] = cfg.noise.weight
 
@@ -123,11 +146,11 @@ def run(cfg: FinetuneConfig, events: Events | None = None) -> dict:
     uda_stats: dict[str, dict] = {}
     for name, spec in cfg.models.items():
         tokenizer = load_tokenizer(spec.path)
-        train = sets.encode(tokenizer, "train").take(keep)
+        train = sets.train_for(tokenizer, spec, keep)
         test = sets.encode(tokenizer, "test")
         dev = sets.encode(tokenizer, "dev") if "dev" in sets.rows else None
         uda = None
-        if sets.pairs is not None:
+        if sets.pairs is not None and spec.uda:
             u = cfg.uda
             uda = Uda(encode_texts(tokenizer, sets.pairs[0], cfg.data.max_length),
                       encode_texts(tokenizer, sets.pairs[1], cfg.data.max_length), u.weight,
@@ -143,7 +166,8 @@ def run(cfg: FinetuneConfig, events: Events | None = None) -> dict:
                 def dev_score(m, dev=dev):
                     return _key(sets.scores(m, dev, "dev", device, autocast, cfg.batch_size), sets.ner)
             stats = fit(model, train, budget, seed, device, progress, name=name, n_classes=k,
-                        class_weights=class_weights, row_weights=row_weights[keep],
+                        class_weights=class_weights,
+                        row_weights=np.concatenate([row_weights[keep], np.ones(len(train) - len(keep))]),
                         resample=cfg.imbalance == "resample", uda=uda,
                         ema_decay=cfg.ema.decay if cfg.ema else None, dev_score=dev_score, autocast=autocast)
             scores = {"seed": seed, **sets.scores(model, test, "test", device, autocast, cfg.batch_size)}

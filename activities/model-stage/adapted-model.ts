@@ -15,8 +15,9 @@ export interface AdaptedAndBase {
   base: ModelSource;
 }
 
-export async function adaptedAndBase(ctx: StageContext<{ baseModel?: string }>, stage: string): Promise<AdaptedAndBase> {
-  const models = ctx.inputs.filter((i) => i.manifest.kind === 'model');
+/** `others`: needs-stages whose models play another role (an evaluate ablation's control), not the adapted model. */
+export async function adaptedAndBase(ctx: StageContext<{ baseModel?: string }>, stage: string, others: string[] = []): Promise<AdaptedAndBase> {
+  const models = ctx.inputs.filter((i) => i.manifest.kind === 'model' && !others.includes(i.stage));
   if (models.length !== 1) {
     throw new ConfigError(`${stage} needs exactly one model input (the adapted model), got ${models.length ? models.map((m) => m.stage).join(', ') : 'none'}`);
   }

@@ -120,19 +120,25 @@ function headline(plan: Plan, status: RunStatus, pipelineDir: string): string[] 
       if (!base?.mean || !adapted?.mean) continue;
       const seeds = base.seeds.length;
       const delta = e.delta[k];
-      const iv = e.comparison?.adapted?.[k];
       const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(3)}`;
-      const diff = iv
-        ? ` (Δ ${signed(iv.difference)}, ${Math.round(100 * (iv.confidence ?? 0.95))}% interval [${signed(iv.lower)}, ${signed(iv.upper)}]` +
-          `${iv.lower > 0 ? ': adaptation helped' : iv.upper < 0 ? ': adaptation hurt' : ': no difference shown at this size'})`
-        : delta === undefined
-          ? ''
-          : ` (Δ ${signed(delta)}; mean ± std over seeds, no interval)`;
+      const diff = (arm: string, what: string) => {
+        const iv = e.comparison?.[arm]?.[k];
+        return iv
+          ? ` (Δ ${signed(iv.difference)}, ${Math.round(100 * (iv.confidence ?? 0.95))}% interval [${signed(iv.lower)}, ${signed(iv.upper)}]` +
+              `${iv.lower > 0 ? `: ${what} helped` : iv.upper < 0 ? `: ${what} hurt` : ': no difference shown at this size'})`
+          : arm === 'adapted' && delta !== undefined
+            ? ` (Δ ${signed(delta)}; mean ± std over seeds, no interval)`
+            : '';
+      };
       const floor = majorityBaseline(stage.params, pipelineDir, e.labels);
       lines.push(
-        `${name} (${e.task}, ${k}, ${seeds} seed${seeds === 1 ? '' : 's'}): base ${ms(base)} → adapted ${ms(adapted)}${diff}` +
+        `${name} (${e.task}, ${k}, ${seeds} seed${seeds === 1 ? '' : 's'}): base ${ms(base)} → adapted ${ms(adapted)}${diff('adapted', 'adaptation')}` +
           (floor ? `; majority-class baseline ${floor[k === 'macroF1' ? 'macroF1' : 'accuracy'].toFixed(3)}` : ''),
       );
+      // an ablation's other arms, each against the same base
+      for (const [arm, x] of Object.entries(e.models)) {
+        if (arm !== 'base' && arm !== 'adapted' && x.mean) lines.push(`  ${arm}: ${ms(x)}${diff(arm, arm)}`);
+      }
     } else if (stage.kind === 'promote') {
       const d = m as unknown as PromotionMetrics;
       lines.push(`${name}: ${d.decision}${d.reason ? ` (${d.reason})` : ''}`);

@@ -34,6 +34,11 @@ export class StageInputs {
     return [...this.needs].filter(([, t]) => t === type).map(([n]) => n);
   }
 
+  /** These inputs less the need `name` (a need a param gives another role). */
+  without(name: string): StageInputs {
+    return new StageInputs(new Map([...this.needs].filter(([n]) => n !== name)), this.stages);
+  }
+
   /** Why `name` (a param's value) is not a need delivering `type` (any artifact, when absent); undefined if it is. */
   whyNot(name: string, type?: ArtifactType): string | undefined {
     const names = [...this.needs.keys()];
@@ -153,7 +158,8 @@ const rules: { [K in StageKindName]?: Rule<K> } = {
     exactlyOne(i, 'model', 'perplexity', 'the adapted model'),
   ],
   evaluate: (p, i) => [
-    exactlyOne(i, 'model', 'evaluate', 'the adapted model'),
+    named('with.ablation.control', p.ablation?.control, i, 'model'),
+    exactlyOne(p.ablation?.control ? i.without(p.ablation.control) : i, 'model', 'evaluate', 'the adapted model'),
     when(p.uda && i.known && !i.of('pairs').length, 'with.uda', () => 'consistency training needs a needs-stage producing pairs (augment)'),
     when(p.uda && p.task !== 'classification', 'with.uda', () => `consistency training is for classification, not ${p.task}`, 'bad-params'),
   ],

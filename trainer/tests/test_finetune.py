@@ -255,3 +255,42 @@ def test_a_pretrain_checkpoint_fine_tunes_against_its_base(tmp_path, task_bert, 
         assert [s["seed"] for s in metrics["models"][name]["seeds"]] == [1, 2]
     assert metrics["delta"]["macroF1"] == pytest.approx(
         metrics["models"]["adapted"]["mean"]["macroF1"] - metrics["models"]["base"]["mean"]["macroF1"])
+
+
+def test_ablation_arms_differ_only_in_their_own_rows_and_uda(tmp_path, task_bert, task_data):
+    """An ablation's arms: the same encoder fine-tuned as base, with extra rows only it sees (pseudo-labels), and
+    with UDA only it uses; everything else (seeds, shared rows, budget) alike, every arm compared with base."""
+    extra = tmp_path / "pseudo.jsonl"
+    train_rows = (open(task_data["cls4_train"], encoding="utf-8").read().splitlines())
+    extra.write_text("\n".join(train_rows[:40]) + "\n", encoding="utf-8")
+    raw = finetune_config(tmp_path, {"base": task_bert}, task_data["cls4_train"], task_data["cls4_test"],
+                          data={"unlabeled": [task_data["cls20_pairs"]]}, epochs=1, seeds=[1, 2],
+                          uda={"confidenceThreshold": 0.0, "unlabeledBatchRatio": 1}, interval={"resamples": 200})
+    raw["models"] = {"base": {"path": task_bert, "uda": False}, "twin": {"path": task_bert, "uda": False},
+                     "pl": {"path": task_bert, "train": [str(extra)], "uda": False},
+                     "pl+uda": {"path": task_bert, "train": [str(extra)]}}
+    events = Collect()
+    metrics = run(config.parse(raw), events)
+    progress = events.of("progress")
+    steps = {name: sum(1 for e in progress if e["model"] == name) for name in raw["models"]}
+    # 200 shared rows → 13 steps of 16 per seed; 240 with the 40 extra rows → 15
+    assert steps == {"base": 26, "twin": 26, "pl": 30, "pl+uda": 30}
+    assert {e["total"] for e in progress} == {112}
+    assert not any("consistencyLoss" in e for e in progress if e["model"] != "pl+uda")
+    assert all(e["consistencyLoss"] > 0 for e in progress if e["model"] == "pl+uda")
+    runs = metrics["models"]
+    assert runs["twin"]["seeds"] == runs["base"]["seeds"]  # nothing but the name differs
+    assert runs["pl"]["seeds"] != runs["base"]["seeds"]
+    assert set(metrics["comparison"]) == {"twin", "pl", "pl+uda"}
+    assert metrics["comparison"]["twin"]["macroF1"]["difference"] == 0
+    assert metrics["budget"]["trainRows"] == 200 and set(metrics["uda"]["models"]) == {"pl+uda"}
+
+
+def test_an_arms_rows_with_an_unknown_label_are_refused(tmp_path, task_bert, task_data):
+    extra = tmp_path / "pseudo.jsonl"
+    extra.write_text('{"text": "a b", "label": "c99"}\n', encoding="utf-8")
+    raw = finetune_config(tmp_path, {"base": task_bert}, task_data["cls4_train"], task_data["cls4_test"])
+    raw["models"]["pl"] = {"path": task_bert, "train": [str(extra)]}
+    with pytest.raises(config.ConfigError) as e:
+        run(config.parse(raw), Collect())
+    assert "models.pl.train: labels not in the label set" in str(e.value) and "c99" in str(e.value)

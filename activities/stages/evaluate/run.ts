@@ -80,7 +80,7 @@ export interface FinetuneMetrics {
   labels: string[];
   /** the measure the comparison is about: macroF1 (classification) or entityF1 (ner) */
   primary: 'macroF1' | 'entityF1';
-  /** model name (base, adapted) → scores */
+  /** model name (base, adapted; with ablation also general-cpt, adapted+pl, adapted+pl+uda) → scores */
   models: Record<string, ModelScores>;
   /** measure → adapted mean − base mean (positive: the adaptation helped) */
   delta: Record<string, number>;
@@ -105,7 +105,10 @@ const CURVE_POINTS = 40;
 export const evaluateStage: StageImpl<Params> = {
   async run(ctx: StageContext<Params>) {
     const p = ctx.params;
-    const { adapted, base: baseSource } = await adaptedAndBase(ctx, 'evaluate');
+    const controlName = p.ablation?.control;
+    const control = controlName ? ctx.inputs.find((i) => i.stage === controlName && i.manifest.kind === 'model') : undefined;
+    if (controlName && !control) throw new ConfigError(`ablation.control: "${controlName}" is not a needs-stage producing a model`);
+    const { adapted, base: baseSource } = await adaptedAndBase(ctx, 'evaluate', control ? [control.stage] : []);
     const pairsInputs = ctx.inputs.filter((i) => i.manifest.kind === 'pairs');
     if (p.uda && !pairsInputs.length) throw new ConfigError('uda: consistency training needs a needs-stage producing pairs (augment)');
     if (p.uda && p.task !== 'classification') throw new ConfigError(`uda: consistency training is for classification, not ${p.task}`);
@@ -131,6 +134,15 @@ export const evaluateStage: StageImpl<Params> = {
     const adaptedDir = dir('adapted');
     await downloadFiles(ctx.store, modelFiles(adapted.manifest), adaptedDir);
     const baseDir = await stageModel(ctx.store, baseSource, dir('base'));
+    let controlDir: string | undefined;
+    if (control) await downloadFiles(ctx.store, modelFiles(control.manifest), (controlDir = dir('control')));
+    const sources: Record<string, string> = { base: describeSource(baseSource), adapted: `the model of stage ${adapted.stage}` };
+    const models = p.ablation
+      ? ablationArms({ base: baseDir, adapted: adaptedDir, control: controlDir, pseudo: pseudoLabeled ? pseudoFile : undefined, uda: pairs > 0 }, sources, {
+          control: control?.stage,
+          pseudo: ctx.inputs.filter((i) => i.manifest.kind === 'dataset').map((i) => i.stage),
+        })
+      : { base: { path: baseDir }, adapted: { path: adaptedDir } };
 
     const outputDir = dir('output');
     const curves = new CurveRecorder();
@@ -140,9 +152,10 @@ export const evaluateStage: StageImpl<Params> = {
       config: {
         command: 'finetune',
         task: p.task,
-        models: { base: { path: baseDir }, adapted: { path: adaptedDir } },
+        models,
         data: {
-          train: pseudoLabeled ? [...train, pseudoFile] : train,
+          // an ablation gives the pseudo-labels to its +pl arms only; otherwise every model trains on them
+          train: pseudoLabeled && !p.ablation ? [...train, pseudoFile] : train,
           ...(dev.length ? { dev } : {}),
           test,
           ...(pairs ? { unlabeled: [pairsFile] } : {}),
@@ -170,7 +183,7 @@ export const evaluateStage: StageImpl<Params> = {
     });
 
     const out = finetuneMetrics(readTrainerMetrics(outputDir), {
-      sources: { base: describeSource(baseSource), adapted: `the model of stage ${adapted.stage}` },
+      sources,
       data: { train: countRows(train), pseudoLabeled, dev: countRows(dev), test: countRows(test), pairs },
       curves: curves.summary(),
     });
@@ -180,6 +193,11 @@ export const evaluateStage: StageImpl<Params> = {
     const iv = out.comparison.adapted?.[out.primary];
     const ci = iv ? `, ${iv.confidence * 100}% interval [${iv.lower.toFixed(4)}, ${iv.upper.toFixed(4)}]` : '';
     ctx.log(`evaluate: ${out.primary} base ${b?.toFixed(4)} → adapted ${a?.toFixed(4)} (Δ ${out.delta[out.primary]?.toFixed(4)}${ci}, ${p.seeds.length} seeds)`);
+    for (const arm of Object.keys(out.models).filter((m) => m !== 'base' && m !== 'adapted')) {
+      const d = out.comparison[arm]?.[out.primary];
+      const at = d ? ` (Δ ${d.difference.toFixed(4)}, ${d.confidence * 100}% interval [${d.lower.toFixed(4)}, ${d.upper.toFixed(4)}])` : '';
+      ctx.log(`evaluate: ${out.primary} ${arm} ${out.models[arm].mean[out.primary]?.toFixed(4)}${at}`);
+    }
     return { files: [await ctx.store.putFile(file, 'metrics.json')], schema: FINETUNE_METRICS_SCHEMA, metrics: { ...out } };
   },
 
@@ -191,6 +209,46 @@ export const evaluateStage: StageImpl<Params> = {
     };
   },
 };
+
+interface ArmModels {
+  base: string;
+  adapted: string;
+  control?: string;
+  /** the staged pseudo-labels, when a dataset input had rows */
+  pseudo?: string;
+  /** whether UDA pairs were staged (uda set) */
+  uda: boolean;
+}
+
+/**
+ * The ablation's arms as trainer models, in the order the report shows them: each later arm adds one part of the
+ * pipeline. base, general-cpt and adapted train on the labeled rows alone, so comparison.adapted (what promote
+ * reads) is the encoder's effect under one fine-tuning recipe; the +pl and +uda arms add what only they use.
+ */
+export function ablationArms(
+  m: ArmModels,
+  sources: Record<string, string>,
+  from: { control?: string; pseudo: string[] },
+): Record<string, { path: string; train?: string[]; uda: boolean }> {
+  const arms: Record<string, { path: string; train?: string[]; uda: boolean }> = { base: { path: m.base, uda: false } };
+  if (m.control) {
+    arms['general-cpt'] = { path: m.control, uda: false };
+    sources['general-cpt'] = `the model of stage ${from.control}`;
+  }
+  arms.adapted = { path: m.adapted, uda: false };
+  const pl = m.pseudo ? { train: [m.pseudo] } : {};
+  const plFrom = `, with the pseudo-labels of ${from.pseudo.join(', ')}`;
+  if (m.pseudo) {
+    arms['adapted+pl'] = { path: m.adapted, ...pl, uda: false };
+    sources['adapted+pl'] = sources.adapted + plFrom;
+  }
+  if (m.uda) {
+    const name = m.pseudo ? 'adapted+pl+uda' : 'adapted+uda';
+    arms[name] = { path: m.adapted, ...pl, uda: true };
+    sources[name] = sources.adapted + (m.pseudo ? plFrom : '') + ', with UDA';
+  }
+  return arms;
+}
 
 type TrainerSeedScores = Partial<SeedScores> & { seed: number };
 

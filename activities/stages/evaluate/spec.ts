@@ -49,6 +49,21 @@ export const EvaluateParams = z
     ema: F.ema,
     logEvery: F.logEvery,
     device: F.device,
+    ablation: z
+      .object({
+        control: z
+          .string()
+          .min(1)
+          .optional()
+          .describe(
+            "a needs-stage producing the control model: the base pretrained on general text for as many steps as the adapted model (the DAPT paper's control); arm general-cpt",
+          ),
+      })
+      .strict()
+      .optional()
+      .describe(
+        'one arm per part of the pipeline, each compared with the base (comparison.<arm>): base and adapted on the labeled data only, general-cpt (with control), adapted+pl (with a dataset input), adapted+pl+uda or adapted+uda (with uda). Without it, base and adapted both train on every option',
+      ),
     interval: F.interval.describe(
       'the paired bootstrap of adapted vs base over seeds × test items: metrics comparison.adapted.<measure> = {difference, lower, upper}; promote with confidence reads it',
     ),
