@@ -1,5 +1,8 @@
-"""The event stream: one JSON object per line on stdout (the TrainerEvent union in schemas/trainer.ts).
+"""The event stream: one JSON object per line on stdout.
 
+The events' schema is shared with the activity, which parses every line with it: schemas/trainer-events.ts,
+generated into events.schema.json here (`dapt schema --trainer-events`). `Collect` checks each event it collects
+against that file, so every trainer test that collects events also checks the contract.
 Logs go to stderr through `log`. An `Events` object can also collect events in memory (tests, benchmarks).
 """
 
@@ -10,9 +13,34 @@ import logging
 import math
 import sys
 from collections.abc import Callable
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 log = logging.getLogger("trainer")
+
+SCHEMA_PATH = Path(__file__).with_name("events.schema.json")
+
+
+@cache
+def _validators() -> dict[str, Any]:
+    """One validator per event kind (the schema's oneOf branches), so errors name the fields of that kind."""
+    import jsonschema
+
+    with open(SCHEMA_PATH, encoding="utf-8") as f:
+        schema = json.load(f)
+    return {b["properties"]["event"]["const"]: jsonschema.Draft202012Validator(b) for b in schema["oneOf"]}
+
+
+def check_event(event: dict[str, Any]) -> None:
+    """Raises ValueError naming the event and every field that breaks the shared schema."""
+    validator = _validators().get(event.get("event"))
+    if validator is None:
+        raise ValueError(f"unknown event {event.get('event')!r} (known: {', '.join(_validators())})")
+    errors = sorted(validator.iter_errors(event), key=lambda e: list(e.absolute_path))
+    if errors:
+        what = "; ".join(f"{'.'.join(map(str, e.absolute_path)) or '(event)'}: {e.message}" for e in errors)
+        raise ValueError(f"event {event.get('event')!r} breaks {SCHEMA_PATH.name}: {what}")
 
 
 def setup_logging(level: str = "INFO") -> None:
@@ -76,11 +104,15 @@ class Events:
 
 
 class Collect(Events):
-    """In-memory events (no stdout): `.items` holds every event dict."""
+    """In-memory events (no stdout): `.items` holds every event dict, each checked against the shared schema."""
 
     def __init__(self, echo: bool = False):
         self.items: list[dict] = []
-        super().__init__(sink=self.items.append, echo=echo)
+        super().__init__(sink=self._collect, echo=echo)
+
+    def _collect(self, event: dict) -> None:
+        check_event(event)
+        self.items.append(event)
 
     def of(self, kind: str) -> list[dict]:
         return [e for e in self.items if e["event"] == kind]

@@ -22,6 +22,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 REPO = Path(__file__).resolve().parents[2]
 
+from trainer.events import check_event  # noqa: E402
 from trainer.synthetic import DOMAIN_PHRASES_EN, DOMAIN_TERMS_EN, DOMAIN_TERMS_ZH, documents, write_jsonl  # noqa: E402
 
 
@@ -123,7 +124,11 @@ def run_trainer(*args: str, timeout: float = 120, log_level: str = "WARNING") ->
 
 
 def parse_events(stdout: str) -> list[dict]:
-    return [json.loads(line) for line in stdout.splitlines() if line.strip()]
+    """The trainer's stdout as events, each checked against the schema the activity parses them with."""
+    events = [json.loads(line) for line in stdout.splitlines() if line.strip()]
+    for e in events:
+        check_event(e)
+    return events
 
 
 def losses(events: list[dict]) -> dict[int, float]:

@@ -97,6 +97,69 @@ def test_sigterm_stops_all_ranks_checkpoints_exits_143_and_resumes(ddp_setup):
     _assert_close(single, resumed)
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _node(config: str, rdzv: str, rdzv_id: str, host: bool, join_timeout: int = 60, *extra: str) -> subprocess.Popen:
+    """One node of a multi-node run: one rank through the launcher's c10d rendezvous."""
+    args = ["1", "--nodes", "2", "--rendezvous", rdzv, "--rendezvous-id", rdzv_id, "--join-timeout", str(join_timeout)]
+    args += ["--rendezvous-host"] if host else []
+    return subprocess.Popen([sys.executable, "-m", "trainer.torchrun", *args, "pretrain", "--config", config, *extra],
+                            env=trainer_env(), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_two_nodes_through_c10d_rendezvous_match_one_process(ddp_setup):
+    """Two launchers as two machines (one rank each): one rendezvous, rank 0's node alone reports, same losses."""
+    tmp, cfg, single = ddp_setup
+    rdzv = f"127.0.0.1:{_free_port()}"
+    nodes = [_node(cfg(f"node{i}", checkpointEvery=STEPS // 2), rdzv, "two-nodes", host=i == 0) for i in range(2)]
+    outs = [p.communicate(timeout=180) for p in nodes]
+    for p, (_, err) in zip(nodes, outs):
+        assert p.returncode == 0, err[-3000:]
+    reported = [parse_events(out) for out, _ in outs]
+    assert sorted(len(e) > 0 for e in reported) == [False, True], "exactly one node (global rank 0's) writes events"
+    events = next(e for e in reported if e)
+    assert [e["step"] for e in events if e["event"] == "checkpoint"] == [STEPS // 2, STEPS]
+    _assert_close(single, losses(events))
+    state = json.loads(open(next(e["path"] for e in events if e["event"] == "checkpoint" and e["step"] == STEPS)
+                            + "/trainer_state.json").read())
+    assert state["worldSize"] == 2
+
+
+def test_a_node_lost_mid_run_fails_the_other_and_a_node_that_never_comes_times_out(ddp_setup):
+    tmp, cfg, _ = ddp_setup
+    rdzv = f"127.0.0.1:{_free_port()}"
+    nodes = [_node(cfg(f"lost{i}"), rdzv, "lost", host=i == 0) for i in range(2)]
+    reporter = None
+    while reporter is None:  # the node of global rank 0 prints the events
+        import select
+
+        ready, _, _ = select.select([p.stdout for p in nodes], [], [], 120)
+        assert ready, "no progress within 120 s"
+        for p in nodes:
+            if p.stdout in ready and '"step":2' in p.stdout.readline():
+                reporter = p
+    other = nodes[1 - nodes.index(reporter)]
+    other.kill()  # SIGKILL of the launcher: its rank dies with it (PR_SET_PDEATHSIG)
+    reporter.communicate(timeout=120)
+    assert reporter.returncode not in (0, None), "the surviving node fails instead of hanging or finishing alone"
+
+    alone = _node(cfg("alone"), f"127.0.0.1:{_free_port()}", "alone", host=True, join_timeout=3)
+    _, err = alone.communicate(timeout=120)
+    assert alone.returncode != 0 and "timeout" in err.lower(), err[-2000:]
+
+
+def test_launcher_rejects_incomplete_node_options(tmp_path):
+    p = subprocess.run(_launcher("--nodes", "2", "pretrain", "--config", "x.json"), env=trainer_env(), cwd=REPO,
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and "several nodes need --rendezvous, --rendezvous-id" in p.stderr, p.stderr
+
+
 def test_launcher_passes_the_trainer_exit_code(tmp_path):
     (tmp_path / "bad.json").write_text(json.dumps({"command": "pretrain"}))
     p = subprocess.run(_launcher("pretrain", "--config", str(tmp_path / "bad.json")), env=trainer_env(), cwd=REPO,
