@@ -4,10 +4,10 @@
  * the manifest file entries.
  *
  * This is every data stage's I/O path, so it is kept cheap (bench/data/io.ts measures each step): lines are encoded
- * straight into 1 MiB blocks and each block is compressed as one zstd frame while the next fills; lines are
- * decoded once per chunk; a record in the shape the writers produce is checked by hand (zod sees only the others,
- * and gives the error message); and a record read from a shard and written unchanged is written as the line it was
- * read from, instead of serializing it again.
+ * straight into 1 MiB blocks and each block is compressed as one zstd frame while the next fills; a line is decoded
+ * only to be parsed; a record in the shape the writers produce is checked by hand (zod sees only the others, and
+ * gives the error message); and a record read from a shard and written unchanged is written as the bytes of the line
+ * it was read from, instead of serializing it again and encoding it to UTF-8.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -21,26 +21,41 @@ import type { ArtifactStore } from './store';
 const BLOCK = 1 << 20;
 
 /**
- * The line each document record was read from (readShard), with the values it had then. A writer given the same
- * record writes that line again when the record still serializes to it (see lineOf) — what JSON.stringify would
- * give for the shards the writers produce, at a fraction of its cost.
+ * The line a document record was read from (readShard), with the values the record had then, under a symbol key
+ * that is not enumerable: JSON.stringify, for…in, spreads and deep equality do not see it. (A WeakMap from record to
+ * line, the first form, cost a GC ephemeron per record: a third of the pass-through's time went to the collector.)
+ * The line is a copy of its bytes (its text where the chunk had a "\r"), not a view of the decompressed chunk: a
+ * record kept after its shard is read holds its own line, not the chunk's megabytes.
  */
-const readLines = new WeakMap<object, { line: string; id: string; text: string; source: string }>();
+const READ = Symbol('line read');
+interface ReadLine {
+  line: Buffer | string;
+  id: string;
+  text: string;
+  source: string;
+}
 
 /**
  * The JSONL line of a record: the line it was read from when it is unchanged (same id, text and source, the keys
  * in the schema's order, metadata that serializes to the same JSON), else JSON.stringify.
  */
-function lineOf(rec: unknown): string {
-  const read = typeof rec === 'object' && rec !== null ? readLines.get(rec) : undefined;
+function lineOf(rec: unknown): Buffer | string {
+  const read = typeof rec === 'object' && rec !== null ? (rec as { [READ]?: ReadLine })[READ] : undefined;
   if (read) {
     const d = rec as DocumentRecordT;
     if (d.text === read.text && d.id === read.id && d.source === read.source && asDocumentRecord(d)) {
       const tail = `,"metadata":${JSON.stringify(d.metadata)}}`;
-      if (read.line.endsWith(tail)) return read.line;
+      if (endsWith(read.line, tail)) return read.line;
     }
   }
   return JSON.stringify(rec);
+}
+
+function endsWith(line: Buffer | string, tail: string): boolean {
+  if (typeof line === 'string') return line.endsWith(tail);
+  const n = Buffer.byteLength(tail);
+  // A cut inside a multi-byte character decodes to U+FFFD first, where the tail has its ",".
+  return n <= line.length && line.toString('utf8', line.length - n) === tail;
 }
 
 /** Writes compressed JSONL shards of records (documents by default; other record kinds such as pairs too). */
@@ -66,12 +81,13 @@ export class ShardWriter<R = DocumentRecordT> {
 
   async write(rec: R): Promise<void> {
     const line = lineOf(rec);
-    // A UTF-16 code unit is at most 3 bytes of UTF-8 (a surrogate pair: 4 bytes for 2 units).
-    if (this.used + 3 * line.length + 1 > this.block.length) {
+    // At most this many bytes: a UTF-16 code unit is at most 3 bytes of UTF-8 (a surrogate pair: 4 bytes for 2 units).
+    const most = typeof line === 'string' ? 3 * line.length : line.length;
+    if (this.used + most + 1 > this.block.length) {
       await this.flush();
-      if (3 * line.length + 1 > this.block.length) this.block = Buffer.allocUnsafe(3 * line.length + 1);
+      if (most + 1 > this.block.length) this.block = Buffer.allocUnsafe(most + 1);
     }
-    this.used += this.block.write(line, this.used);
+    this.used += typeof line === 'string' ? this.block.write(line, this.used) : line.copy(this.block, this.used);
     this.block[this.used++] = 10;
     this.count++;
     this.total++;
@@ -143,7 +159,8 @@ export async function* readShard(store: ArtifactStore, f: Pick<ArtifactFileT, 'k
   yield* parsedLines(decompressed(await store.getStream(f.key), f.name), f.name, (value, n, line) => {
     const rec = asDocumentRecord(value);
     if (!rec) return parseDocumentRecord(value, f.name, n);
-    readLines.set(rec, { line, id: rec.id, text: rec.text, source: rec.source });
+    const read: ReadLine = { line: typeof line === 'string' ? line : Buffer.from(line), id: rec.id, text: rec.text, source: rec.source };
+    Object.defineProperty(rec, READ, { value: read });
     return rec;
   });
 }

@@ -3,17 +3,26 @@ import { InputError } from './errors';
 
 /**
  * Cuts a byte stream into lines as `readline` (crlfDelay: Infinity) does — "\n", "\r\n" and a lone "\r" end a
- * line; the last line may lack a break — finding the breaks in the bytes. A chunk without "\r" is decoded line by
- * line, so that an ASCII line becomes a one-byte string even when other lines hold non-ASCII text (V8 parses and
- * copies those faster; one decode of a whole chunk with any non-ASCII character makes every line two-byte); a
- * chunk with "\r" is decoded once and split. The bytes after a chunk's last "\n" (a partial line, perhaps a
- * partial UTF-8 character) wait for the next chunk.
+ * line; the last line may lack a break — finding the breaks in the bytes. A chunk without "\r" is cut into byte
+ * views of the chunk (`cut`: no copy, no decoding; a reader decodes each line when it parses it, and a writer can
+ * copy an unchanged line's bytes back out), and `push` decodes them line by line, so that an ASCII line becomes a
+ * one-byte string even when other lines hold non-ASCII text (V8 parses and copies those faster; one decode of a
+ * whole chunk with any non-ASCII character makes every line two-byte); a chunk with "\r" is decoded once and split.
+ * The bytes after a chunk's last "\n" (a partial line, perhaps a partial UTF-8 character) wait for the next chunk.
  */
 export class LineSplitter {
   private rest: Buffer | undefined;
 
-  /** The lines that `chunk` completes. */
+  /** The lines that `chunk` completes, decoded. */
   push(chunk: Buffer): string[] {
+    return this.cut(chunk).map((l) => (typeof l === 'string' ? l : l.toString('utf8')));
+  }
+
+  /**
+   * The lines that `chunk` completes: views of the bytes (without their "\n") where the chunk has no "\r", else
+   * decoded strings. A view keeps the chunk it is cut from alive.
+   */
+  cut(chunk: Buffer): (Buffer | string)[] {
     const buf = this.rest ? Buffer.concat([this.rest, chunk]) : chunk;
     const last = buf.lastIndexOf(10);
     if (last < 0) {
@@ -24,10 +33,10 @@ export class LineSplitter {
     this.rest = last + 1 === buf.length ? undefined : buf === chunk ? Buffer.from(buf.subarray(last + 1)) : buf.subarray(last + 1);
     const cr = buf.indexOf(13);
     if (cr < 0 || cr > last) {
-      const lines: string[] = [];
+      const lines: Buffer[] = [];
       for (let start = 0; start <= last; ) {
         const end = buf.indexOf(10, start);
-        lines.push(buf.toString('utf8', start, end));
+        lines.push(buf.subarray(start, end));
         start = end + 1;
       }
       return lines;
@@ -57,19 +66,21 @@ function splitBreaks(text: string): string[] {
 
 /**
  * Each non-blank line of a JSON Lines byte stream, parsed and passed to `check` (with its 1-based line number and
- * its text), which returns what to yield or throws an error naming the line. Gzip errors of a decompressing input
- * stream become an InputError naming the file.
+ * the line as LineSplitter.cut gave it: its bytes, or its text), which returns what to yield or throws an error
+ * naming the line. Gzip errors of a decompressing input stream become an InputError naming the file.
  */
 export async function* parsedLines<T>(
   input: AsyncIterable<Buffer | string>,
   where: string,
-  check: (value: unknown, line: number, text: string) => T,
+  check: (value: unknown, line: number, raw: Buffer | string) => T,
 ): AsyncGenerator<T> {
   let n = 0;
   try {
     for await (const lines of lineBatches(input)) {
-      for (const text of lines) {
+      for (const raw of lines) {
         n++;
+        // Decoded one line at a time, just before parsing: the text is garbage as soon as it is parsed.
+        const text = typeof raw === 'string' ? raw : raw.toString('utf8');
         // Blank lines are skipped (a line that starts with "{", as every record does, is not blank).
         if (text.charCodeAt(0) !== 123 && !text.trim()) continue;
         let value: unknown;
@@ -78,7 +89,7 @@ export async function* parsedLines<T>(
         } catch {
           throw new InputError(`${where}:${n}: not valid JSON`);
         }
-        yield check(value, n, text);
+        yield check(value, n, raw);
       }
     }
   } catch (e) {
@@ -88,11 +99,11 @@ export async function* parsedLines<T>(
   }
 }
 
-/** The lines of a byte stream, a chunk's worth at a time (see LineSplitter). */
-async function* lineBatches(input: AsyncIterable<Buffer | string>): AsyncGenerator<string[]> {
+/** The lines of a byte stream, a chunk's worth at a time (see LineSplitter.cut). */
+async function* lineBatches(input: AsyncIterable<Buffer | string>): AsyncGenerator<(Buffer | string)[]> {
   const splitter = new LineSplitter();
   for await (const chunk of input) {
-    const lines = splitter.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    const lines = splitter.cut(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
     if (lines.length) yield lines;
   }
   const last = splitter.end();

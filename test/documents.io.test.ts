@@ -16,7 +16,8 @@ import zlib from 'node:zlib';
 import { spawnSync } from 'node:child_process';
 import { compress as zstdCompress, decompress as zstdDecompress } from '@mongodb-js/zstd';
 import { ShardWriter, asDocumentRecord, readShard } from '../activities/documents';
-import { SHARD_CODEC, decompressed, sniffCodec, zstdFrameEnd } from '../activities/shard-codec';
+import { SHARD_CODEC, SHARD_ZSTD_LEVEL, compressFrame, decompressed, sniffCodec, zstdFrameEnd } from '../activities/shard-codec';
+import { compress as compressAtLevel } from '@mongodb-js/zstd/bindings';
 import { InputError } from '../activities/errors';
 import { LineSplitter, jsonLines } from '../activities/jsonl';
 import type { ArtifactStore } from '../activities/store';
@@ -81,7 +82,13 @@ describe('LineSplitter', () => {
       const text = Array.from({ length: Math.floor(r() * 40) }, () => pieces[Math.floor(r() * pieces.length)]).join('');
       const b = Buffer.from(text);
       for (const size of [1, 2, 3, 7, 64, 1 << 16]) {
-        assert.deepEqual(splitterLines(b, size), await readlineLines(b, size), `${JSON.stringify(text)} in chunks of ${size}`);
+        const want = await readlineLines(b, size);
+        assert.deepEqual(splitterLines(b, size), want, `${JSON.stringify(text)} in chunks of ${size}`);
+        // cut: the same lines, as byte views (decoded here) or text.
+        const s = new LineSplitter();
+        const cut = [...chunked(b, size).flatMap((c) => s.cut(c)), ...s.end()];
+        assert.deepEqual(cut.map((l) => (typeof l === 'string' ? l : l.toString('utf8'))), want, `cut: ${JSON.stringify(text)} in chunks of ${size}`);
+        if (!text.includes('\r')) assert.ok(cut.slice(0, want.length - (text.endsWith('\n') ? 0 : 1)).every((l) => Buffer.isBuffer(l)), 'no CR: byte views');
       }
     }
   });
@@ -225,6 +232,18 @@ describe('shard codecs', () => {
         assert.ok(out.equals(plain), `${name} in chunks of ${size}`);
       }
     }
+  });
+
+  test('frames are compressed at the shard level (1), not at the level the package wrapper falls back to', async () => {
+    const r = rng(9);
+    const block = Buffer.from(Array.from({ length: 4000 }, (_, i) => JSON.stringify({ i, w: Math.floor(r() * 1e9).toString(36).repeat(1 + (i % 5)) })).join('\n'));
+    const frame = await compressFrame(block);
+    assert.equal(SHARD_ZSTD_LEVEL, 1);
+    assert.ok(frame.equals(await compressAtLevel(block, 1)), 'a level 1 frame');
+    assert.ok(!frame.equals(await compressAtLevel(block, 3)), 'levels 1 and 3 differ on this block');
+    // @mongodb-js/zstd's own compress ignores the level it is given: what the first zstd shards were written with.
+    assert.ok((await zstdCompress(block, 1)).equals(await compressAtLevel(block, 3)));
+    assert.ok((await zstdDecompress(frame)).equals(block));
   });
 
   test('frames the zstd command line writes (content size, checksum) are walked too', async (t) => {

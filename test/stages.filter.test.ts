@@ -4,9 +4,12 @@
  * line removal, every rule switchable, and PII masking.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { readShard, ShardWriter } from '../activities/documents';
 import { buildFilters, filterStage } from '../activities/stages/filter/run';
+import { compressFrame, decompressedBuffer } from '../activities/shard-codec';
 import { validChineseId } from '../activities/stages/filter/pii';
 import type { ArtifactStore } from '../activities/store';
 import type { ArtifactFileT, DocumentRecordT } from '../schemas/manifest';
@@ -85,6 +88,36 @@ describe('filter stage', () => {
     assert.equal(buildFilters(stageKinds.filter.params.parse(params)).length, 0);
     const { out } = await runFilter(CASES.map((c) => ({ id: c.name, text: c.text })), params);
     assert.equal(out.metrics!.kept, CASES.length);
+  });
+
+  test('a record no rule changes is written as the bytes it was read from; one a rule changes is serialized again', async () => {
+    const store = await minio.freshStore();
+    const t = makeStageContext({ store, params: stageKinds.filter.params.parse({}) });
+    // A text in a form JSON.stringify would not write (an escaped "."): kept as it is, or the stage serialized
+    // the record again. (The metadata is compared by its serialization, so it is written as JSON.stringify would.)
+    const lines = [
+      `{"id":"a","text":${JSON.stringify(CLEAN_EN).replace('.', '\\u002e')},"source":"s","metadata":{"url":"https://example.org/a"}}`,
+      `{"id":"b","text":${JSON.stringify(CLEAN_EN)},"source":"s","metadata":{"n":1}}`,
+    ];
+    const local = path.join(t.ctx.workDir, 'in.jsonl.zst');
+    fs.writeFileSync(local, await compressFrame(Buffer.from(lines.join('\n') + '\n')));
+    const input = await publishAsInput(store, 'docs', { files: [await store.putFile(local, 'shard-00000.jsonl.zst', 2)], schema: 'document/v1' });
+    const shardBytes = async (files: ArtifactFileT[]) => (await decompressedBuffer(Buffer.concat(await Promise.all(files.map((f) => store.getRange(f.key, 0, f.bytes)))))).toString('utf8');
+    const off = { enabled: false };
+    const allOff = { language: off, gopherRepetition: off, gopherQuality: off, c4: off, fineweb: off };
+    const run = async (params: StageParamsInput<'filter'>) => {
+      const ctx = makeStageContext({ store, params: stageKinds.filter.params.parse(params), inputs: [input] });
+      return shardBytes((await filterStage.run!(ctx.ctx)).files);
+    };
+    assert.equal(await run(allOff), lines.join('\n') + '\n');
+    // The language rule records metadata.language: the records change, and are written as JSON.stringify writes them.
+    const withLanguage = (await run({ ...allOff, language: { enabled: true } })).trimEnd().split('\n');
+    assert.equal(withLanguage.length, 2);
+    for (const [i, l] of withLanguage.entries()) {
+      const rec = JSON.parse(l) as DocumentRecordT;
+      assert.equal(l, JSON.stringify(rec));
+      assert.deepEqual(rec, { ...(JSON.parse(lines[i]) as DocumentRecordT), metadata: { ...(JSON.parse(lines[i]) as DocumentRecordT).metadata, language: 'en', languageScore: rec.metadata.languageScore } });
+    }
   });
 
   test('PII masking: e-mails, phone numbers, Chinese mobile and ID numbers with a valid checksum only', async () => {

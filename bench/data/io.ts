@@ -7,10 +7,11 @@
  *     baseline: Node's gunzip of the same JSONL as gzip, like `zcat | wc -c`; zstd beside it), line splitting,
  *     JSON.parse, record validation, JSON.stringify, compression (zstd level 1 now, gzip levels before, and two
  *     codecs not used, for comparison), sha256, MinIO upload;
- *   - the path end to end, now and in its two earlier states, frozen (bench/data/io-before.ts: gzip level 6, a
- *     write per record, readline and zod; bench/data/io-gzip.ts: gzip level 1 in batches, the previous change):
- *     ShardWriter alone, readShard alone (and of gzip shards: still readable), readShard → ShardWriter (a
- *     pass-through stage), and the filter stage itself with every rule off.
+ *   - the path end to end, now and in its three earlier states, frozen (bench/data/io-before.ts: gzip level 6, a
+ *     write per record, readline and zod; bench/data/io-gzip.ts: gzip level 1 in batches; bench/data/io-zstd.ts:
+ *     the first zstd path, the previous change and the named baseline of the pass-through): ShardWriter alone,
+ *     readShard alone (and of gzip shards: still readable), readShard → ShardWriter (a pass-through stage), and the
+ *     filter stage itself with every rule off.
  *
  * Each step runs `--reps` times; the table shows the fastest wall time and the least CPU time of the runs (the
  * machine is shared). MB are megabytes (10⁶) of uncompressed JSONL; "MB/s per core" is MB per CPU-second of this
@@ -31,10 +32,11 @@ import zlib from 'node:zlib';
 import { DocumentRecord, type ArtifactFileT, type DocumentRecordT } from '../../schemas/manifest';
 import { ShardWriter, asDocumentRecord, readShard } from '../../activities/documents';
 import { SHARD_CODEC, SHARD_ZSTD_LEVEL, compressFrame } from '../../activities/shard-codec';
-import { decompress as zstdDecompress } from '@mongodb-js/zstd';
+import { compress as zstdCompress, decompress as zstdDecompress } from '@mongodb-js/zstd';
 import { LineSplitter } from '../../activities/jsonl';
 import { ShardWriterBefore, readShardBefore } from './io-before';
 import { ShardWriterGzip, readShardGzip } from './io-gzip';
+import { ShardWriterZstd, readShardZstd } from './io-zstd';
 import { filterStage } from '../../activities/stages/filter/run';
 import { ArtifactStore } from '../../activities/store';
 import { startMinio, type MinioServer } from '../../infra/servers';
@@ -253,11 +255,20 @@ async function main(): Promise<void> {
     await step('line splitting: Buffer.indexOf + toString per line', () => {
       for (const b of plain) splitLines(b);
     });
-    await step('line splitting: LineSplitter, 64 KiB chunks (now: a toString per line where a chunk has no CR)', () => {
+    await step('line splitting: LineSplitter.push, 64 KiB chunks (a toString per line where a chunk has no CR; last change)', () => {
       let n = 0;
       for (const b of plain) {
         const s = new LineSplitter();
         for (const c of chunks(b, 64 << 10)) n += s.push(c).length;
+        n += s.end().length;
+      }
+      if (n !== DOCS) throw new Error(`${n} lines, ${DOCS} documents`);
+    });
+    await step('line splitting: LineSplitter.cut, 64 KiB chunks (now: byte views where a chunk has no CR, decoded when parsed)', () => {
+      let n = 0;
+      for (const b of plain) {
+        const s = new LineSplitter();
+        for (const c of chunks(b, 64 << 10)) n += s.cut(c).length;
         n += s.end().length;
       }
       if (n !== DOCS) throw new Error(`${n} lines, ${DOCS} documents`);
@@ -280,6 +291,8 @@ async function main(): Promise<void> {
     const frames = (b: Buffer) => chunks(b, 1 << 20);
     const compressors: [string, (b: Buffer) => Buffer | Promise<Buffer>][] = [
       [`zstd level ${SHARD_ZSTD_LEVEL}, a frame per MiB (now)`, async (b) => Buffer.concat(await Promise.all(frames(b).map(compressFrame)))],
+      // @mongodb-js/zstd's compress drops its level argument: level 3, zstd's default, whatever it is given.
+      ['zstd level 3, a frame per MiB (the package\'s compress; before)', async (b) => Buffer.concat(await Promise.all(frames(b).map((f) => zstdCompress(f, 1))))],
       ['gzip level 6 (zlib default; two changes ago)', (b) => zlib.gzipSync(b, { level: 6 })],
       ['gzip level 3', (b) => zlib.gzipSync(b, { level: 3 })],
       ['gzip level 1 (before)', (b) => zlib.gzipSync(b, { level: 1 })],
@@ -318,6 +331,11 @@ async function main(): Promise<void> {
       for (const r of records) await w.write(r);
       written = await w.close();
     }, { minio: pid, after: removeBlobs(() => written) });
+    await step('write: ShardWriter, first zstd path (level 3, lines as strings; last change)', async () => {
+      const w = new ShardWriterZstd(store, writeDir, OUT, 'zstd3');
+      for (const r of records) await w.write(r);
+      written = await w.close();
+    }, { minio: pid, after: removeBlobs(() => written) });
     await step(`write: ShardWriter, now (stringify, ${CODEC} in 1 MiB frames, file, sha256, upload)`, async () => {
       const w = new ShardWriter(store, writeDir, OUT, 'now');
       for (const r of records) await w.write(r);
@@ -330,7 +348,8 @@ async function main(): Promise<void> {
     };
     await step('read: readShard, before (readline, zod; gzip shards)', readAll(readShardBefore, gzFiles), { minio: pid });
     await step('read: readShard, gzip level 1 (LineSplitter, hand check; last change)', readAll(readShardGzip, gzFiles), { minio: pid });
-    await step(`read: readShard, now (download, ${SHARD_CODEC} frames, lines, parse, check)`, readAll(readShard, files), { minio: pid });
+    await step('read: readShard, first zstd path (lines decoded a chunk at a time, WeakMap; last change)', readAll(readShardZstd, files), { minio: pid });
+    await step(`read: readShard, now (download, ${SHARD_CODEC} frames, lines as bytes, parse, check)`, readAll(readShard, files), { minio: pid });
     await step('read: readShard, now, of the gzip shards (written before: still readable)', readAll(readShard, gzFiles), { minio: pid });
     const passDir = fs.mkdtempSync(path.join(dir, 'p-'));
     const passBefore = await step('**pass-through, before**: readShard → ShardWriter', async () => {
@@ -338,12 +357,17 @@ async function main(): Promise<void> {
       for (const f of gzFiles) for await (const d of readShardBefore(store, f)) await w.write(d);
       written = await w.close();
     }, { minio: pid, after: removeBlobs(() => written) });
-    const passGzip = await step('**pass-through, gzip level 1** (last change): readShard → ShardWriter', async () => {
+    const passGzip = await step('**pass-through, gzip level 1**: readShard → ShardWriter', async () => {
       const w = new ShardWriterGzip(store, passDir, OUT, 'pass-gzip');
       for (const f of gzFiles) for await (const d of readShardGzip(store, f)) await w.write(d);
       written = await w.close();
     }, { minio: pid, after: removeBlobs(() => written) });
-    const pass = await step('**pass-through, now**: readShard → ShardWriter (unchanged records keep their line)', async () => {
+    const passZstd = await step('**pass-through, first zstd path** (last change; the named baseline): readShard → ShardWriter', async () => {
+      const w = new ShardWriterZstd(store, passDir, OUT, 'pass-zstd3');
+      for (const f of files) for await (const d of readShardZstd(store, f)) await w.write(d);
+      written = await w.close();
+    }, { minio: pid, after: removeBlobs(() => written) });
+    const pass = await step('**pass-through, now**: readShard → ShardWriter (unchanged records keep their line\'s bytes)', async () => {
       const w = new ShardWriter(store, passDir, OUT, 'pass');
       for (const f of files) for await (const d of readShard(store, f)) await w.write(d);
       written = await w.close();
@@ -380,9 +404,11 @@ async function main(): Promise<void> {
     const env = { docs: DOCS, shardSize: SHARD_SIZE, mb: MB, storedMb: storedBytes / 1e6, loadBefore, loadAfter: os.loadavg() };
     process.stdout.write(renderIo(rows, env) + '\n');
     const rate = (r: Row) => ({ mbPerCpuS: MB / r.cpuS, mbPerS: MB / r.wallS, docsPerS: DOCS / r.wallS });
-    const summary = { ...env, codec: CODEC, reps: REPS, passThroughBefore: rate(passBefore), passThroughGzip: rate(passGzip), passThrough: rate(pass), filter: rate(filter), rows };
+    const summary = { ...env, codec: CODEC, reps: REPS, passThroughBefore: rate(passBefore), passThroughGzip: rate(passGzip), passThroughZstd: rate(passZstd), passThrough: rate(pass), filter: rate(filter), rows };
     if (values.json) fs.writeFileSync(values.json, JSON.stringify(summary, null, 2) + '\n');
-    process.stdout.write(`RESULT ${JSON.stringify({ before: summary.passThroughBefore, gzip: summary.passThroughGzip, now: summary.passThrough })}\n`);
+    const ratio = summary.passThrough.mbPerCpuS / summary.passThroughZstd.mbPerCpuS;
+    process.stdout.write(`pass-through, MB/s per core: now ${summary.passThrough.mbPerCpuS.toFixed(1)}, first zstd path (baseline) ${summary.passThroughZstd.mbPerCpuS.toFixed(1)}: ${ratio.toFixed(2)}×\n`);
+    process.stdout.write(`RESULT ${JSON.stringify({ before: summary.passThroughBefore, gzip: summary.passThroughGzip, zstd: summary.passThroughZstd, now: summary.passThrough, nowOverZstd: ratio })}\n`);
   } finally {
     await minio?.stop();
     fs.rmSync(dir, { recursive: true, force: true });

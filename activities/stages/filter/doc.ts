@@ -8,7 +8,8 @@ import { isCjkChar, tokenize, wordsOf } from '../../words';
 
 export class FilterDoc {
   private _text: string;
-  private cache = new Map<string, unknown>();
+  /** Made on first use: with every rule off, no view is ever asked for. */
+  private cache: Map<string, unknown> | undefined;
 
   constructor(readonly record: DocumentRecordT) {
     this._text = record.text;
@@ -20,7 +21,7 @@ export class FilterDoc {
 
   set text(t: string) {
     this._text = t;
-    this.cache.clear();
+    this.cache?.clear();
   }
 
   get metadata(): Record<string, unknown> {
@@ -60,13 +61,18 @@ export class FilterDoc {
     });
   }
 
-  /** The record to write: the current text, the metadata as the filters left it. */
+  /**
+   * The record to write: the current text, the metadata as the filters left it. The record itself while its text
+   * is unchanged (the same content as a copy): a record read from a shard is then written as the line it was read
+   * from, without serializing it again (activities/documents.ts), which a copy would not be.
+   */
   toRecord(): DocumentRecordT {
-    return { ...this.record, text: this._text };
+    return this._text === this.record.text ? this.record : { ...this.record, text: this._text };
   }
 
   private memo<T>(key: string, f: () => T): T {
-    if (!this.cache.has(key)) this.cache.set(key, f());
-    return this.cache.get(key) as T;
+    const cache = (this.cache ??= new Map());
+    if (!cache.has(key)) cache.set(key, f());
+    return cache.get(key) as T;
   }
 }
