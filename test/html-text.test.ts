@@ -56,6 +56,27 @@ describe('extractMainText', () => {
     assert.match(text, /bright pink coat/);
     assert.ok(!text.includes('street fashion in the city'), text);
   });
+
+  test('the text starts with the headline: the heading that is the largest part of the title, not the site name linking home', () => {
+    const body = ARTICLE.map((p) => `<p>${p}</p>`).join('');
+    // Readability drops an <h1> that repeats the title from the article it returns; the site's banner heading
+    // (a link to the front page) is also part of the title but is not the headline.
+    const html = (headline: string) => `<!doctype html><html><head><title>Harbour News: Pier to be restored</title></head><body>
+<div id="banner"><h1><a href="http://harbour.example/">Harbour News</a></h1></div>
+<div id="main">${headline}<div class="entry">${body}</div></div></body></html>`;
+    const { text } = extractMainText(html('<h1>Pier to be restored</h1>'));
+    assert.equal(text.split('\n\n')[0], 'Pier to be restored', text);
+    assert.equal(text.split('\n\n').slice(1).join('\n\n'), ARTICLE.join('\n\n'), 'then the article, once');
+    const noHeadline = extractMainText(html('')).text;
+    assert.equal(noHeadline, ARTICLE.join('\n\n'), 'no headline invented from the site name');
+  });
+
+  test('a page with <html> but no <body> (content straight after </head>) is read like one with a <body>', () => {
+    const body = ARTICLE.map((p) => `<p>${p}</p>`).join('');
+    const { text, extractor } = extractMainText(`<html><head><title>Pier</title></head><div id="menu"><a href="/">Home</a></div><div class="post">${body}</div></html>`);
+    assert.equal(extractor, 'readability');
+    assert.equal(text, ARTICLE.join('\n\n'));
+  });
 });
 
 describe('pruneBoilerplate', () => {

@@ -8,11 +8,14 @@
 import { Readability } from '@mozilla/readability';
 import { parseHTML } from 'linkedom';
 import { findComments, type CommentNode } from './html-comments';
+import { findHeadline } from './html-headline';
 import { proseWords, pruneBoilerplate, type PruneNode } from './html-prune';
 
 export interface ExtractedText {
   title?: string;
   text: string;
+  /** The headline `text` starts with (html-headline.ts), when the page has one; not part of `bodyLength`. */
+  headline?: string;
   /** Which path produced the text: `readability` or the `body` fallback. */
   extractor: 'readability' | 'body';
   /** The page's user comments (html-comments.ts), when asked for and found; never a repeat of lines in `text`. */
@@ -46,12 +49,14 @@ export function extractMainText(html: string, options: ExtractOptions = {}): Ext
   const doc = parseDocument(html);
   const title = doc.title?.trim() || undefined;
   const threads = options.comments ? findComments(doc as unknown as Parameters<typeof findComments>[0]) : [];
+  const headline = findHeadline(doc, title);
   const article = pickArticle(doc, html);
   let text = '';
+  let lead: string | undefined;
   let extractor: ExtractedText['extractor'] = 'readability';
   if (article) {
     pruneBoilerplate(article as unknown as PruneNode);
-    text = dropRepeatedLines(normalizeText(blockText(article)));
+    [text, lead] = withHeadline(dropRepeatedLines(normalizeText(blockText(article))), headline);
   }
   if (!text) {
     const fresh = parseDocument(html);
@@ -60,7 +65,7 @@ export function extractMainText(html: string, options: ExtractOptions = {}): Ext
     [text, extractor] = [body ? normalizeText(blockText(body)) : '', 'body'];
   }
   const comments = threads.length ? newLines(text, threads) : '';
-  return { title, text, extractor, ...(comments ? { comments } : {}) };
+  return { title, text, ...(lead ? { headline: lead } : {}), extractor, ...(comments ? { comments } : {}) };
 }
 
 /**
@@ -77,6 +82,25 @@ function newLines(text: string, threads: CommentNode[]): string {
     parts.push(lines.join('\n'));
   }
   return dropRepeatedLines(parts.join('\n\n'));
+}
+
+/**
+ * The article text led by the headline (unless one of its first lines already is the headline), and the headline
+ * line it starts with. The gold texts of the Dragnet pages start with the headline; Readability keeps or drops it
+ * depending on where the page puts it, and a document without its headline loses what it is about.
+ */
+function withHeadline(text: string, headline: string | undefined): [string, string | undefined] {
+  if (!text || !headline) return [text, undefined];
+  const h = normalizeText(headline);
+  const lines = text.split('\n', 6);
+  const at = lines.findIndex((l) => l.toLowerCase() === h.toLowerCase());
+  if (at === 0) return [text, lines[0]];
+  return at > 0 ? [text, undefined] : [`${h}\n\n${text}`, h];
+}
+
+/** The length of the text without the headline it starts with: what a minimum length of main text is checked on. */
+export function bodyLength(x: Pick<ExtractedText, 'text' | 'headline'>): number {
+  return x.headline ? x.text.slice(x.headline.length).trimStart().length : x.text.length;
 }
 
 /** NFC, unified newlines, runs of spaces collapsed, at most one blank line between paragraphs. */
@@ -143,11 +167,16 @@ function readabilityRoot(doc: ReturnType<typeof parseDocument>, charThreshold: n
   }
 }
 
-// linkedom only builds <html>/<body> when the markup has them, so fragments get a wrapper.
+// linkedom only builds <html>/<body> when the markup has them (a browser implies both), so fragments get a
+// wrapper, and a page that has <html> but no <body> (content straight after </head>) gets its <body>: without
+// one the page has no document.body, and Readability and the body fallback both find nothing.
 function parseDocument(html: string) {
   const lean = leanHtml(html);
-  const whole = /<html[\s>]/i.test(lean) ? lean : `<!doctype html><html><head></head><body>${lean}</body></html>`;
-  return parseHTML(whole).document;
+  if (!/<html[\s>]/i.test(lean)) return parseHTML(`<!doctype html><html><head></head><body>${lean}</body></html>`).document;
+  if (/<body[\s>]/i.test(lean)) return parseHTML(lean).document;
+  const at = /<\/head\s*>/i.exec(lean) ?? /<html\b[^>]*>/i.exec(lean);
+  const cut = at ? at.index + at[0].length : 0;
+  return parseHTML(`${lean.slice(0, cut)}<body>${lean.slice(cut)}</body>`).document;
 }
 
 // Scripts, styles and comments, in document order as a tokenizer meets them (a `<script>` inside a comment is

@@ -4,6 +4,7 @@
  * classed — are testable without a server.
  */
 import { createHash } from 'node:crypto';
+import { bodyLength } from '../html-text';
 import { extractText } from './extract-pool';
 import { decodeBody } from './decode';
 import { FetchError } from './fetch';
@@ -46,8 +47,9 @@ export async function pageEntry(page: FetchedPage, policy: UrlPolicy, minChars: 
   const entry = { ...common, outlinks, ...validators, ...(canonical ? { canonical } : {}) };
   if (links.noindex) return { ...entry, outcome: 'dropped', reason: 'noindex' };
 
-  const { title, text, extractor } = await extractText(html);
-  if (text.length < minChars) return { ...entry, outcome: 'dropped', reason: 'too_short' };
+  const extracted = await extractText(html);
+  const { title, text, extractor } = extracted;
+  if (bodyLength(extracted) < minChars) return { ...entry, outcome: 'dropped', reason: 'too_short' };
   const contentHash = createHash('sha256').update(`${title ?? ''}\n${text}`).digest('hex');
   if (previous?.contentHash === contentHash) return { ...entry, contentHash, outcome: 'unchanged' };
   const key = canonical ?? page.url;

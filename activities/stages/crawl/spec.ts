@@ -57,7 +57,7 @@ export const crawlKind = stageKind({
   params: CrawlParams,
   accepts: [],
   produces: 'documents',
-  version: '3',
+  version: '4',
   defaultQueue: QUEUES.cpu,
   fanout: () => false,
 });

@@ -13,7 +13,7 @@ import type { StageParams } from '../../../schemas/stages';
 import { DOCUMENT_SCHEMA, type DocumentRecordT } from '../../../schemas/manifest';
 import { shardMapStage, sumStats } from '../../shard-map';
 import { loadLanguageIdentifier, type LanguageIdentifier } from '../../langid';
-import { extractMainText } from '../html-text';
+import { bodyLength, extractMainText } from '../html-text';
 
 type Params = StageParams<'extract'>;
 
@@ -66,7 +66,8 @@ export const extractStage = shardMapStage<Params, ExtractStats>({
       const text = p.comments === 'append' && page.comments ? `${page.text}\n\n${page.comments}` : page.text;
       counts.ms += performance.now() - t0;
       counts[extractor]++;
-      if (text.length < p.minChars) {
+      // The headline alone does not make a page long enough (trafilatura's minimum counts the body, too).
+      if (text.length - page.text.length + bodyLength(page) < p.minChars) {
         counts.tooShort++;
         continue;
       }

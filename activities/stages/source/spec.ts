@@ -32,7 +32,7 @@ export const sourceKind = stageKind({
   params: SourceParams,
   accepts: [],
   produces: 'documents',
-  version: '3',
+  version: '4',
   defaultQueue: QUEUES.cpu,
   localPaths: { params: ['paths'] },
   fanout: () => true, // one task per group of files
