@@ -9,7 +9,8 @@ import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ManifestT } from '../schemas/manifest';
-import type { FanoutCall, PreparedStage, Proposal, StageCall, StageDone } from '../schemas/run';
+import type { FanoutCall, NodeCall, NodeResult, PreparedStage, Proposal, StageCall, StageDone } from '../schemas/run';
+import { nodeReadySignal } from '../workflows/definitions';
 import { stageCacheKey } from './cache-key';
 import { isNonRetryable } from './errors';
 import { stageKinds } from '../schemas/stages';
@@ -78,6 +79,26 @@ export function createActivities(deps: ActivityDeps) {
       const impl = implOf(call);
       if (!impl.run) throw new Error(`stage kind ${call.stage.kind} cannot run as a single activity`);
       return publish(call, ctx.attempt, await impl.run(ctx));
+    });
+  }
+
+  /**
+   * One node of a stage attempt on several machines (workflows/multi-node.ts). The node whose trainer held rank 0
+   * publishes the output; the others return without one. The group's try is the attempt the stage sees.
+   */
+  async function runStageNode(call: NodeCall): Promise<NodeResult> {
+    return withContext(call, { gpus: true }, async (ctx) => {
+      const impl = implOf(call);
+      if (!impl.run || !stageKinds[call.stage.kind].multiNode) throw new ConfigError(`stage kind ${call.stage.kind} cannot run on several nodes`);
+      const workflowId = Context.current().info.workflowExecution?.workflowId;
+      if (!workflowId) throw new Error('a stage node runs inside a pipeline workflow, which it tells where the rendezvous is');
+      const announce = async (address?: string) => {
+        const report = { stage: call.stage.name, group: call.node.group, rank: call.node.rank, ...(address ? { address } : {}) };
+        await Context.current().client.workflow.getHandle(workflowId).signal(nodeReadySignal, report);
+      };
+      ctx.node = { ...call.node, announce };
+      const out = await impl.run(ctx);
+      return out.nodeOnly ? {} : { done: await publish(call, ctx.attempt, out) };
     });
   }
 
@@ -174,7 +195,9 @@ export function createActivities(deps: ActivityDeps) {
   /** Builds the StageContext, keeps the activity heartbeating, cleans up, and classifies errors. */
   async function withContext<T>(call: FanoutCall, opts: { gpus?: boolean }, body: (ctx: StageContext<unknown>) => Promise<T>): Promise<T> {
     const actx = Context.current();
-    const { attempt, heartbeatDetails, heartbeatTimeoutMs } = actx.info;
+    const { heartbeatDetails, heartbeatTimeoutMs } = actx.info;
+    // The nodes of a multi-node attempt each run once (Temporal's retries are off); the group's try is the attempt.
+    const attempt = (call as Partial<NodeCall>).node?.attempt ?? actx.info.attempt;
     const workDir = fs.mkdtempSync(path.join(ensureDir(workRoot), `${call.stage.name}-`));
     let last: Progress = (heartbeatDetails as Progress | undefined) ?? {};
     const beat = () => actx.heartbeat(last);
@@ -239,7 +262,7 @@ export function createActivities(deps: ActivityDeps) {
     return m;
   }
 
-  return { prepareStage, runStage, proposeStage, planFanout, runFanoutTask, reduceFanout };
+  return { prepareStage, runStage, runStageNode, proposeStage, planFanout, runFanoutTask, reduceFanout };
 }
 
 export type DaptActivities = ReturnType<typeof createActivities>;

@@ -40,8 +40,19 @@ export function stageLine(name: string, s: StageState): string {
   if (s.digest) parts.push(`→ ${s.digest.slice(0, 12)}`);
   if (s.reason) parts.push(`(${s.reason})`);
   if (s.fallback) parts.push(`(fell back to queue ${s.fallback.to}: ${s.fallback.reason})`);
+  if (s.nodes && s.state === 'running') parts.push(nodesLine(s.nodes));
   if (s.error) parts.push(`\n      ${s.error}`);
   return parts.join('  ');
+}
+
+/** Who of a multi-node stage has started: the nodes missing are the ones to look for (a queue without enough workers). */
+export function nodesLine(n: NonNullable<StageState['nodes']>): string {
+  const missing = Array.from({ length: n.count }, (_, r) => r).filter((r) => !n.arrived.includes(r));
+  const where = n.address ? ` at ${n.address}` : '';
+  const since = `${Math.round((Date.now() - Date.parse(n.since)) / 1000)}s`;
+  return missing.length
+    ? `\n      nodes ${n.arrived.length}/${n.count} started${where} (try ${n.attempt}); waiting ${since} for node ${missing.join(', ')}`
+    : `(${n.count} nodes${where}, try ${n.attempt})`;
 }
 
 export function statusText(st: LiveRunStatus): string {

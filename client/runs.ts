@@ -83,7 +83,8 @@ export async function getRunStatus(client: Client, workflowId: string): Promise<
     const payload = pa.heartbeatDetails?.payloads?.[0];
     if (payload) {
       const p = defaultPayloadConverter.fromPayload<{ fraction?: number; message?: string }>(payload);
-      Object.assign(s, { progress: p.fraction, message: p.message });
+      // Several nodes of one stage heartbeat: the one with training progress (rank 0's) speaks for the stage.
+      if (p.fraction !== undefined || s.progress === undefined) Object.assign(s, { progress: p.fraction, message: p.message });
     }
     if (pa.lastFailure?.message) s.error = `retrying after: ${pa.lastFailure.message}`;
   }

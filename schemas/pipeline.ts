@@ -29,6 +29,12 @@ export const ResourcesSpec = z
       .regex(/^[a-z0-9][a-z0-9-]*$/, { message: 'expected a class name like a100-80g (it names the queue gpu-<class>)' })
       .optional()
       .describe('GPU resource class: the stage runs on queue gpu-<class>'),
+    nodes: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe('worker machines for one attempt (pretrain; default 1): one activity per node, each with `gpu` GPUs, joined through torchrun\'s c10d rendezvous'),
   })
   .strict();
 

@@ -32,7 +32,7 @@ export interface PlanStage {
   params: Record<string, unknown>;
   queue: string;
   /** GPUs an attempt needs (set when the spec says `resources`); a GPU worker pins them for the attempt. */
-  resources?: { gpu: number; gpuClass?: string };
+  resources?: { gpu: number; gpuClass?: string; nodes?: number };
   /** Where the stage runs when no worker on `queue` starts it within `timeouts.scheduleToStart`. */
   fallbackQueue?: string;
   retry: PlanRetry;
@@ -215,6 +215,13 @@ function placementIssues(stages: Record<string, PlanStage>): SpecIssue[] {
     if (cls && st.queue !== gpuQueue(cls)) {
       const message = `queue "${st.queue}" contradicts resources.gpuClass "${cls}" (whose queue is ${gpuQueue(cls)}): set one of them`;
       issues.push({ code: 'invalid', path: at('queue'), message });
+    }
+    if ((st.resources?.nodes ?? 1) > 1 && !(stageKinds[st.kind] as StageKind).multiNode) {
+      const message = `stage kind ${st.kind} runs on one machine; resources.nodes > 1 is for kinds that train across machines (pretrain)`;
+      issues.push({ code: 'invalid', path: at('resources.nodes'), message });
+    }
+    if ((st.resources?.nodes ?? 1) > 1 && st.mode === 'fanout') {
+      issues.push({ code: 'invalid', path: at('resources.nodes'), message: 'a fan-out stage spreads over workers by its tasks: resources.nodes is for single-activity stages' });
     }
     if (!st.fallbackQueue) continue;
     if (!st.timeouts.scheduleToStart) {

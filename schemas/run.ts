@@ -55,6 +55,41 @@ export interface FanoutCall extends StageCall {
   cacheKey: string;
 }
 
+/**
+ * One node of a stage that runs an attempt on several machines (resources.nodes): which node, which try of the
+ * group (each try is a fresh rendezvous), and where to meet. Node 0 picks the rendezvous address and announces it
+ * (nodeReadySignal); the workflow starts the other nodes with it.
+ */
+export interface NodeRole {
+  rank: number;
+  count: number;
+  /** The group's try (1, 2, …): the stage's attempt number on every node of it. */
+  attempt: number;
+  /** Names this try's rendezvous (torchrun's --rdzv-id). */
+  group: string;
+  /** host:port of node 0's rendezvous store; absent on node 0, which picks it. */
+  address?: string;
+  /** How long the nodes wait at the rendezvous for each other. */
+  joinTimeoutS: number;
+}
+
+export interface NodeCall extends FanoutCall {
+  node: NodeRole;
+}
+
+/** A node's part: the node that held the trainer's rank 0 published the stage output; the others only trained. */
+export interface NodeResult {
+  done?: StageDone;
+}
+
+/** What a node tells the workflow: that it started, and node 0 where the rendezvous is. */
+export interface NodeReport {
+  stage: string;
+  group: string;
+  rank: number;
+  address?: string;
+}
+
 export interface FanoutBatchInput {
   call: FanoutCall;
   phase: number;
@@ -86,6 +121,8 @@ export interface StageState {
   metrics?: Record<string, unknown>;
   /** Set when no worker on the stage's queue started it within timeout.scheduleToStart and it moved to its fallbackQueue. */
   fallback?: { from: string; to: string; reason: string; at: string };
+  /** A stage on several nodes: this try's rendezvous and which nodes have started (`dapt status` shows who is missing). */
+  nodes?: { count: number; attempt: number; group: string; arrived: number[]; address?: string; since: string };
   /** state `waiting`: the approval request (its summary is also the stage's message); then its outcome. */
   approval?: { requestedAt: string; deadline: string; summary: string; outcome?: ApprovalOutcome };
 }

@@ -26,6 +26,11 @@ export interface StageKind<P extends z.ZodType = z.ZodType> {
    * shard by shard (activities/shard-map.ts) always are: one task per input shard.
    */
   fanout: (params: z.output<P>) => boolean;
+  /**
+   * The stage can run one attempt on several worker machines (`resources.nodes`): one activity per node, which the
+   * implementation sees as StageContext.node.
+   */
+  multiNode?: boolean;
   /** false: the stage has effects outside its artifact (a published pointer), so it runs every time. */
   cacheable?: boolean;
   /** A human approval gate these params ask for: the workflow waits between the stage's propose and run. */

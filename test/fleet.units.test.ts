@@ -99,3 +99,32 @@ test('placement in the plan: a GPU class names the queue; fallbacks need schedul
     'stages.d.resources.gpuClass: expected a class name like a100-80g (it names the queue gpu-<class>)',
   ]);
 });
+
+test('resources.nodes: pretrain on several nodes; other kinds and fan-outs are told they run on one machine', () => {
+  const ok = compilePipeline({
+    name: 'nodes',
+    stages: {
+      docs: { uses: 'source', with: { paths: ['x'] } },
+      pt: { uses: 'pretrain', needs: ['docs'], resources: { gpu: 8, nodes: 2 }, with: { baseModel: 'm', train: { maxSteps: 1 } } },
+    },
+  });
+  assert.ok(ok.ok, JSON.stringify(!ok.ok && ok.issues));
+  assert.deepEqual(ok.plan.stages.pt.resources, { gpu: 8, nodes: 2 });
+
+  const bad = compilePipeline({
+    name: 'nodes-bad',
+    stages: {
+      docs: { uses: 'source', with: { paths: ['x'] }, resources: { nodes: 2 } },
+      one: { uses: 'noop', resources: { nodes: 3 } },
+      zero: { uses: 'noop', resources: { nodes: 0 } },
+    },
+  });
+  assert.equal(bad.ok, false);
+  const issues = bad.ok ? [] : bad.issues.map((i) => `${i.path}: ${i.message}`);
+  assert.deepEqual(issues.sort(), [
+    'stages.docs.resources.nodes: a fan-out stage spreads over workers by its tasks: resources.nodes is for single-activity stages',
+    'stages.docs.resources.nodes: stage kind source runs on one machine; resources.nodes > 1 is for kinds that train across machines (pretrain)',
+    'stages.one.resources.nodes: stage kind noop runs on one machine; resources.nodes > 1 is for kinds that train across machines (pretrain)',
+    'stages.zero.resources.nodes: Too small: expected number to be >=1',
+  ]);
+});

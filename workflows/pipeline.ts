@@ -25,12 +25,13 @@ import { msToNumber } from '@temporalio/common/lib/time';
 import type { DaptActivities } from '../activities/runtime';
 import type { ArtifactRef } from '../schemas/manifest';
 import type { PlanStage } from '../schemas/plan';
-import type { ApprovalOutcome, FanoutCall, ParkDecision, RunInput, RunStatus, StageCall, StageDone, StageState } from '../schemas/run';
+import type { ApprovalOutcome, FanoutCall, NodeReport, ParkDecision, RunInput, RunStatus, StageCall, StageDone, StageState } from '../schemas/run';
 import { runViewOf } from '../schemas/run';
 import { CONTROL_OPTIONS, stageActivityOptions } from './activity-options';
-import { abortSignal, approveStageSignal, rejectStageSignal, retryStageSignal, skipStageSignal, statusQuery } from './definitions';
+import { abortSignal, approveStageSignal, nodeReadySignal, rejectStageSignal, retryStageSignal, skipStageSignal, statusQuery } from './definitions';
 import { describeFailure, failureAttempt, scheduleToStartTimedOut } from './failures';
 import { fanoutBatchWorkflow } from './fanout';
+import { runOnNodes } from './multi-node';
 
 type Outcome = { ok: true; ref: ArtifactRef } | { ok: false };
 
@@ -62,6 +63,13 @@ export async function pipelineWorkflow(input: RunInput): Promise<RunStatus> {
   };
   setHandler(approveStageSignal, (stage, by) => answer(stage, { decision: 'approved', by }));
   setHandler(rejectStageSignal, (stage, by, reason) => answer(stage, { decision: 'rejected', by, reason }));
+  const nodeReports = new Map<string, NodeReport[]>();
+  setHandler(nodeReadySignal, (r) => {
+    const key = `${r.stage}/${r.group}`;
+    nodeReports.set(key, [...(nodeReports.get(key) ?? []), r]);
+    const nodes = status.stages[r.stage]?.nodes;
+    if (nodes?.group === r.group && !nodes.arrived.includes(r.rank)) nodes.arrived = [...nodes.arrived, r.rank].sort((a, b) => a - b);
+  });
   setHandler(abortSignal, (reason) => {
     aborted = reason || 'aborted by user';
     main?.cancel();
@@ -140,7 +148,9 @@ export async function pipelineWorkflow(input: RunInput): Promise<RunStatus> {
         const done =
           st.mode === 'fanout'
             ? await fanout(st, s, fcall, round)
-            : await proxyActivities<DaptActivities>(stageActivityOptions(st, queueOf(st), `${name}:run:${round}`)).runStage(fcall);
+            : (st.resources?.nodes ?? 1) > 1
+              ? await runOnNodes({ st, s, call: fcall, round, queue: queueOf(st), reports: nodeReports, now })
+              : await proxyActivities<DaptActivities>(stageActivityOptions(st, queueOf(st), `${name}:run:${round}`)).runStage(fcall);
         Object.assign(s, { state: 'succeeded', attempt: done.attempt, digest: done.ref.digest, metrics: done.metrics, endedAt: now() });
         return { ok: true, ref: done.ref };
       } catch (err) {

@@ -48,6 +48,20 @@ export async function uploadCheckpoint(
   return { step: meta.step, index };
 }
 
+/**
+ * The last checkpoint this run stored for a piece of work: how the nodes of a multi-node attempt resume, since
+ * each try of the group starts fresh activities with no heartbeat to carry it. Another run's checkpoints under
+ * the same ledger (a --no-cache rerun) are not taken.
+ */
+export async function latestCheckpoint(store: ArtifactStore, ledgerId: string, run: string): Promise<CheckpointRef | undefined> {
+  const indexes = (await store.list(checkpointPrefix(ledgerId))).map((o) => o.key).filter((k) => /step-\d+\.json$/.test(k));
+  for (const key of indexes.sort().reverse()) {
+    const index = await store.getJson<CheckpointIndex>(key);
+    if (index?.run === run) return { step: index.step, index: key };
+  }
+  return undefined;
+}
+
 /** Downloads the checkpoint into `<parent>/step-N` and returns that directory, or undefined when the index is gone. */
 export async function downloadCheckpoint(store: ArtifactStore, ref: CheckpointRef, parent: string): Promise<{ dir: string; step: number } | undefined> {
   const index = await store.getJson<CheckpointIndex>(ref.index);

@@ -26,6 +26,7 @@ import { parseTrainerEvent, type TrainerEvent } from '../../schemas/trainer-even
 import { ConfigError } from '../errors';
 import { visibleGpus } from '../gpus';
 import { REPO_ROOT, TRAINER_ENV_SCRIPT } from '../../infra/paths';
+import { rendezvousArgs, type TrainerRendezvous } from './rendezvous';
 
 const STDERR_TAIL = 50;
 
@@ -89,6 +90,8 @@ export interface TrainerRunOptions {
   termGraceMs?: number;
   /** The GPUs leased to this attempt (ctx.gpus): the trainer sees only these, one DDP rank each. */
   gpus?: string[];
+  /** One node of a run on several machines: torchrun joins this c10d rendezvous (even with one process here). */
+  rendezvous?: TrainerRendezvous;
 }
 
 export interface TrainerResult {
@@ -140,8 +143,13 @@ export async function runTrainer(opts: TrainerRunOptions): Promise<TrainerResult
   const python = await trainerPython();
   const nproc = await trainerProcesses(opts.command, opts.configPath, opts.gpus);
   const trainerArgs = [opts.command, '--config', opts.configPath, ...(opts.resumeDir ? ['--resume', opts.resumeDir] : [])];
-  const args = nproc > 1 ? ['-c', launcher('trainer.torchrun'), String(nproc), ...trainerArgs] : ['-c', launcher('trainer'), ...trainerArgs];
-  if (nproc > 1) opts.log(`trainer: ${nproc} processes (DDP through torch.distributed.run)`);
+  const rdzv = opts.rendezvous;
+  const args =
+    nproc > 1 || rdzv
+      ? ['-c', launcher('trainer.torchrun'), String(nproc), ...(rdzv ? rendezvousArgs(rdzv) : []), ...trainerArgs]
+      : ['-c', launcher('trainer'), ...trainerArgs];
+  if (rdzv) opts.log(`trainer: ${nproc} process(es) here, one of ${rdzv.nodes} nodes meeting at ${rdzv.address} (${rdzv.id})`);
+  else if (nproc > 1) opts.log(`trainer: ${nproc} processes (DDP through torch.distributed.run)`);
   const env = trainerEnv(opts.gpus);
   const child = spawn(python, args, { cwd: opts.cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const stderrTail: string[] = [];

@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { z } from 'zod';
 import { EvaluateConfig, FinetuneConfig, PretrainConfig, PseudolabelConfig, TranslateConfig, type TrainerEvent } from '../../schemas/trainer';
 import type { StageContext } from '../stages/types';
+import { freePort, nodeAddress, type TrainerRendezvous } from './rendezvous';
 import { runTrainer, throwIfTrainerFailed, writeTrainerConfig } from './trainer-process';
 
 /** The config schema of each trainer command: a stage names the command, the schema follows. */
@@ -60,6 +61,7 @@ export async function runTrainerStage<C extends TrainerCommand>(ctx: StageContex
     cwd: run.cwd ?? ctx.workDir,
     signal: ctx.signal,
     gpus: ctx.gpus,
+    ...(ctx.node ? { rendezvous: await meet(ctx, command) } : {}),
     onEvent: (e) => {
       if (!run.ownHeartbeats) progressHeartbeat(ctx, e, run.progressPrefix ?? '');
       run.onEvent?.(e);
@@ -68,6 +70,20 @@ export async function runTrainerStage<C extends TrainerCommand>(ctx: StageContex
   });
   await run.settle?.();
   throwIfTrainerFailed(run.what, result, ctx.signal);
+}
+
+/**
+ * A node of a multi-node attempt, just before its trainer starts: node 0 picks the rendezvous address here and
+ * announces it through the workflow, which only then starts the other nodes; they announce that they arrived.
+ */
+async function meet(ctx: StageContext<unknown>, command: TrainerCommand): Promise<TrainerRendezvous> {
+  const node = ctx.node!;
+  if (command !== 'pretrain') throw new Error(`trainer ${command} runs on one machine, not on ${node.count} nodes`);
+  const address = node.address ?? `${nodeAddress()}:${await freePort()}`;
+  await node.announce(node.rank === 0 ? address : undefined);
+  ctx.log(`node ${node.rank} of ${node.count}: rendezvous ${node.group} at ${address}`);
+  ctx.progress({ message: `node ${node.rank} of ${node.count}: waiting at the rendezvous ${address} for the other nodes (up to ${node.joinTimeoutS}s)` });
+  return { nodes: node.count, address, id: node.group, host: node.rank === 0, joinTimeoutS: node.joinTimeoutS };
 }
 
 function progressHeartbeat(ctx: StageContext<unknown>, e: TrainerEvent, prefix: string): void {

@@ -4,7 +4,7 @@
  * see a StageContext; they do not know about Temporal, retries or where they run.
  */
 import type { ArtifactFileT, ManifestT } from '../../schemas/manifest';
-import type { ApprovalOutcome, Proposal } from '../../schemas/run';
+import type { ApprovalOutcome, NodeRole, Proposal } from '../../schemas/run';
 import type { RunView } from '../../schemas/run';
 import type { StageKindName, StageParams } from '../../schemas/stages';
 import type { ArtifactStore } from '../store';
@@ -47,6 +47,14 @@ export interface StageContext<P = Record<string, unknown>> {
   gpus?: string[];
   /** A gated stage's run step: what the human (or the timeout) answered; absent when nobody was asked. */
   approval?: ApprovalOutcome;
+  /** One node of an attempt on several machines (resources.nodes; kinds with multiNode): see StageNode. */
+  node?: StageNode;
+}
+
+/** This activity's place in a multi-node attempt (workflows/multi-node.ts). */
+export interface StageNode extends NodeRole {
+  /** Tells the workflow this node started; node 0 passes the rendezvous address it picked (the others wait for it). */
+  announce(address?: string): Promise<void>;
 }
 
 /** What a fingerprint may look at besides the params: state in the store that the output depends on. */
@@ -56,6 +64,8 @@ export interface FingerprintEnv {
 }
 
 export interface StageOutput {
+  /** A node of a multi-node attempt that holds no part of the output (another node publishes it): nothing to publish. */
+  nodeOnly?: true;
   files: ArtifactFileT[];
   /** Record schema of the files, e.g. document/v1. */
   schema: string;

@@ -58,4 +58,5 @@ export const pretrainKind = stageKind({
   defaultQueue: QUEUES.gpu,
   localPaths: { params: ['baseModel', 'fallbackModel'] },
   fanout: () => false,
+  multiNode: true,
 });
