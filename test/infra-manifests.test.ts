@@ -34,7 +34,7 @@ interface K8sObject {
 }
 interface Container {
   args: string[];
-  env?: { name: string; value: string }[];
+  env?: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
   resources?: { limits?: Record<string, unknown>; requests?: Record<string, unknown> };
   volumeMounts: { name: string; mountPath: string }[];
   securityContext: Record<string, unknown>;
@@ -155,6 +155,9 @@ describe('helm chart', () => {
     const shm = gpu.spec.template.spec.volumes.find((v) => v.name === 'dshm');
     assert.equal(shm?.emptyDir?.medium, 'Memory');
     assert.ok(worker(gpu).volumeMounts.some((m) => m.mountPath === '/dev/shm'));
+    // Multi-node pretraining: other pods reach this one's rendezvous at its pod IP; CPU workers host none.
+    assert.equal(worker(gpu).env?.find((e) => e.name === 'DAPT_NODE_ADDRESS')?.valueFrom?.fieldRef?.fieldPath, 'status.podIP');
+    assert.equal(worker(cpu).env?.find((e) => e.name === 'DAPT_NODE_ADDRESS'), undefined);
 
     // Metrics: pod annotations plus a headless Service for the port; no ServiceMonitor unless asked.
     assert.equal(cpu.spec.template.metadata.annotations?.['prometheus.io/port'], '9464');
