@@ -222,6 +222,43 @@ export const NoiseSpec = z
   })
   .strict();
 
+/** Adversarial training on the word embeddings (trainer/robust.py): FGM one step of ε, PGD K projected steps. */
+export const AdversarialSpec = z
+  .object({
+    method: z.enum(['fgm', 'pgd']).default('fgm').describe('fgm: one step of L2 length epsilon along the gradient; pgd: `steps` steps of `alpha`, projected onto the epsilon-ball'),
+    epsilon: z.number().gt(0).default(1).describe('L2 radius of the perturbation of the word-embedding matrix'),
+    steps: z.number().int().min(1).max(20).default(3).describe('pgd: ascent steps K (K extra forward/backward passes per step)'),
+    alpha: z.number().gt(0).default(0.3).describe('pgd: L2 length of each ascent step'),
+  })
+  .strict();
+
+/** Prompt-based fine-tuning (PET / LM-BFF): the MLM head scores one label word per class at the template's mask. */
+export const PromptSpec = z
+  .object({
+    template: z
+      .string()
+      .refine((t) => t.split('{text}').length === 2 && t.split('[MASK]').length === 2, 'must hold {text} and [MASK] exactly once each')
+      .describe('the input with one label slot, e.g. "{text} This package is about [MASK]."; {text}: the example, [MASK]: the slot'),
+    verbalizer: z
+      .record(z.string(), z.string().min(1))
+      .refine((v) => Object.keys(v).length >= 2, 'at least two labels')
+      .describe('label → its label word, one token of the model\'s vocabulary (checked when the model is loaded)'),
+  })
+  .strict();
+
+/** R-Drop: two dropout passes, their mean loss + alpha × the symmetric KL between them. */
+export const RDropSpec = z
+  .object({ alpha: z.number().min(0).default(1).describe('weight of the symmetric KL between the two passes') })
+  .strict();
+
+/** SimCSE-style InfoNCE between two dropout views of the [CLS] states, in-batch negatives, added to the task loss. */
+export const ContrastiveSpec = z
+  .object({
+    weight: z.number().min(0).default(0.1).describe('weight of the InfoNCE term'),
+    temperature: z.number().gt(0).max(1).default(0.05).describe('τ of cos(h, h′)/τ'),
+  })
+  .strict();
+
 /** The interval of a model's difference to the base: paired bootstrap over seeds × test items. */
 export const IntervalSpec = z
   .object({
@@ -250,6 +287,10 @@ export const FinetuneConfig = z
     imbalance: z.enum(['none', 'weights', 'resample']).default('none').describe('weights: inverse-frequency loss weights; resample: class-balanced sampling'),
     noise: NoiseSpec.optional(),
     ema: z.object({ decay: z.number().gt(0).lt(1).default(0.999) }).strict().optional().describe('evaluate with an exponential moving average of the weights'),
+    adversarial: AdversarialSpec.optional().describe('adversarial training on the word embeddings (FGM or PGD), every model alike'),
+    rdrop: RDropSpec.optional().describe('R-Drop: consistency between two dropout passes, every model alike'),
+    contrastive: ContrastiveSpec.optional().describe('a contrastive (SimCSE) auxiliary loss on two dropout views of the [CLS] states, every model alike'),
+    prompt: PromptSpec.optional().describe('classification by the MLM head at a template\'s mask over label words (no new classifier head), every model alike'),
     interval: IntervalSpec.default({ confidence: 0.95, resamples: 2000, seed: 0 }).describe(
       'the paired bootstrap of every model against "base" (trainer/paired_bootstrap.py): metrics.json comparison',
     ),

@@ -107,8 +107,14 @@ test('evaluation and promotion: the interval of adapted − base as a chart and 
         primary: 'macroF1',
         improved: true,
         delta: { macroF1: 0.031 },
-        models: { base: { mean: { macroF1: 0.5 }, std: { macroF1: 0.02 }, seeds: [] }, adapted: { mean: { macroF1: 0.531 }, std: { macroF1: 0.02 }, seeds: [] } },
-        comparison: { adapted: { macroF1: interval } },
+        models: {
+          base: { mean: { macroF1: 0.5 }, std: { macroF1: 0.02 }, seeds: [] },
+          adapted: { mean: { macroF1: 0.531 }, std: { macroF1: 0.02 }, seeds: [] },
+          'adapted+pl': { mean: { macroF1: 0.54 }, std: { macroF1: 0.02 }, seeds: [] },
+        },
+        comparison: { adapted: { macroF1: interval }, 'adapted+pl': { macroF1: { ...interval, difference: 0.04 } } },
+        adversarial: { method: 'fgm', epsilon: 1, models: { base: { perturbationNorm: 1, adversarialLoss: 0.9, supervisedLoss: 0.7 } } },
+        rdrop: { alpha: 1, models: { base: { rdropKl: 0.012 } } },
       }),
       promote: manifest('promotion', 'promotion/v1', {
         decision: 'rejected-margin',
@@ -128,5 +134,10 @@ test('evaluation and promotion: the interval of adapted − base as a chart and 
   assert.match(html, /data-key="eval\.evaluate\.interval">Δ macroF1 adapted − base \+0\.031, 95% interval \[−0\.012, \+0\.074\]/);
   assert.match(html, /includes 0: not distinguishable from noise/);
   assert.match(html, /data-chart="ablation-evaluate"/);
+  // the arms in the evaluate stage's order, base first; what each training option did
+  const at = (key: string) => html.indexOf(`data-key="eval.evaluate.${key}.mean.macroF1"`);
+  assert.ok(at('base') >= 0 && at('base') < at('adapted') && at('adapted') < at('adapted+pl'), 'arm order');
+  assert.match(html, /Adversarial training \(FGM on the word embeddings, ε 1\): perturbation length base 1; loss at the perturbed embeddings base 0\.9 against the clean loss base 0\.7\./);
+  assert.match(html, /R-Drop \(α 1\): symmetric KL between the two dropout passes base 0\.012\./);
   assert.match(html, /data-key="promotion\.promote\.decidedBy">Decided by the <b>lower bound<\/b> -0\.012 of the 95% interval/);
 });

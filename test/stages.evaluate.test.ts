@@ -165,6 +165,25 @@ test('pseudolabel → evaluate: kept rows respect the threshold and the per-clas
     // the ablation: one arm per part, a control pretrained on general text (briefly: the mechanics, not the effect)
     general: { uses: 'source', with: { paths: [path.join(stack.dir, 'general')] } },
     control: { uses: 'pretrain', needs: ['general'], with: { ...PRETRAIN, baseModel, train: { ...PRETRAIN.train, maxSteps: 20 } } },
+    // adversarial training, R-Drop and the contrastive loss through the stage: their summaries reach the metrics
+    robust: {
+      uses: 'evaluate',
+      needs: ['pretrain'],
+      with: { data: cls(), ...FINETUNE, seeds: [1], epochs: 2, adversarial: { method: 'pgd', epsilon: 0.5, steps: 2 }, rdrop: { alpha: 0.5 }, contrastive: { weight: 0.1 } },
+    },
+    // prompt-based: the MLM head scores a context word per topic at the mask; pretraining taught the adapted
+    // model's head which context words go with which terms, the base's head knows nothing
+    prompt: {
+      uses: 'evaluate',
+      needs: ['pretrain'],
+      with: {
+        data: cls(),
+        ...FINETUNE,
+        seeds: [1],
+        epochs: 4,
+        prompt: { template: '{text} It concerns the [MASK].', verbalizer: { property: 'land', employment: 'worker', insurance: 'risk', intellectual: 'brand' } },
+      },
+    },
     ablation: {
       uses: 'evaluate',
       needs: ['pretrain', 'control', 'pseudolabel', 'pairs'],
@@ -242,6 +261,20 @@ test('pseudolabel → evaluate: kept rows respect the threshold and the per-clas
   assert.equal(curve('adapted+pl').steps, 4 * Math.ceil((48 + rows.length) / 16));
   // base and adapted saw the same rows: comparison.adapted (what promote reads) is the encoder's effect alone
   assert.equal(curve('base').steps, 12);
+
+  const prompted = await storedMetrics(store, res.status.stages.prompt.digest!);
+  const [pb, pa] = [prompted.models.base.mean.macroF1, prompted.models.adapted.mean.macroF1];
+  t.diagnostic(`prompt-based macro-F1: base ${pb.toFixed(3)}, adapted ${pa.toFixed(3)}`);
+  assert.ok(pa > pb + 0.1, `prompt-based macro-F1: base ${pb}, adapted ${pa}`);
+
+  const robust = (await storedMetrics(store, res.status.stages.robust.digest!)) as FinetuneMetrics & Record<'adversarial' | 'rdrop' | 'contrastive', Record<string, unknown>>;
+  assert.deepEqual([robust.adversarial.method, robust.adversarial.epsilon, robust.adversarial.steps, robust.rdrop.alpha], ['pgd', 0.5, 2, 0.5]);
+  for (const model of ['base', 'adapted']) {
+    const adv = (robust.adversarial.models as Record<string, Record<string, number>>)[model];
+    assert.ok(adv.perturbationNorm > 0 && adv.perturbationNorm <= 0.5 + 1e-6, `${model}: ${JSON.stringify(adv)}`);
+    assert.ok((robust.rdrop.models as Record<string, Record<string, number>>)[model].rdropKl > 0, model);
+    assert.ok((robust.contrastive.models as Record<string, Record<string, number>>)[model].contrastiveLoss > 0, model);
+  }
 });
 
 test('config mistakes fail at once (attempt 1), naming the path or the field', async (t) => {

@@ -245,6 +245,42 @@ class UdaSpec:
 
 
 @dataclass(frozen=True)
+class AdversarialSpec:
+    method: Literal["fgm", "pgd"] = "fgm"
+    epsilon: float = 1.0
+    steps: int = 3  # pgd: ascent steps K
+    alpha: float = 0.3  # pgd: step size
+
+
+TEXT, MASK = "{text}", "[MASK]"  # a prompt template's slots: the example's text, the label word
+
+
+@dataclass(frozen=True)
+class PromptSpec:
+    template: str
+    verbalizer: dict[str, str]
+
+    def __post_init__(self):
+        if self.template.count(TEXT) != 1:
+            raise ConfigError(f"prompt.template: must hold {TEXT} exactly once (where the example's text goes), "
+                              f"got {self.template!r}")
+        if self.template.count(MASK) != 1:
+            raise ConfigError(f"prompt.template: must hold {MASK} exactly once (the slot the label word fills), "
+                              f"got {self.template!r}")
+
+
+@dataclass(frozen=True)
+class RDropSpec:
+    alpha: float = 1.0
+
+
+@dataclass(frozen=True)
+class ContrastiveSpec:
+    weight: float = 0.1
+    temperature: float = 0.05
+
+
+@dataclass(frozen=True)
 class IntervalSpec:
     confidence: float = 0.95
     resamples: int = 2000
@@ -289,6 +325,10 @@ class FinetuneConfig:
     device: Literal["auto", "cpu", "cuda"] = "auto"
     save_model: SaveModelSpec | None = None
     interval: IntervalSpec = field(default_factory=IntervalSpec)
+    adversarial: AdversarialSpec | None = None
+    rdrop: RDropSpec | None = None
+    prompt: PromptSpec | None = None
+    contrastive: ContrastiveSpec | None = None
     command: Literal["finetune"] = "finetune"
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -300,6 +340,11 @@ class FinetuneConfig:
                 raise ConfigError("uda: only for task 'classification'")
             if not self.data.unlabeled:
                 raise ConfigError("data.unlabeled: required when uda is set (JSONL pairs {text, augmented})")
+        if self.prompt is not None and self.contrastive is not None:
+            raise ConfigError("contrastive: not with prompt (the contrastive views are the encoder's [CLS] states, "
+                              "a prompt model scores label words)")
+        if self.task == "ner" and self.prompt is not None:
+            raise ConfigError("prompt: prompt-based fine-tuning is for task 'classification', not ner")
         if self.task == "ner" and self.noise is not None:
             raise ConfigError("noise: only for task 'classification'")
         if self.task == "ner" and self.imbalance == "resample":
@@ -414,7 +459,9 @@ def _evaluate(raw: dict) -> EvaluateConfig:
 
 
 def _finetune(raw: dict) -> FinetuneConfig:
-    rest = {k: v for k, v in raw.items() if k not in ("models", "data", "uda", "noise", "ema", "saveModel", "interval")}
+    rest = {k: v for k, v in raw.items()
+            if k not in ("models", "data", "uda", "noise", "ema", "saveModel", "interval", "adversarial", "rdrop",
+                         "prompt", "contrastive")}
     return _build(
         FinetuneConfig,
         rest,
@@ -427,6 +474,10 @@ def _finetune(raw: dict) -> FinetuneConfig:
         ema=_build(EmaSpec, raw["ema"]) if "ema" in raw else None,
         save_model=_build(SaveModelSpec, raw["saveModel"]) if "saveModel" in raw else None,
         interval=_build(IntervalSpec, raw.get("interval", {})),
+        adversarial=_build(AdversarialSpec, raw["adversarial"]) if "adversarial" in raw else None,
+        rdrop=_build(RDropSpec, raw["rdrop"]) if "rdrop" in raw else None,
+        prompt=_build(PromptSpec, raw["prompt"]) if "prompt" in raw else None,
+        contrastive=_build(ContrastiveSpec, raw["contrastive"]) if "contrastive" in raw else None,
         raw=raw,
     )
 

@@ -7,7 +7,10 @@ hyper-parameters, evaluated on the test set, and summarised as mean ± std over 
 of the means. Options (see task_train.py, noise.py): class-imbalance weights or resampling, UDA consistency
 training on unlabeled pairs, label-noise detection by confident learning (once, before the models are trained,
 with one model's out-of-fold predictions; the flagged rows are dropped or down-weighted for every model alike),
-EMA weights, best-epoch selection on a dev set.
+EMA weights, best-epoch selection on a dev set, adversarial training on the embeddings, R-Drop and a contrastive
+auxiliary loss (robust.py), prompt-based classification by the MLM head (prompt.py).
+A model may name rows only it trains on (`models.<name>.train`, e.g. an ablation's pseudo-labels) and opt out
+of UDA (`models.<name>.uda: false`): an ablation's arms are models that differ in these.
 
 Output: outputDir/metrics.json = {task, labels, models: {name: {seeds: [{seed, accuracy, macroF1, perClassF1,
 (ner) entityF1, precision, recall, (dev) bestEpoch, per test item: predictions (label ids) | (ner) entityCounts
@@ -15,7 +18,10 @@ Output: outputDir/metrics.json = {task, labels, models: {name: {seeds: [{seed, a
 comparison (with a model "base": {model: {measure: {difference, lower, upper, confidence, ...}}}, the paired
 bootstrap of paired_bootstrap.py), budget: {trainRows, stepsPerRun, epochs,
 batchSize, seeds}, delta?, noise?: {flagged, count, action, folds, confidentJoint}, uda?: {pairs, <uda config>,
-models: {name: {maskFraction, consistencyLoss, supervisedLoss}}}}; outputDir/model with saveModel.
+models: {name: {maskFraction, consistencyLoss, supervisedLoss}}}, adversarial?: {<config>, models: {name:
+{adversarialLoss, perturbationNorm, supervisedLoss}}}, rdrop?: {<config>, models: {name: {rdropKl,
+supervisedLoss}}}, contrastive?: {<config>, models: {name: {contrastiveLoss}}}}; outputDir/model with
+saveModel.
 Events: progress (step/total over every fit, with model and seed; UDA adds supervisedLoss, consistencyLoss,
 maskFraction), metric `<model>.<measure>` (means) and `delta.<measure>`, done.
 """
@@ -34,6 +40,7 @@ from .events import Events, log
 from .model import load_tokenizer
 from .noise import confident_learning, out_of_fold, stratified_folds
 from .paired_bootstrap import Outcomes, compare_to
+from .prompt import encode_prompted, label_token_ids, load_prompt_model
 from .scores import classification_scores, entity_counts, entity_types, ner_scores, summarize
 from .task_train import (Budget, Progress, Uda, fit, inverse_frequency, load_task_model, predict_probs,
                          predict_words)
@@ -87,10 +94,22 @@ class TaskSets:
         return len(rows.words) if self.ner else len(rows.texts)
 
     def encode(self, tokenizer, name: str) -> Encoded:
-        max_length = self.cfg.data.max_length
         if self.ner:
-            return encode_words(tokenizer, self.rows[name].words, self.ids[name], max_length)
-        return encode_texts(tokenizer, self.rows[name].texts, max_length, self.ids[name])
+            return encode_words(tokenizer, self.rows[name].words, self.ids[name], self.cfg.data.max_length)
+        return self.encode_texts(tokenizer, self.rows[name].texts, self.ids[name])
+
+    def encode_texts(self, tokenizer, texts: list[str], ids: np.ndarray | None = None) -> Encoded:
+        """Classification inputs: the texts themselves, or put into the prompt template (prompt-based mode)."""
+        if self.cfg.prompt is not None:
+            return encode_prompted(tokenizer, texts, self.cfg.prompt.template, self.cfg.data.max_length, ids)
+        return encode_texts(tokenizer, texts, self.cfg.data.max_length, ids)
+
+    def model(self, path: str, tokenizer, seed: int):
+        """A fresh task model: a classifier head on the encoder, or (prompt) the MLM scoring the label words."""
+        if self.cfg.prompt is None:
+            return load_task_model(path, self.cfg.task, self.labels, seed)
+        ids = label_token_ids(tokenizer, self.cfg.prompt.verbalizer, self.labels)
+        return load_prompt_model(path, tokenizer, ids, seed)
 
     def train_for(self, tokenizer, spec, keep: np.ndarray) -> Encoded:
         """The shared train rows (less those noise handling dropped), then the rows only this model trains on."""
@@ -98,8 +117,7 @@ class TaskSets:
         if not spec.train:
             return train
         texts, ids = self.extra[spec.train]
-        return Encoded.concat([train, encode_texts(tokenizer, texts, self.cfg.data.max_length, ids)],
-                              pad_id(tokenizer))
+        return Encoded.concat([train, self.encode_texts(tokenizer, texts, ids)], pad_id(tokenizer))
 
     def scores(self, model, data: Encoded, name: str, device, autocast, batch_size: int) -> dict:
         if self.ner:
@@ -144,6 +162,7 @@ def run(cfg: FinetuneConfig, events: Events | None = None) -> dict:
 
     results: dict[str, dict] = {}
     uda_stats: dict[str, dict] = {}
+    robust_stats: dict[str, dict] = {}
     for name, spec in cfg.models.items():
         tokenizer = load_tokenizer(spec.path)
         train = sets.train_for(tokenizer, spec, keep)
@@ -152,15 +171,14 @@ def run(cfg: FinetuneConfig, events: Events | None = None) -> dict:
         uda = None
         if sets.pairs is not None and spec.uda:
             u = cfg.uda
-            uda = Uda(encode_texts(tokenizer, sets.pairs[0], cfg.data.max_length),
-                      encode_texts(tokenizer, sets.pairs[1], cfg.data.max_length), u.weight,
+            uda = Uda(sets.encode_texts(tokenizer, sets.pairs[0]), sets.encode_texts(tokenizer, sets.pairs[1]), u.weight,
                       u.confidence_threshold, u.temperature, u.tsa, u.unlabeled_batch_ratio)
         class_weights = None
         if cfg.imbalance == "weights":
             class_weights = inverse_frequency(train.labels.reshape(-1), k)
         runs = []
         for seed in cfg.seeds:
-            model = load_task_model(spec.path, cfg.task, sets.labels, seed)
+            model = sets.model(spec.path, tokenizer, seed)
             dev_score = None
             if dev is not None:
                 def dev_score(m, dev=dev):
@@ -169,7 +187,8 @@ def run(cfg: FinetuneConfig, events: Events | None = None) -> dict:
                         class_weights=class_weights,
                         row_weights=np.concatenate([row_weights[keep], np.ones(len(train) - len(keep))]),
                         resample=cfg.imbalance == "resample", uda=uda,
-                        ema_decay=cfg.ema.decay if cfg.ema else None, dev_score=dev_score, autocast=autocast)
+                        ema_decay=cfg.ema.decay if cfg.ema else None, dev_score=dev_score, autocast=autocast,
+                        adversarial=cfg.adversarial, rdrop=cfg.rdrop, contrastive=cfg.contrastive)
             scores = {"seed": seed, **sets.scores(model, test, "test", device, autocast, cfg.batch_size)}
             if "bestEpoch" in stats:
                 scores["bestEpoch"] = stats["bestEpoch"]
@@ -178,6 +197,9 @@ def run(cfg: FinetuneConfig, events: Events | None = None) -> dict:
                 uda_stats.setdefault(name, {"maskFraction": [], "consistencyLoss": [], "supervisedLoss": []})
                 for key in uda_stats[name]:
                     uda_stats[name][key].append(stats[key])
+            for key in ("adversarialLoss", "perturbationNorm", "rdropKl", "contrastiveLoss", "supervisedLoss"):
+                if key in stats:
+                    robust_stats.setdefault(name, {}).setdefault(key, []).append(stats[key])
             log.info("%s seed %d: %s", name, seed,
                      {k_: round(v, 4) for k_, v in scores.items() if isinstance(v, float)})
             save = cfg.save_model
@@ -217,6 +239,13 @@ def run(cfg: FinetuneConfig, events: Events | None = None) -> dict:
     if cfg.uda is not None:
         metrics["uda"] = {"pairs": len(sets.pairs[0]), **{k_: v for k_, v in cfg.raw["uda"].items()},
                           "models": {n: {k_: float(np.mean(v)) for k_, v in s.items()} for n, s in uda_stats.items()}}
+    for option, keys in (("adversarial", ("adversarialLoss", "perturbationNorm", "supervisedLoss")),
+                         ("rdrop", ("rdropKl", "supervisedLoss")), ("contrastive", ("contrastiveLoss",))):
+        if option in cfg.raw:
+            # what the option did, per model: means over steps and seeds (the clean loss beside the attacked one)
+            metrics[option] = {**{k_: v for k_, v in cfg.raw[option].items()},
+                               "models": {n: {k_: float(np.mean(s[k_])) for k_ in keys if k_ in s}
+                                          for n, s in robust_stats.items()}}
     os.makedirs(cfg.output_dir, exist_ok=True)
     with open(os.path.join(cfg.output_dir, "metrics.json"), "w", encoding="utf-8") as f:
         json.dump(metrics, f, indent=2)
@@ -241,7 +270,7 @@ def _detect_noise(cfg: FinetuneConfig, sets: TaskSets, device, autocast, progres
     class_weights = inverse_frequency(labels, k) if cfg.imbalance == "weights" else None
 
     def fit_and_predict(rows: np.ndarray, held: np.ndarray) -> np.ndarray:
-        model = load_task_model(path, cfg.task, sets.labels, seed)
+        model = sets.model(path, tokenizer, seed)
         fit(model, train.take(rows), budget, seed, device, progress, name=f"{name}.noise", n_classes=k,
             class_weights=class_weights, resample=cfg.imbalance == "resample", autocast=autocast)
         return predict_probs(model, train.take(held), cfg.batch_size, device, autocast)

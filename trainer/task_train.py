@@ -16,6 +16,9 @@ keeps pairs with max p(original) ≥ confidenceThreshold, averaged over all pair
 weight × consistency. Training-signal annealing drops labeled examples whose probability of the correct class is
 already above η_t = α_t·(1 − 1/K) + 1/K (α_t = t/T, 1 − e^(−5t/T) or e^(5(t/T − 1)) for linear/log/exp).
 
+Adversarial training (FGM, PGD on the word embeddings), R-Drop and the contrastive (SimCSE) auxiliary loss: see
+robust.py; they apply to the supervised loss only.
+
 EMA: evaluation and the returned model use the exponential moving average of the weights (with the usual warm-up
 of the decay, see averaging.py). With a dev set, the epoch with the best dev score is the one returned.
 """
@@ -32,6 +35,8 @@ import torch
 import torch.nn.functional as F
 
 from .averaging import Averages
+from .config import AdversarialSpec, ContrastiveSpec, RDropSpec
+from .robust import EmbeddingAttack, info_nce, symmetric_kl
 from .data import rng_for
 from .events import Events, log
 from .model import IGNORE, lr_at
@@ -203,9 +208,12 @@ def fit(model, train: Encoded, budget: Budget, seed: int, device: torch.device, 
         name: str = "model", n_classes: int, class_weights: np.ndarray | None = None,
         row_weights: np.ndarray | None = None, resample: bool = False, uda: Uda | None = None,
         ema_decay: float | None = None, dev_score: Callable[[object], float] | None = None,
-        autocast=None) -> dict:
+        autocast=None, adversarial: AdversarialSpec | None = None, rdrop: RDropSpec | None = None,
+        contrastive: ContrastiveSpec | None = None) -> dict:
     """Train `model` in place (see module doc). Returns stats: {steps, bestEpoch?, maskFraction?,
-    consistencyLoss?, supervisedLoss}; on return the model holds the weights to evaluate."""
+    consistencyLoss?, supervisedLoss, adversarialLoss?, perturbationNorm?, rdropKl?, contrastiveLoss?}; on return
+    the model holds
+    the weights to evaluate."""
     torch.manual_seed(seed)  # dropout
     autocast = autocast or torch.autocast(device.type, enabled=False)
     model.to(device).train()
@@ -222,6 +230,8 @@ def fit(model, train: Encoded, budget: Budget, seed: int, device: torch.device, 
     rw = row_weights if row_weights is not None else np.ones(n)
     token_task = train.labels is not None and train.labels.ndim == 2
     labels_1d = None if token_task else train.labels
+
+    attack = EmbeddingAttack(model, adversarial) if adversarial else None
 
     unl_order: np.ndarray | None = None
     unl_pos, unl_cycle = 0, 0
@@ -242,24 +252,51 @@ def fit(model, train: Encoded, budget: Budget, seed: int, device: torch.device, 
                 group["lr"] = lr
             ids, mask, labels = _batch(train, idx, device)
             weights = torch.from_numpy(rw[idx]).float().to(device)
-            with autocast:
-                logits = model(input_ids=ids, attention_mask=mask).logits.float()
-            if token_task:
-                flat_logits, flat_labels = logits.reshape(-1, logits.shape[-1]), labels.reshape(-1)
-                keep = flat_labels != IGNORE
-                flat_logits, flat_labels = flat_logits[keep], flat_labels[keep]
-                w = cw[flat_labels] * weights.repeat_interleave(labels.shape[1])[keep]
-                ce = F.cross_entropy(flat_logits, flat_labels, reduction="none")
-            else:
-                w = cw[labels] * weights
-                ce = F.cross_entropy(logits, labels, reduction="none")
-                if uda is not None and uda.tsa != "none":
-                    eta = tsa_threshold(uda.tsa, step, total, n_classes)
-                    p_correct = logits.detach().softmax(-1).gather(1, labels[:, None])[:, 0]
-                    w = w * (p_correct <= eta).float()
-            supervised = (ce * w).sum() / w.sum().clamp_min(1e-12)
+
+            def forward() -> torch.Tensor:
+                with autocast:
+                    return model(input_ids=ids, attention_mask=mask).logits.float()
+
+            def cls_state() -> torch.Tensor:
+                with autocast:
+                    out = model(input_ids=ids, attention_mask=mask, output_hidden_states=True)
+                return out.hidden_states[-1][:, 0].float()
+
+            def scored(logits: torch.Tensor) -> torch.Tensor:
+                """[rows, K] logits of the examples (NER: the labeled sub-tokens) in the supervised loss."""
+                return logits[labels != IGNORE] if token_task else logits
+
+            def supervised_loss(logits: torch.Tensor) -> torch.Tensor:
+                if token_task:
+                    flat_labels = labels.reshape(-1)
+                    keep = flat_labels != IGNORE
+                    w = cw[flat_labels[keep]] * weights.repeat_interleave(labels.shape[1])[keep]
+                    ce = F.cross_entropy(scored(logits), flat_labels[keep], reduction="none")
+                else:
+                    w = cw[labels] * weights
+                    ce = F.cross_entropy(logits, labels, reduction="none")
+                    if uda is not None and uda.tsa != "none":
+                        eta = tsa_threshold(uda.tsa, step, total, n_classes)
+                        p_correct = logits.detach().softmax(-1).gather(1, labels[:, None])[:, 0]
+                        w = w * (p_correct <= eta).float()
+                return (ce * w).sum() / w.sum().clamp_min(1e-12)
+
+            logits = forward()
+            supervised = supervised_loss(logits)
+            values = {}
+            if rdrop is not None:
+                # a second pass, another dropout mask: both passes' losses and their disagreement train the model
+                logits_b = forward()
+                kl = symmetric_kl(scored(logits), scored(logits_b))
+                supervised = 0.5 * (supervised + supervised_loss(logits_b)) + rdrop.alpha * kl
+                values["rdropKl"] = kl.item()
+            if contrastive is not None:
+                # two more dropout views of the batch's [CLS] states: each other's positives, the other rows negatives
+                cl = info_nce(cls_state(), cls_state(), contrastive.temperature)
+                supervised = supervised + contrastive.weight * cl
+                values["contrastiveLoss"] = cl.item()
             loss = supervised
-            values = {"supervisedLoss": supervised.item()}
+            values["supervisedLoss"] = supervised.item()
             tokens = int(mask.sum())
             if uda is not None:
                 u = len(uda.originals)
@@ -285,6 +322,9 @@ def fit(model, train: Encoded, budget: Budget, seed: int, device: torch.device, 
                 tokens += int(o_mask.sum()) + int(a_mask.sum())
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if attack is not None:
+                values["adversarialLoss"] = attack(lambda: supervised_loss(forward()))
+                values["perturbationNorm"] = attack.norms[-1] if attack.norms else 0.0
             torch.nn.utils.clip_grad_norm_(trainable.params.values(), 1.0)
             optimizer.step()
             step += 1

@@ -4,7 +4,8 @@
  * pseudo-labels, adapted + pseudo-labels + UDA; each arm's mean ± std over seeds and its paired difference to the
  * base with a 95% interval.
  *
- *   npm run bench:adapt -- [--size cpu] [--seeds 1,2,3,4,5] [--arms base,adapted] [--out DIR] [--write-docs docs/benchmarks.md]
+ *   npm run bench:adapt -- [--size cpu] [--seeds 1,2,3,4,5] [--arms base,adapted] [--options JSON] [--out DIR] [--write-docs docs/benchmarks.md]
+ *     --options: finetune options every arm gets alike, e.g. '{"adversarial": {"method": "fgm"}}' (the toolbox's techniques)
  *   npm run bench:adapt -- --smoke                 # test/bench.smoke.test.ts: generated task, tiny model, 2 seeds
  *   npm run bench:adapt -- --bundle-only DIR [--size gpu]   # everything the GPU run reads, in one folder
  *   npm run bench:adapt -- --render OUT [--write-docs docs/benchmarks.md]   # chart (and docs table) of a finished run
@@ -168,6 +169,7 @@ async function main(): Promise<void> {
       size: { type: 'string', default: 'cpu' },
       seeds: { type: 'string' },
       arms: { type: 'string' },
+      options: { type: 'string' },
       out: { type: 'string' },
       data: { type: 'string' },
       base: { type: 'string' },
@@ -191,6 +193,7 @@ async function main(): Promise<void> {
   const seeds = a.seeds ?? (a.smoke ? '1,2' : '1,2,3,4,5');
   const args = [path.join(__dirname, 'protocol.py'), '--bundle', bundle, '--out', out, '--size', size, '--seeds', seeds, '--device', 'cpu'];
   if (a.arms) args.push('--arms', a.arms);
+  if (a.options) args.push('--options', a.options);
   const python = await trainerPython();
   const code = await new Promise<number | null>((resolve) => {
     spawn(python, args, { cwd: REPO_ROOT, stdio: 'inherit', env: { ...process.env, PYTHONPATH: REPO_ROOT } }).once('close', resolve);

@@ -135,6 +135,11 @@ def pseudolabel(teacher: str, task: str, out: str, size: Size, device: str) -> s
     return path if kept else ""
 
 
+# fine-tuning options every arm gets alike (--options: e.g. {"adversarial": {"method": "fgm"}}, {"rdrop": {}},
+# {"prompt": {...}}): the toolbox's techniques through the same protocol
+OPTIONS: dict = {}
+
+
 def finetune(models: dict[str, str], train: list[str], task: str, out: str, size: Size, seeds: list[int], device: str,
              pairs: str | None = None) -> dict:
     from trainer.finetune import run
@@ -145,7 +150,7 @@ def finetune(models: dict[str, str], train: list[str], task: str, out: str, size
     raw = {"command": "finetune", "task": "classification", "models": {k: {"path": v} for k, v in models.items()},
            "data": {**data, **({"unlabeled": [pairs]} if pairs else {})}, "seeds": seeds,
            "epochs": 1000, "maxSteps": size.finetune_steps, "batchSize": size.finetune_batch, "lr": size.finetune_lr,
-           "outputDir": out, "device": device, "interval": {"resamples": 100}}
+           "outputDir": out, "device": device, "interval": {"resamples": 100}, **OPTIONS}
     if pairs:
         raw["uda"] = {"confidenceThreshold": 0.5, "unlabeledBatchRatio": 2}
     return run(parse(raw), events=Quiet())
@@ -175,7 +180,13 @@ def main() -> int:
     p.add_argument("--seeds", default="1,2,3,4,5")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--arms", default=",".join(ARMS), help="a subset of the arms, in this order")
+    p.add_argument("--options", default="{}", help="JSON of finetune options every arm gets (adversarial, rdrop, "
+                   "contrastive, prompt, ema, ...)")
     a = p.parse_args()
+    try:
+        OPTIONS.update(json.loads(a.options))
+    except json.JSONDecodeError as e:
+        p.error(f"--options: not JSON ({e})")
     setup_logging(os.environ.get("DAPT_TRAINER_LOG", "WARNING"))
     started = time.perf_counter()
     size = SIZES[a.size]
@@ -239,7 +250,7 @@ def main() -> int:
     summary = {arm: {meas: summarize_arm(outcomes[arm], meas) for meas in ("macroF1", "accuracy")} for arm in arms}
     with open(os.path.join(b, "bundle.json"), encoding="utf-8") as f:
         bundle = json.load(f)
-    results = {"schema": "bench-adapt/v1", "size": a.size, "sizes": asdict(size), "seeds": seeds, "arms": arms,
+    results = {"schema": "bench-adapt/v1", "size": a.size, "options": OPTIONS, "sizes": asdict(size), "seeds": seeds, "arms": arms,
                "device": device, "machine": f"{platform.machine()} {os.cpu_count()} CPUs"
                + (f", {torch.cuda.get_device_name(0)}" if device == "cuda" else ""),
                "bundle": bundle, "summary": summary, "comparison": comparison, "timings": timings,

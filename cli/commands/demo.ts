@@ -98,7 +98,7 @@ export async function demoCommand(opts: DemoOptions): Promise<number> {
 }
 
 /** Base vs adapted, from the run's perplexity, evaluate and promote stages (those that finished). */
-function headline(plan: Plan, status: RunStatus, pipelineDir: string): string[] {
+export function headline(plan: Plan, status: RunStatus, pipelineDir: string): string[] {
   const lines: string[] = [];
   for (const [name, stage] of Object.entries(plan.stages)) {
     const m = status.stages[name]?.metrics;

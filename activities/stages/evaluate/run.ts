@@ -98,6 +98,10 @@ export interface FinetuneMetrics {
   noise?: unknown;
   /** the trainer's UDA summary, when consistency training was on */
   uda?: unknown;
+  /** the trainer's summaries of adversarial training, R-Drop and the contrastive loss, when on: the config and per model its means */
+  adversarial?: unknown;
+  rdrop?: unknown;
+  contrastive?: unknown;
 }
 
 const CURVE_POINTS = 40;
@@ -172,6 +176,10 @@ export const evaluateStage: StageImpl<Params> = {
         imbalance: p.imbalance,
         noise: p.noise,
         ema: p.ema,
+        adversarial: p.adversarial,
+        rdrop: p.rdrop,
+        prompt: p.prompt,
+        contrastive: p.contrastive,
         logEvery: p.logEvery,
         interval: p.interval,
         outputDir,
@@ -261,6 +269,9 @@ export interface TrainerFinetuneMetrics {
   comparison?: Record<string, Record<string, PairedDifference>>;
   noise?: unknown;
   uda?: unknown;
+  adversarial?: unknown;
+  rdrop?: unknown;
+  contrastive?: unknown;
 }
 
 function readTrainerMetrics(outputDir: string): TrainerFinetuneMetrics {
@@ -330,6 +341,9 @@ export function finetuneMetrics(
     curves: extra.curves,
     ...(m.noise !== undefined ? { noise: m.noise } : {}),
     ...(m.uda !== undefined ? { uda: m.uda } : {}),
+    ...(m.adversarial !== undefined ? { adversarial: m.adversarial } : {}),
+    ...(m.rdrop !== undefined ? { rdrop: m.rdrop } : {}),
+    ...(m.contrastive !== undefined ? { contrastive: m.contrastive } : {}),
   };
 }
 

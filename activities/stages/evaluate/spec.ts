@@ -47,6 +47,10 @@ export const EvaluateParams = z
     imbalance: F.imbalance,
     noise: F.noise,
     ema: F.ema,
+    adversarial: F.adversarial,
+    rdrop: F.rdrop,
+    prompt: F.prompt,
+    contrastive: F.contrastive,
     logEvery: F.logEvery,
     device: F.device,
     ablation: z

@@ -61,7 +61,8 @@ function seedValue(seed: unknown, metric: string): number | undefined {
 function finetunePart(data: ReportData, name: string): string {
   const x = data.manifests[name].metrics;
   const models = obj(x.models);
-  const modelNames = Object.keys(models).sort((a, b) => (a === 'base' ? -1 : b === 'base' ? 1 : a.localeCompare(b)));
+  // base first, the rest in the evaluate stage's order (an ablation's arms add one part of the pipeline each)
+  const modelNames = Object.keys(models).sort((a, b) => Number(b === 'base') - Number(a === 'base'));
   const metricsOf = (m: Obj) => (isNum(m.mean) ? ['score'] : Object.keys(obj(m.mean)).filter((k) => isNum(obj(m.mean)[k])));
   const primary = typeof x.primary === 'string' ? x.primary : undefined;
   const metrics = [...new Set(modelNames.flatMap((mn) => metricsOf(obj(models[mn]))))].sort((a, b) => Number(b === primary) - Number(a === primary));
@@ -94,11 +95,51 @@ function finetunePart(data: ReportData, name: string): string {
     points: (Array.isArray(c.points) ? c.points : []).map(obj).map((p): [number, number] => [p.step as number, p.loss as number]),
   }));
   return (
-    `<h3>${esc(name)} <small>fine-tuned task metrics over seeds</small></h3>${verdict}${ablation}${parts.join('')}` +
+    `<h3>${esc(name)} <small>fine-tuned task metrics over seeds</small></h3>${verdict}${trainingOptions(x)}${ablation}${parts.join('')}` +
     (delta.length ? `<h4>Δ adapted − base</h4>${kvTable(delta, `eval.${name}.delta`)}` : '') +
     (curves.some((c) => c.points.length) ? `<h4>Fine-tuning loss</h4>${lineChart({ id: `finetune-loss-${name}`, series: curves, xLabel: 'step', yLabel: 'loss' })}` : '') +
     (isNum(obj(x.data).test) ? `<p class="hint">${Object.entries(obj(x.data)).map(([k, v]) => `${esc(k)}: ${esc(fmtNum(v))}`).join(', ')} rows</p>` : '')
   );
+}
+
+/** A model's mean of `key` in a trainer option's summary ({…config, models: {name: {key: mean}}}), per model. */
+function perModel(summary: Obj, key: string): string {
+  return Object.entries(obj(summary.models))
+    .filter(([, v]) => isNum(obj(v)[key]))
+    .map(([m, v]) => `${m} ${fmtNum(obj(v)[key])}`)
+    .join(', ');
+}
+
+/** One line per training option the evaluate stage used, saying what it did during training (means over steps). */
+function trainingOptions(x: Obj): string {
+  const lines: string[] = [];
+  const adv = obj(x.adversarial);
+  if (Object.keys(adv).length) {
+    const pgd = adv.method === 'pgd' ? `, ${fmtNum(adv.steps)} steps of ${fmtNum(adv.alpha)}` : '';
+    lines.push(
+      `Adversarial training (${String(adv.method).toUpperCase()} on the word embeddings, ε ${fmtNum(adv.epsilon)}${pgd}): ` +
+        `perturbation length ${perModel(adv, 'perturbationNorm')}; loss at the perturbed embeddings ${perModel(adv, 'adversarialLoss')} ` +
+        `against the clean loss ${perModel(adv, 'supervisedLoss')}.`,
+    );
+  }
+  const rdrop = obj(x.rdrop);
+  if (Object.keys(rdrop).length) {
+    lines.push(`R-Drop (α ${fmtNum(rdrop.alpha)}): symmetric KL between the two dropout passes ${perModel(rdrop, 'rdropKl')}.`);
+  }
+  const cl = obj(x.contrastive);
+  if (Object.keys(cl).length) {
+    lines.push(`Contrastive auxiliary loss (SimCSE InfoNCE, weight ${fmtNum(cl.weight)}, τ ${fmtNum(cl.temperature)}): InfoNCE ${perModel(cl, 'contrastiveLoss')}.`);
+  }
+  const uda = obj(x.uda);
+  if (Object.keys(uda).length) {
+    lines.push(
+      `UDA on ${fmtNum(uda.pairs)} unlabeled pairs (weight ${fmtNum(uda.weight)}, confidence ≥ ${fmtNum(uda.confidenceThreshold)}): ` +
+        `share of pairs counted ${perModel(uda, 'maskFraction')}; consistency loss ${perModel(uda, 'consistencyLoss')}.`,
+    );
+  }
+  const noise = obj(x.noise);
+  if (isNum(noise.count)) lines.push(`Confident learning flagged ${fmtNum(noise.count)} train rows as likely mislabeled (${String(noise.action)}).`);
+  return lines.map((l) => `<p class="hint">${esc(l)}</p>`).join('');
 }
 
 /**
