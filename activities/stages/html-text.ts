@@ -145,14 +145,21 @@ export function dropRepeatedLines(text: string): string {
  * 400 characters: the text is measured without the layout whitespace leanHtml drops, which the 500 of
  * Readability's default counted.
  */
+/** Whether `b` words of prose are clearly more than `a`: half as much again and 200 words more. */
+const clearlyMore = (b: number, a: number) => b > 1.5 * a && b - a > 200;
+
 function pickArticle(doc: ReturnType<typeof parseDocument>, html: string): DomNode | undefined {
   const first = readabilityRoot(doc, 100);
   if (first && first.length >= 400) return first.root;
-  const second = readabilityRoot(parseDocument(html), 500);
+  const again = parseDocument(html);
+  const a = first ? proseWords(first.root as unknown as PruneNode) : 0;
+  // The default run cannot win when the whole page holds too little prose for it (it returns part of the page):
+  // skip its retries, the slowest path of the extractor.
+  if (first && !clearlyMore(proseWords((again.body ?? again.documentElement) as unknown as PruneNode), a)) return first.root;
+  const second = readabilityRoot(again, 500);
   if (!first) return second?.root;
   if (!second) return first.root;
-  const [a, b] = [proseWords(first.root as unknown as PruneNode), proseWords(second.root as unknown as PruneNode)];
-  return b > 1.5 * a && b - a > 200 ? second.root : first.root;
+  return clearlyMore(proseWords(second.root as unknown as PruneNode), a) ? second.root : first.root;
 }
 
 /** The article element Readability picks, used as is (no HTML serialization and re-parse), and its text length. */

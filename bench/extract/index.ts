@@ -100,16 +100,17 @@ function runOurs(pages: HtmlPage[], reps: number, options: ExtractOptions = {}, 
 }
 
 /**
- * The extractor as it was at a git revision (html-text.ts and html-prune.ts written by `git show` into a
- * temporary folder under node_modules/.cache, so that their packages resolve), to time and score it in the same run.
+ * The extractor as it was at a git revision (its modules, activities/stages/html-*.ts at that revision, written by
+ * `git show` into a temporary folder under node_modules/.cache, so that their packages resolve), to time and score
+ * it in the same run.
  */
 function extractorAt(rev: string, dir: string): Extractor {
   const cache = path.join(__dirname, '..', '..', 'node_modules', '.cache');
   fs.mkdirSync(cache, { recursive: true });
   const into = fs.mkdtempSync(path.join(cache, 'dapt-bench-extract-baseline-'));
-  for (const f of ['html-text.ts', 'html-prune.ts']) {
-    fs.writeFileSync(path.join(into, f), execFileSync('git', ['show', `${rev}:activities/stages/${f}`], { cwd: path.join(__dirname, '..', '..') }));
-  }
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: path.join(__dirname, '..', '..') });
+  const files = git('ls-tree', '--name-only', `${rev}:activities/stages/`).toString().split('\n').filter((f) => /^html-.*\.ts$/.test(f));
+  for (const f of files) fs.writeFileSync(path.join(into, f), git('show', `${rev}:activities/stages/${f}`));
   fs.writeFileSync(path.join(dir, 'baseline-path'), into);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (require(path.join(into, 'html-text.ts')) as { extractMainText: Extractor }).extractMainText;
