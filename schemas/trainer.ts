@@ -259,6 +259,15 @@ export const ContrastiveSpec = z
   })
   .strict();
 
+/** Train rows whose label disagrees with their embedding cluster, listed for a person (trainer/label_review.py). */
+export const LabelReviewSpec = z
+  .object({
+    clusters: z.number().int().min(2).optional().describe('k of k-means (default: ⌈√(N/2)⌉ for N train rows)'),
+    purity: z.number().gt(0).max(1).default(0.6).describe('a cluster whose majority label holds at least this share lists its other rows as suspects; below it the cluster is listed as mixed'),
+    model: z.string().optional().describe('which of `models` embeds the texts (default: base, else the first)'),
+  })
+  .strict();
+
 /** The interval of a model's difference to the base: paired bootstrap over seeds × test items. */
 export const IntervalSpec = z
   .object({
@@ -289,6 +298,7 @@ export const FinetuneConfig = z
     ema: z.object({ decay: z.number().gt(0).lt(1).default(0.999) }).strict().optional().describe('evaluate with an exponential moving average of the weights'),
     adversarial: AdversarialSpec.optional().describe('adversarial training on the word embeddings (FGM or PGD), every model alike'),
     rdrop: RDropSpec.optional().describe('R-Drop: consistency between two dropout passes, every model alike'),
+    labelReview: LabelReviewSpec.optional().describe('list train rows whose label disagrees with their embedding cluster, for a person to review (no rows are changed)'),
     contrastive: ContrastiveSpec.optional().describe('a contrastive (SimCSE) auxiliary loss on two dropout views of the [CLS] states, every model alike'),
     prompt: PromptSpec.optional().describe('classification by the MLM head at a template\'s mask over label words (no new classifier head), every model alike'),
     interval: IntervalSpec.default({ confidence: 0.95, resamples: 2000, seed: 0 }).describe(

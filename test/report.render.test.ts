@@ -115,6 +115,14 @@ test('evaluation and promotion: the interval of adapted − base as a chart and 
         comparison: { adapted: { macroF1: interval }, 'adapted+pl': { macroF1: { ...interval, difference: 0.04 } } },
         adversarial: { method: 'fgm', epsilon: 1, models: { base: { perturbationNorm: 1, adversarialLoss: 0.9, supervisedLoss: 0.7 } } },
         rdrop: { alpha: 1, models: { base: { rdropKl: 0.012 } } },
+        labelReview: {
+          model: 'base',
+          clusters: 8,
+          purity: 0.6,
+          flagged: 1,
+          suspects: [{ row: 17, label: 'games', majority: 'sound', share: 0.9, size: 10, cluster: 2, text: 'an audio <mixer>' }],
+          mixed: [],
+        },
       }),
       promote: manifest('promotion', 'promotion/v1', {
         decision: 'rejected-margin',
@@ -139,5 +147,7 @@ test('evaluation and promotion: the interval of adapted − base as a chart and 
   assert.ok(at('base') >= 0 && at('base') < at('adapted') && at('adapted') < at('adapted+pl'), 'arm order');
   assert.match(html, /Adversarial training \(FGM on the word embeddings, ε 1\): perturbation length base 1; loss at the perturbed embeddings base 0\.9 against the clean loss base 0\.7\./);
   assert.match(html, /R-Drop \(α 1\): symmetric KL between the two dropout passes base 0\.012\./);
+  assert.match(html, /1 train rows carry another label than the majority of their embedding cluster \(8 clusters by base/);
+  assert.match(html, /<td class="num">17<\/td><td>games<\/td><td>sound \(0\.9 of 10\)<\/td><td>an audio &lt;mixer&gt;<\/td>/);
   assert.match(html, /data-key="promotion\.promote\.decidedBy">Decided by the <b>lower bound<\/b> -0\.012 of the 95% interval/);
 });

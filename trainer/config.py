@@ -275,6 +275,13 @@ class RDropSpec:
 
 
 @dataclass(frozen=True)
+class LabelReviewSpec:
+    clusters: int | None = None  # default: ⌈√(N/2)⌉ for N train rows
+    purity: float = 0.6
+    model: str | None = None  # which of models embeds (default: base, else the first)
+
+
+@dataclass(frozen=True)
 class ContrastiveSpec:
     weight: float = 0.1
     temperature: float = 0.05
@@ -329,6 +336,7 @@ class FinetuneConfig:
     rdrop: RDropSpec | None = None
     prompt: PromptSpec | None = None
     contrastive: ContrastiveSpec | None = None
+    label_review: LabelReviewSpec | None = None
     command: Literal["finetune"] = "finetune"
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -345,6 +353,12 @@ class FinetuneConfig:
                               "a prompt model scores label words)")
         if self.task == "ner" and self.prompt is not None:
             raise ConfigError("prompt: prompt-based fine-tuning is for task 'classification', not ner")
+        if self.label_review is not None:
+            if self.task == "ner":
+                raise ConfigError("labelReview: only for task 'classification'")
+            if self.label_review.model is not None and self.label_review.model not in self.models:
+                raise ConfigError(f"labelReview.model: {self.label_review.model!r} is not one of models "
+                                  f"({', '.join(self.models)})")
         if self.task == "ner" and self.noise is not None:
             raise ConfigError("noise: only for task 'classification'")
         if self.task == "ner" and self.imbalance == "resample":
@@ -461,7 +475,7 @@ def _evaluate(raw: dict) -> EvaluateConfig:
 def _finetune(raw: dict) -> FinetuneConfig:
     rest = {k: v for k, v in raw.items()
             if k not in ("models", "data", "uda", "noise", "ema", "saveModel", "interval", "adversarial", "rdrop",
-                         "prompt", "contrastive")}
+                         "prompt", "contrastive", "labelReview")}
     return _build(
         FinetuneConfig,
         rest,
@@ -478,6 +492,7 @@ def _finetune(raw: dict) -> FinetuneConfig:
         rdrop=_build(RDropSpec, raw["rdrop"]) if "rdrop" in raw else None,
         prompt=_build(PromptSpec, raw["prompt"]) if "prompt" in raw else None,
         contrastive=_build(ContrastiveSpec, raw["contrastive"]) if "contrastive" in raw else None,
+        label_review=_build(LabelReviewSpec, raw["labelReview"]) if "labelReview" in raw else None,
         raw=raw,
     )
 

@@ -20,8 +20,9 @@ bootstrap of paired_bootstrap.py), budget: {trainRows, stepsPerRun, epochs,
 batchSize, seeds}, delta?, noise?: {flagged, count, action, folds, confidentJoint}, uda?: {pairs, <uda config>,
 models: {name: {maskFraction, consistencyLoss, supervisedLoss}}}, adversarial?: {<config>, models: {name:
 {adversarialLoss, perturbationNorm, supervisedLoss}}}, rdrop?: {<config>, models: {name: {rdropKl,
-supervisedLoss}}}, contrastive?: {<config>, models: {name: {contrastiveLoss}}}}; outputDir/model with
-saveModel.
+supervisedLoss}}}, contrastive?: {<config>, models: {name: {contrastiveLoss}}}, labelReview?: {model, clusters,
+purity, flagged, suspects: [{row, label, text, cluster, majority, share, size}], mixed: [...]}}; outputDir/model
+with saveModel.
 Events: progress (step/total over every fit, with model and seed; UDA adds supervisedLoss, consistencyLoss,
 maskFraction), metric `<model>.<measure>` (means) and `delta.<measure>`, done.
 """
@@ -29,6 +30,7 @@ maskFraction), metric `<model>.<measure>` (means) and `delta.<measure>`, done.
 from __future__ import annotations
 
 import json
+import math
 import os
 
 import numpy as np
@@ -39,6 +41,7 @@ from .evaluate import autocast_for, pick_device
 from .events import Events, log
 from .model import load_tokenizer
 from .noise import confident_learning, out_of_fold, stratified_folds
+from .label_review import embed, kmeans, review
 from .paired_bootstrap import Outcomes, compare_to
 from .prompt import encode_prompted, label_token_ids, load_prompt_model
 from .scores import classification_scores, entity_counts, entity_types, ner_scores, summarize
@@ -160,6 +163,10 @@ def run(cfg: FinetuneConfig, events: Events | None = None) -> dict:
         else:
             row_weights[flagged] = cfg.noise.weight
 
+    review = _review_labels(cfg, sets, device) if cfg.label_review is not None else None
+    if review is not None:
+        events.metric("labelReview.flagged", review["flagged"])
+
     results: dict[str, dict] = {}
     uda_stats: dict[str, dict] = {}
     robust_stats: dict[str, dict] = {}
@@ -236,6 +243,8 @@ def run(cfg: FinetuneConfig, events: Events | None = None) -> dict:
             events.metric(f"delta.{measure}", value)
     if noise_out is not None:
         metrics["noise"] = noise_out
+    if review is not None:
+        metrics["labelReview"] = review
     if cfg.uda is not None:
         metrics["uda"] = {"pairs": len(sets.pairs[0]), **{k_: v for k_, v in cfg.raw["uda"].items()},
                           "models": {n: {k_: float(np.mean(v)) for k_, v in s.items()} for n, s in uda_stats.items()}}
@@ -251,6 +260,20 @@ def run(cfg: FinetuneConfig, events: Events | None = None) -> dict:
         json.dump(metrics, f, indent=2)
     events.done(cfg.output_dir, flat)
     return metrics
+
+
+def _review_labels(cfg: FinetuneConfig, sets: TaskSets, device) -> dict:
+    """The train rows whose label disagrees with their embedding cluster (label_review.py), for a person."""
+    spec = cfg.label_review
+    name = spec.model or ("base" if "base" in cfg.models else next(iter(cfg.models)))
+    path = cfg.models[name].path
+    texts = sets.rows["train"].texts
+    k = spec.clusters or max(2, math.ceil(math.sqrt(len(texts) / 2)))
+    vectors = embed(path, load_tokenizer(path), texts, cfg.data.max_length, cfg.batch_size, device)
+    out = review(kmeans(vectors, k, cfg.seeds[0]), sets.ids["train"], sets.labels, texts, spec.purity)
+    log.info("label review: %d of %d train rows disagree with their cluster (%d clusters, %d mixed)",
+             out["flagged"], len(texts), out["clusters"], len(out["mixed"]))
+    return {"model": name, **out}
 
 
 def _detect_noise(cfg: FinetuneConfig, sets: TaskSets, device, autocast, progress: Progress):

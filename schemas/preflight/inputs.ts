@@ -162,6 +162,7 @@ const rules: { [K in StageKindName]?: Rule<K> } = {
     exactlyOne(p.ablation?.control ? i.without(p.ablation.control) : i, 'model', 'evaluate', 'the adapted model'),
     when(p.uda && i.known && !i.of('pairs').length, 'with.uda', () => 'consistency training needs a needs-stage producing pairs (augment)'),
     when(p.uda && p.task !== 'classification', 'with.uda', () => `consistency training is for classification, not ${p.task}`, 'bad-params'),
+    when(p.labelReview && p.task !== 'classification', 'with.labelReview', () => `label review is for classification, not ${p.task}`, 'bad-params'),
     when(p.prompt && p.task !== 'classification', 'with.prompt', () => `prompt-based fine-tuning is for classification, not ${p.task}`, 'bad-params'),
     when(p.prompt && p.labels?.some((l) => !(l in p.prompt!.verbalizer)), 'with.prompt.verbalizer', () =>
       `no label word for ${p.labels!.filter((l) => !(l in p.prompt!.verbalizer)).join(', ')} (every label needs one)`, 'bad-params'),

@@ -102,6 +102,8 @@ export interface FinetuneMetrics {
   adversarial?: unknown;
   rdrop?: unknown;
   contrastive?: unknown;
+  /** train rows whose label disagrees with their embedding cluster (trainer/label_review.py), for a person */
+  labelReview?: unknown;
 }
 
 const CURVE_POINTS = 40;
@@ -180,6 +182,7 @@ export const evaluateStage: StageImpl<Params> = {
         rdrop: p.rdrop,
         prompt: p.prompt,
         contrastive: p.contrastive,
+        labelReview: p.labelReview,
         logEvery: p.logEvery,
         interval: p.interval,
         outputDir,
@@ -272,6 +275,7 @@ export interface TrainerFinetuneMetrics {
   adversarial?: unknown;
   rdrop?: unknown;
   contrastive?: unknown;
+  labelReview?: unknown;
 }
 
 function readTrainerMetrics(outputDir: string): TrainerFinetuneMetrics {
@@ -344,6 +348,7 @@ export function finetuneMetrics(
     ...(m.adversarial !== undefined ? { adversarial: m.adversarial } : {}),
     ...(m.rdrop !== undefined ? { rdrop: m.rdrop } : {}),
     ...(m.contrastive !== undefined ? { contrastive: m.contrastive } : {}),
+    ...(m.labelReview !== undefined ? { labelReview: m.labelReview } : {}),
   };
 }
 

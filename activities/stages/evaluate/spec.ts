@@ -51,6 +51,7 @@ export const EvaluateParams = z
     rdrop: F.rdrop,
     prompt: F.prompt,
     contrastive: F.contrastive,
+    labelReview: F.labelReview,
     logEvery: F.logEvery,
     device: F.device,
     ablation: z

@@ -139,7 +139,28 @@ function trainingOptions(x: Obj): string {
   }
   const noise = obj(x.noise);
   if (isNum(noise.count)) lines.push(`Confident learning flagged ${fmtNum(noise.count)} train rows as likely mislabeled (${String(noise.action)}).`);
-  return lines.map((l) => `<p class="hint">${esc(l)}</p>`).join('');
+  return lines.map((l) => `<p class="hint">${esc(l)}</p>`).join('') + labelReviewPart(obj(x.labelReview));
+}
+
+const REVIEW_ROWS = 25;
+
+/** The label review's suspects (rows labeled unlike their embedding cluster) as a table for a person. */
+function labelReviewPart(r: Obj): string {
+  if (!isNum(r.flagged)) return '';
+  const suspects = (Array.isArray(r.suspects) ? r.suspects : []).map(obj);
+  const mixed = (Array.isArray(r.mixed) ? r.mixed : []).map(obj);
+  const rows = suspects
+    .slice(0, REVIEW_ROWS)
+    .map((s) => `<tr><td class="num">${esc(s.row)}</td><td>${esc(s.label)}</td><td>${esc(s.majority)} (${esc(fmtNum(s.share))} of ${esc(s.size)})</td><td>${esc(s.text)}</td></tr>`)
+    .join('');
+  return (
+    `<h4>Label review</h4><p>${esc(fmtNum(r.flagged))} train rows carry another label than the majority of their embedding cluster ` +
+    `(${esc(fmtNum(r.clusters))} clusters by ${esc(r.model)}, majority ≥ ${esc(fmtNum(r.purity))}); ${esc(mixed.length)} clusters are mixed. Nothing was changed: check them by hand.</p>` +
+    (rows
+      ? `<table class="grid"><thead><tr><th>row</th><th>label</th><th>cluster majority</th><th>text</th></tr></thead><tbody>${rows}</tbody></table>` +
+        (suspects.length > REVIEW_ROWS ? `<p class="hint">the first ${REVIEW_ROWS} of ${suspects.length}; all are in metrics.json (labelReview.suspects)</p>` : '')
+      : '')
+  );
 }
 
 /**
