@@ -71,8 +71,9 @@ export async function runOnNodes(g: NodeGroup): Promise<StageDone> {
     } catch (caught) {
       scope.cancel(); // the nodes still running: their trainers get SIGTERM, checkpoint, exit
       await Promise.allSettled(runs);
-      const err = isCancellation(caught) && !CancellationScope.current().consideredCancelled ? ((await firstFailure(runs)) ?? caught) : caught;
-      if (isCancellation(err)) throw err;
+      if (CancellationScope.current().consideredCancelled) throw caught; // the run is cancelled or aborted
+      // A node cancelled while the run is not (its worker shutting down) counts as a lost node: the group retries.
+      const err = isCancellation(caught) ? ((await firstFailure(runs)) ?? caught) : caught;
       const nonRetryable = causes(err).some((e) => e instanceof ApplicationFailure && e.nonRetryable);
       const notStarted = scheduleToStartTimedOut(err);
       if (notStarted) {
