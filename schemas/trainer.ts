@@ -293,7 +293,11 @@ export const FinetuneConfig = z
     weightDecay: z.number().min(0).default(0.01),
     warmupRatio: z.number().min(0).max(1).default(0.1),
     uda: UdaSpec.optional(),
-    imbalance: z.enum(['none', 'weights', 'resample']).default('none').describe('weights: inverse-frequency loss weights; resample: class-balanced sampling'),
+    imbalance: z
+      .enum(['none', 'weights', 'resample', 'ensemble'])
+      .default('none')
+      .describe('weights: inverse-frequency loss weights; resample: class-balanced sampling; ensemble: ensembleMembers models per seed, each on a class-balanced subset (the classes above the median size undersampled), probabilities averaged'),
+    ensembleMembers: z.number().int().min(2).max(20).default(3).describe('imbalance ensemble: models per seed (each costs a full fine-tuning)'),
     noise: NoiseSpec.optional(),
     ema: z.object({ decay: z.number().gt(0).lt(1).default(0.999) }).strict().optional().describe('evaluate with an exponential moving average of the weights'),
     adversarial: AdversarialSpec.optional().describe('adversarial training on the word embeddings (FGM or PGD), every model alike'),

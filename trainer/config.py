@@ -325,7 +325,8 @@ class FinetuneConfig:
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     uda: UdaSpec | None = None
-    imbalance: Literal["none", "weights", "resample"] = "none"
+    imbalance: Literal["none", "weights", "resample", "ensemble"] = "none"
+    ensemble_members: int = 3
     noise: NoiseSpec | None = None
     ema: EmaSpec | None = None
     log_every: int = 10
@@ -361,8 +362,10 @@ class FinetuneConfig:
                                   f"({', '.join(self.models)})")
         if self.task == "ner" and self.noise is not None:
             raise ConfigError("noise: only for task 'classification'")
-        if self.task == "ner" and self.imbalance == "resample":
-            raise ConfigError("imbalance: 'resample' is only for task 'classification' (use 'weights')")
+        if self.task == "ner" and self.imbalance in ("resample", "ensemble"):
+            raise ConfigError(f"imbalance: {self.imbalance!r} is only for task 'classification' (use 'weights')")
+        if self.imbalance == "ensemble" and self.save_model is not None:
+            raise ConfigError("saveModel: an imbalance ensemble is several models; save one with another imbalance")
         if self.noise is not None and self.noise.model is not None and self.noise.model not in self.models:
             raise ConfigError(f"noise.model: {self.noise.model!r} is not one of models ({', '.join(self.models)})")
         if self.save_model is not None:

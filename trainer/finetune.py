@@ -45,8 +45,8 @@ from .label_review import embed, kmeans, review
 from .paired_bootstrap import Outcomes, compare_to
 from .prompt import encode_prompted, label_token_ids, load_prompt_model
 from .scores import classification_scores, entity_counts, entity_types, ner_scores, summarize
-from .task_train import (Budget, Progress, Uda, fit, inverse_frequency, load_task_model, predict_probs,
-                         predict_words)
+from .task_train import (AveragedClassifier, Budget, Progress, Uda, balanced_subsets, fit, inverse_frequency,
+                         load_task_model, predict_probs, predict_words)
 from .taskdata import (Encoded, bio_tags, encode_texts, encode_words, label_ids, pad_id, read_classification,
                        read_ner, read_pairs)
 
@@ -184,18 +184,28 @@ def run(cfg: FinetuneConfig, events: Events | None = None) -> dict:
         if cfg.imbalance == "weights":
             class_weights = inverse_frequency(train.labels.reshape(-1), k)
         runs = []
+        weights = np.concatenate([row_weights[keep], np.ones(len(train) - len(keep))])
         for seed in cfg.seeds:
-            model = sets.model(spec.path, tokenizer, seed)
             dev_score = None
             if dev is not None:
                 def dev_score(m, dev=dev):
                     return _key(sets.scores(m, dev, "dev", device, autocast, cfg.batch_size), sets.ner)
-            stats = fit(model, train, budget, seed, device, progress, name=name, n_classes=k,
-                        class_weights=class_weights,
-                        row_weights=np.concatenate([row_weights[keep], np.ones(len(train) - len(keep))]),
-                        resample=cfg.imbalance == "resample", uda=uda,
-                        ema_decay=cfg.ema.decay if cfg.ema else None, dev_score=dev_score, autocast=autocast,
-                        adversarial=cfg.adversarial, rdrop=cfg.rdrop, contrastive=cfg.contrastive)
+            # one model, or (imbalance: ensemble) one per class-balanced subset, averaged
+            subsets = (balanced_subsets(train.labels, cfg.ensemble_members, seed) if cfg.imbalance == "ensemble"
+                       else [np.arange(len(train))])
+            progress.add(sum(budget.steps(len(rows)) for rows in subsets) - budget.steps(len(train)))
+            members = []
+            for m, rows in enumerate(subsets):
+                member = sets.model(spec.path, tokenizer, seed + 100_003 * m)
+                member_stats = fit(member, train.take(rows), budget, seed + 100_003 * m, device, progress, name=name,
+                                   n_classes=k, class_weights=class_weights, row_weights=weights[rows],
+                                   resample=cfg.imbalance == "resample", uda=uda,
+                                   ema_decay=cfg.ema.decay if cfg.ema else None, dev_score=dev_score,
+                                   autocast=autocast, adversarial=cfg.adversarial, rdrop=cfg.rdrop,
+                                   contrastive=cfg.contrastive)
+                members.append(member)
+                stats = member_stats if m == 0 else stats
+            model = members[0] if len(members) == 1 else AveragedClassifier(members)
             scores = {"seed": seed, **sets.scores(model, test, "test", device, autocast, cfg.batch_size)}
             if "bestEpoch" in stats:
                 scores["bestEpoch"] = stats["bestEpoch"]

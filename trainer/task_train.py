@@ -29,6 +29,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -167,6 +168,38 @@ def inverse_frequency(labels: np.ndarray, n_classes: int) -> np.ndarray:
     weights = np.ones(n_classes)
     weights[present] = len(labels) / (present.sum() * counts[present])
     return weights
+
+
+def balanced_subsets(labels: np.ndarray, members: int, seed: int) -> list[np.ndarray]:
+    """Rows of each ensemble member for class imbalance (EasyEnsemble, generalised to K classes): every row of the
+    classes at or below the median class size, and a fresh random draw of median-size rows from each larger
+    class; sorted row indices."""
+    counts = np.bincount(labels)
+    cap = int(np.median(counts[counts > 0]))
+    subsets = []
+    for m in range(members):
+        rng = rng_for(seed, 0xE45E, m)
+        parts = []
+        for c in np.flatnonzero(counts):
+            rows = np.flatnonzero(labels == c)
+            parts.append(rows if len(rows) <= cap else rng.choice(rows, cap, replace=False))
+        subsets.append(np.sort(np.concatenate(parts)))
+    return subsets
+
+
+class AveragedClassifier(torch.nn.Module):
+    """An ensemble as one classifier: the mean of its members' class probabilities (as logits, its log, so that
+    softmax gives the mean back)."""
+
+    def __init__(self, members: list):
+        super().__init__()
+        self.members = torch.nn.ModuleList(members)
+        self.config = members[0].config
+
+    def forward(self, input_ids, attention_mask=None):
+        p = torch.stack([m(input_ids=input_ids, attention_mask=attention_mask).logits.float().softmax(-1)
+                         for m in self.members]).mean(0)
+        return SimpleNamespace(logits=p.clamp_min(1e-12).log())
 
 
 class Trainable:

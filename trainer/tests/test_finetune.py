@@ -294,3 +294,46 @@ def test_an_arms_rows_with_an_unknown_label_are_refused(tmp_path, task_bert, tas
     with pytest.raises(config.ConfigError) as e:
         run(config.parse(raw), Collect())
     assert "models.pl.train: labels not in the label set" in str(e.value) and "c99" in str(e.value)
+
+
+def test_balanced_subsets_keep_small_classes_whole_and_undersample_large_ones():
+    from trainer.task_train import balanced_subsets
+
+    labels = np.repeat([0, 1, 2], [90, 10, 30])  # median class size 30
+    subsets = balanced_subsets(labels, 3, seed=1)
+    for rows in subsets:
+        assert np.bincount(labels[rows]).tolist() == [30, 10, 30]
+        assert set(np.flatnonzero(labels == 1)) <= set(rows.tolist())  # the rare class always whole
+    assert not np.array_equal(subsets[0], subsets[1])  # fresh draws of the large class per member
+    assert all(np.array_equal(a, b) for a, b in zip(subsets, balanced_subsets(labels, 3, seed=1)))
+
+
+def test_an_imbalance_ensemble_averages_its_members_probabilities(tmp_path, task_bert, task_data):
+    import torch
+
+    from trainer.task_train import AveragedClassifier
+
+    class Fixed(torch.nn.Module):
+        def __init__(self, p):
+            super().__init__()
+            self.p = torch.tensor(p)
+            self.config = None
+
+        def forward(self, input_ids, attention_mask=None):
+            from types import SimpleNamespace
+            return SimpleNamespace(logits=self.p.log().expand(len(input_ids), -1))
+
+    avg = AveragedClassifier([Fixed([0.9, 0.1]), Fixed([0.3, 0.7])])
+    got = avg(input_ids=torch.zeros((2, 3), dtype=torch.long)).logits.softmax(-1)
+    assert torch.allclose(got, torch.tensor([[0.6, 0.4], [0.6, 0.4]]))
+
+    raw = finetune_config(tmp_path, {"base": task_bert}, task_data["cls4_train"], task_data["cls4_test"], epochs=1,
+                          imbalance="ensemble", ensembleMembers=2)
+    events = Collect()
+    metrics = run(config.parse(raw), events)
+    progress = events.of("progress")
+    # the 4 classes are balanced (50 each): both members train on all 200 rows, 13 steps of 16 each
+    assert len(progress) == 26 and {e["total"] for e in progress} == {26}
+    assert metrics["models"]["base"]["seeds"][0]["accuracy"] >= 0
+    with pytest.raises(config.ConfigError, match="saveModel: an imbalance ensemble"):
+        config.parse({**raw, "saveModel": {"model": "base"}})

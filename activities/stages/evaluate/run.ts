@@ -176,6 +176,7 @@ export const evaluateStage: StageImpl<Params> = {
         ...fineTuningOf(p),
         uda: p.uda,
         imbalance: p.imbalance,
+        ensembleMembers: p.ensembleMembers,
         noise: p.noise,
         ema: p.ema,
         adversarial: p.adversarial,

@@ -45,6 +45,7 @@ export const EvaluateParams = z
     warmupRatio: F.warmupRatio,
     uda: F.uda.describe('consistency training on the pairs input (classification only)'),
     imbalance: F.imbalance,
+    ensembleMembers: F.ensembleMembers,
     noise: F.noise,
     ema: F.ema,
     adversarial: F.adversarial,
