@@ -14,7 +14,7 @@ import { nodeReadySignal } from '../workflows/definitions';
 import { stageCacheKey } from './cache-key';
 import { isNonRetryable } from './errors';
 import { stageKinds } from '../schemas/stages';
-import { checkInputKinds } from './stage-inputs';
+import { checkInputKinds, documentInput } from './stage-inputs';
 import { stageImpls } from './stages';
 import type { Progress, StageContext, StageFanout, StageImpl, StageOutput } from './stages/types';
 import { keys, type ArtifactStore } from './store';
@@ -78,7 +78,7 @@ export function createActivities(deps: ActivityDeps) {
     return withContext(call, { gpus: true }, async (ctx) => {
       const impl = implOf(call);
       if (!impl.run) throw new Error(`stage kind ${call.stage.kind} cannot run as a single activity`);
-      return publish(call, ctx.attempt, await impl.run(ctx));
+      return publish(call, ctx.attempt, await impl.run(ctx), ctx.inputs);
     });
   }
 
@@ -98,7 +98,7 @@ export function createActivities(deps: ActivityDeps) {
       };
       ctx.node = { ...call.node, announce };
       const out = await impl.run(ctx);
-      return out.nodeOnly ? {} : { done: await publish(call, ctx.attempt, out) };
+      return out.nodeOnly ? {} : { done: await publish(call, ctx.attempt, out, ctx.inputs) };
     });
   }
 
@@ -145,7 +145,7 @@ export function createActivities(deps: ActivityDeps) {
     return withContext(call, {}, async (ctx) => {
       const results = [];
       for (let p = 0; p < fanoutOf(call).phases.length; p++) results.push(await phaseResults(call, p));
-      return publish(call, ctx.attempt, await fanoutOf(call).reduce(ctx, results));
+      return publish(call, ctx.attempt, await fanoutOf(call).reduce(ctx, results), ctx.inputs);
     });
   }
 
@@ -165,7 +165,7 @@ export function createActivities(deps: ActivityDeps) {
     return typeof f === 'function' ? f(call.stage.params) : f;
   }
 
-  async function publish(call: FanoutCall, attempt: number, out: StageOutput): Promise<StageDone> {
+  async function publish(call: FanoutCall, attempt: number, out: StageOutput, inputs: StageContext<unknown>['inputs']): Promise<StageDone> {
     const manifest = await store.writeManifest({
       kind: call.stage.produces,
       schema: out.schema,
@@ -189,7 +189,8 @@ export function createActivities(deps: ActivityDeps) {
       cached: false,
       cacheKey: call.cacheKey,
     });
-    return { ref: { stage: call.stage.name, digest: manifest.digest, kind: manifest.kind }, attempt, metrics: out.metrics ?? {} };
+    const input = documentInput(inputs);
+    return { ref: { stage: call.stage.name, digest: manifest.digest, kind: manifest.kind }, attempt, metrics: out.metrics ?? {}, ...(input ? { input } : {}) };
   }
 
   /** Builds the StageContext, keeps the activity heartbeating, cleans up, and classifies errors. */

@@ -30,3 +30,10 @@ export function recordsIn(files: readonly Pick<ArtifactFileT, 'records'>[]): num
 export function documentRecords(manifest: ManifestT): number {
   return recordsIn(documentShards(manifest));
 }
+
+/** The document shards a stage read (records and bytes as stored): what its throughput is counted in; none without. */
+export function documentInput(inputs: readonly { manifest: ManifestT }[]): { records: number; bytes: number } | undefined {
+  const shards = inputs.filter((i) => i.manifest.kind === 'documents').flatMap((i) => documentShards(i.manifest));
+  if (!shards.length) return undefined;
+  return { records: recordsIn(shards), bytes: shards.reduce((n, f) => n + (f.bytes ?? 0), 0) };
+}

@@ -49,6 +49,8 @@ export interface StageDone {
   ref: ArtifactRef;
   attempt: number;
   metrics: Record<string, unknown>;
+  /** The document shards the stage read, when it read any: `dapt status` shows its throughput from them. */
+  input?: { records: number; bytes: number };
 }
 
 export interface FanoutCall extends StageCall {
@@ -119,6 +121,8 @@ export interface StageState {
   progress?: number;
   message?: string;
   metrics?: Record<string, unknown>;
+  /** The document shards a succeeded stage read (records, bytes as stored): docs/s and MB/s over startedAt → endedAt. */
+  input?: { records: number; bytes: number };
   /** Set when no worker on the stage's queue started it within timeout.scheduleToStart and it moved to its fallbackQueue. */
   fallback?: { from: string; to: string; reason: string; at: string };
   /** A stage on several nodes: this try's rendezvous and which nodes have started (`dapt status` shows who is missing). */

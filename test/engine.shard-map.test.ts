@@ -12,6 +12,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { getRunStatus, startRun, waitForRun } from '../client/runs';
+import { documentShards } from '../activities/documents';
+import { statusText } from '../cli/render';
 import { isAlive } from '../infra/process';
 import type { Plan } from '../schemas';
 import { startedTaskOf, stageTaskCompletions, type TaskCompletion } from './helpers/fanout-tasks';
@@ -135,6 +137,13 @@ test('one worker: each document stage runs one task per input shard', { timeout:
   assert.ok((m.dedupe.duplicates as number) > 0, 'the planted duplicates were found');
   assert.equal(m.dedupe.input, m.filter.kept);
   assert.equal(m.dedupe.kept, (m.dedupe.input as number) - (m.dedupe.duplicates as number));
+  // each document stage's input as the status carries it, and `dapt status` prints its rate from it
+  const store = stack.store(cfg);
+  const extracted = (await store.readManifest(reference.digests.extract))!;
+  const shards = documentShards(extracted);
+  assert.deepEqual(status.stages.filter.input, { records: m.filter.input, bytes: shards.reduce((n, f) => n + f.bytes, 0) });
+  assert.equal(status.stages.dedupe.input?.records, m.filter.kept);
+  assert.match(statusText(status), /filter +succeeded .* [\d.]+k? docs\/s, [\d.]+ MB\/s/);
 });
 
 test('two worker processes run shards of one stage at the same time, with the same output', { timeout: 300_000 }, async () => {

@@ -152,6 +152,7 @@ export async function pipelineWorkflow(input: RunInput): Promise<RunStatus> {
               ? await runOnNodes({ st, s, call: fcall, round, queue: queueOf(st), reports: nodeReports, now })
               : await proxyActivities<DaptActivities>(stageActivityOptions(st, queueOf(st), `${name}:run:${round}`)).runStage(fcall);
         Object.assign(s, { state: 'succeeded', attempt: done.attempt, digest: done.ref.digest, metrics: done.metrics, endedAt: now() });
+        if (done.input) s.input = done.input;
         return { ok: true, ref: done.ref };
       } catch (err) {
         if (isCancellation(err)) {

@@ -105,6 +105,16 @@ class Quiet(Events):
 def pretrain(name: str, base: str, train: list[str], out: str, size: Size, device: str) -> str:
     from trainer.train import pretrain as run
 
+    # a finished arm of the same size is reused: a run stopped later (a crash, a machine taken away) restarts at
+    # fine-tuning instead of pretraining again
+    marker = os.path.join(out, "pretrained.json")
+    done = {"name": name, "base": base, "train": train, "size": asdict(size)}
+    if os.path.exists(marker):
+        with open(marker, encoding="utf-8") as f:
+            if json.load(f) == done:
+                print(f"  pretrained {name}: reused ({out})", flush=True)
+                return out
+
     raw = {"command": "pretrain", "model": {"path": base, "objective": "mlm"},
            "data": {"train": train, "seqLen": size.seq_len},
            "masking": {"strategy": "whole-word", "rate": 0.15, "language": "en"},
@@ -113,6 +123,8 @@ def pretrain(name: str, base: str, train: list[str], out: str, size: Size, devic
                      "checkpointEvery": 10 ** 6, "headWarmupSteps": "auto"},
            "outputDir": out, "checkpointDir": out + ".ckpt", "device": device}
     run(parse(raw), events=Quiet())
+    with open(marker, "w", encoding="utf-8") as f:
+        json.dump(done, f)
     print(f"  pretrained {name}: {size.pretrain_steps} steps × {size.pretrain_batch} × {size.seq_len} tokens",
           flush=True)
     return out
