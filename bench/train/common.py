@@ -139,11 +139,13 @@ def _sync(device: str) -> None:
 def run_ours(setup: Setup, *, seq_len: int, batch: int, warmup: int, steps: int | None = None,
              seconds: float | None = None, device: str = "cpu", precision: str = "auto",
              compile: bool = False, log_every: int = 1, config_overrides: dict | None = None,
-             after_window: Callable[[int], bool] | None = None, name: str = "ours") -> Result:
+             after_window: Callable[[int], bool] | None = None, name: str = "ours",
+             data: dict | None = None) -> Result:
     """Our trainer, timed from the progress event of step `warmup` to the last one (each follows a sync).
 
     `config_overrides`: the trainer's model.configOverrides (e.g. dropout off); `after_window(step)`: called on each
-    step once the timed window has closed, the run ends when it returns True (gpu-profile.py profiles there)."""
+    step once the timed window has closed, the run ends when it returns True (gpu-profile.py profiles there);
+    `data`: more of the trainer's data section (e.g. tokenCache: stream from token shards)."""
     from trainer.train import pretrain
 
     out = os.path.join(setup.workdir, f"{name}-{seq_len}")
@@ -151,7 +153,7 @@ def run_ours(setup: Setup, *, seq_len: int, batch: int, warmup: int, steps: int 
     if config_overrides:
         model["configOverrides"] = config_overrides
     raw = {"command": "pretrain", "model": model,
-           "data": {"train": setup.shards, "seqLen": seq_len},
+           "data": {"train": setup.shards, "seqLen": seq_len, **(data or {})},
            "masking": {"strategy": "token", "rate": MASK_RATE},
            "train": {"maxSteps": 10**9, "batchSize": batch, "lr": 1e-4, "warmupSteps": 0, "schedule": "constant",
                      "logEvery": log_every, "checkpointEvery": 10**9, "precision": precision, "compile": compile},

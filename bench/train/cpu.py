@@ -5,6 +5,8 @@ the same generated data, batch, sequence length and number of timed steps, in th
     ~/.cache/dapt/venv/bin/python bench/train/cpu.py [--steps 12 --batch 16 --seq 128 --rounds 2 --threads N]
     npm run bench:train -- --smoke    # (or --quick) test/bench.smoke.test.ts: tiny model, 2 steps, 1 round
 
+Then (not with --smoke or --no-streaming) streaming.py: token shards vs the in-memory data path.
+
 Rounds alternate ours/baseline so a change in machine load hits both; the ratio uses each side's best round.
 """
 
@@ -29,6 +31,8 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--docs", type=int, default=3000)
     p.add_argument("--threads", type=int, default=0, help="torch threads for both (0: torch's default)")
+    p.add_argument("--no-streaming", action="store_true",
+                   help="skip streaming.py (token shards vs in-memory: tokens/s, tokenisation, peak RSS, latency)")
     p.add_argument("--smoke", "--quick", action="store_true",
                    help="smoke test: tiny model (common.TINY), seq 32, batch 4, 2 timed steps, 1 round")
     a = p.parse_args()
@@ -61,6 +65,10 @@ def main() -> None:
         print(f"smoke run (tiny model, {a.steps} steps): not a measurement; ratio {ratio:.2f}x")
         return
     print(f"ratio ours / transformers.Trainer (best rounds): {ratio:.2f}x (target >= 1.3x)")
+    if not a.no_streaming:
+        import streaming
+
+        streaming.main(["--rounds", str(a.rounds), "--steps", str(a.steps)])
 
 
 if __name__ == "__main__":
