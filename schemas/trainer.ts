@@ -359,11 +359,25 @@ export const PseudolabelConfig = z
   })
   .strict();
 
-export const TrainerConfig = z.discriminatedUnion('command', [PretrainConfig, EvaluateConfig, FinetuneConfig, PseudolabelConfig, TranslateConfig]);
+/**
+ * The tokenizer half of the long-tail analysis (trainer/longtail.py): into how many sub-tokens the base model's
+ * tokenizer cuts each term of a lexicon, the way the term appears inside text.
+ */
+export const LongtailConfig = z
+  .object({
+    command: z.literal('longtail'),
+    model: z.string().min(1).describe('the base model directory: only its tokenizer is loaded'),
+    terms: z.string().min(1).describe('the lexicon: JSONL with a `word` per line, or one term a line'),
+    output: z.string().min(1).describe('JSONL {word, pieces, tokens, unknown} per term, in input order'),
+  })
+  .strict();
+
+export const TrainerConfig = z.discriminatedUnion('command', [PretrainConfig, EvaluateConfig, FinetuneConfig, PseudolabelConfig, TranslateConfig, LongtailConfig]);
 export type TrainerConfigT = z.output<typeof TrainerConfig>;
 export type PretrainConfigT = z.output<typeof PretrainConfig>;
 export type EvaluateConfigT = z.output<typeof EvaluateConfig>;
 export type TranslateConfigT = z.output<typeof TranslateConfig>;
+export type LongtailConfigT = z.output<typeof LongtailConfig>;
 export type FinetuneConfigT = z.output<typeof FinetuneConfig>;
 export type PseudolabelConfigT = z.output<typeof PseudolabelConfig>;
 

@@ -1,4 +1,4 @@
-"""Command line: `python -m trainer <pretrain|evaluate|finetune|pseudolabel|translate|tiny-model> ...` (see trainer/__init__.py).
+"""Command line: `python -m trainer <pretrain|evaluate|finetune|pseudolabel|translate|longtail|tiny-model> ...` (see trainer/__init__.py).
 
 Exit codes (schemas/trainer.ts TRAINER_EXIT): 0 done, 2 bad config, 3 CUDA out of memory, 143 terminated after a
 checkpoint; anything else is a crash the activity may retry.
@@ -68,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     pl.add_argument("--config", required=True)
     t = sub.add_parser("translate", help="translate JSONL texts through seq2seq models in turn (back-translation)")
     t.add_argument("--config", required=True)
+    lt = sub.add_parser("longtail", help="how the base tokenizer fragments each term of a lexicon (long-tail analysis)")
+    lt.add_argument("--config", required=True)
     sub.add_parser("tiny-model", help="build a tiny model + tokenizer (see --help of the command)")
     args = parser.parse_args(argv)
 
@@ -77,6 +79,12 @@ def main(argv: list[str] | None = None) -> int:
 
             _quiet_transformers()
             translate(load_translate(args.config), events=Events())
+            return 0
+        if args.command == "longtail":  # a tokenizer only: its own typed config (trainer/longtail.py)
+            from .longtail import load as load_longtail, run as longtail
+
+            _quiet_transformers()
+            longtail(load_longtail(args.config), events=Events())
             return 0
         from . import config
 

@@ -226,10 +226,18 @@ export async function writeDocuments(store: ArtifactStore, manifests: readonly M
  * The words of a `lexicon` artifact (JSONL `{word, ...}` per line, plain or gzip; a line that is not JSON is a
  * word) as a local `{"word": ...}` JSONL file the trainer reads. Returns the file and the number of words.
  */
+/** A lexicon artifact's glossary (the longtail stage's): term → definition lines beside the lexicon, not words of it. */
+export const DICTIONARY_FILE = 'dictionary.jsonl';
+
+/** The files of a lexicon artifact that hold its words. */
+export function lexiconFiles(manifest: ManifestT): ManifestT['files'] {
+  return manifest.files.filter((f) => f.name !== DICTIONARY_FILE);
+}
+
 export async function stageLexicon(store: ArtifactStore, input: StageInputArtifact, file: string): Promise<{ path: string; words: number }> {
   const seen = new Set<string>();
   const lines: string[] = [];
-  for (const f of input.manifest.files) {
+  for (const f of lexiconFiles(input.manifest)) {
     let stream: NodeJS.ReadableStream = await store.getStream(f.key);
     if (f.name.endsWith('.gz')) stream = stream.pipe(zlib.createGunzip());
     let n = 0;

@@ -5,6 +5,7 @@ import { sourceStage } from './source/run';
 import { crawlStage } from './crawl/run';
 import { dedupeStage } from './dedupe/run';
 import { newwordsStage } from './newwords/run';
+import { longtailStage } from './longtail/run';
 import { warcStage } from './warc/run';
 import { extractStage } from './extract/run';
 import { filterStage } from './filter/run';
@@ -23,6 +24,7 @@ export const stageImpls: StageImpls = {
   crawl: crawlStage,
   dedupe: dedupeStage,
   newwords: newwordsStage,
+  longtail: longtailStage,
   warc: warcStage,
   extract: extractStage,
   filter: filterStage,

@@ -18,6 +18,7 @@ import { extractKind } from '../../activities/stages/extract/spec';
 import { filterKind } from '../../activities/stages/filter/spec';
 import { selectKind } from '../../activities/stages/select/spec';
 import { newwordsKind } from '../../activities/stages/newwords/spec';
+import { longtailKind } from '../../activities/stages/longtail/spec';
 import { seenKind } from '../../activities/stages/seen/spec';
 import { promoteKind } from '../../activities/stages/promote/spec';
 import { reportKind } from '../../activities/stages/report/spec';
@@ -39,6 +40,7 @@ export const stageKinds = {
   filter: filterKind,
   select: selectKind,
   newwords: newwordsKind,
+  longtail: longtailKind,
   seen: seenKind,
   promote: promoteKind,
   report: reportKind,

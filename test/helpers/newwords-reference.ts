@@ -73,6 +73,7 @@ interface Entry {
   leftEntropy: number;
   rightEntropy: number;
   ratio?: number;
+  generalFreq?: number;
   pieces?: number;
   score: number;
 }
@@ -138,7 +139,7 @@ function overRepresentation(p: Params, general: string[], found: Candidate[], do
       }
     }
   }
-  return new Map(found.map((c) => [c, c.freq / domain[c.lang].total / (((counts.get(c) ?? 0) + 1) / Math.max(1, units[c.lang]))]));
+  return new Map(found.map((c) => [c, { ratio: c.freq / domain[c.lang].total / (((counts.get(c) ?? 0) + 1) / Math.max(1, units[c.lang])), general: counts.get(c) ?? 0 }]));
 }
 
 function round(e: Entry): Entry {
@@ -169,14 +170,14 @@ export function referenceNewwords(domainTexts: string[], generalTexts: string[] 
   const ratios = generalTexts ? overRepresentation(p, generalTexts, found, counters) : undefined;
   const entries: Entry[] = [];
   for (const c of found) {
-    const ratio = ratios?.get(c);
+    const ratio = ratios?.get(c)?.ratio;
     if (ratio !== undefined && ratio < p.minRatio) {
       dropped.ratio++;
       continue;
     }
     const entropy = Math.min(c.leftEntropy, c.rightEntropy);
     const score = Math.log1p(c.freq) * entropy * (c.pmi ?? 1) * (ratio === undefined ? 1 : Math.log(ratio));
-    entries.push({ word: c.word, lang: c.lang, freq: c.freq, pmi: c.pmi, entropy, leftEntropy: c.leftEntropy, rightEntropy: c.rightEntropy, ratio, pieces: pieces.get(c), score });
+    entries.push({ word: c.word, lang: c.lang, freq: c.freq, pmi: c.pmi, entropy, leftEntropy: c.leftEntropy, rightEntropy: c.rightEntropy, ratio, generalFreq: ratios?.get(c)?.general, pieces: pieces.get(c), score });
   }
   entries.sort((a, b) => b.score - a.score || (a.word < b.word ? -1 : 1));
   const lexicon = entries.slice(0, p.topK);

@@ -172,7 +172,7 @@ export const newwordsFanout: TypedFanout<Params, [[CountTask, CountResult], [Mer
     return {
       files: [r.file],
       schema: LEXICON_SCHEMA,
-      metrics: { documents, units: unitsOf(shards, 'domain'), candidates, dropped, words: r.words, newToJieba: r.newToJieba, top: r.top },
+      metrics: { documents, units: unitsOf(shards, 'domain'), ...(inputsOf(ctx).general ? { generalUnits: unitsOf(shards, 'general') } : {}), candidates, dropped, words: r.words, newToJieba: r.newToJieba, top: r.top },
     };
   },
 };

@@ -36,6 +36,8 @@ export interface LexiconEntry {
   leftEntropy: number;
   rightEntropy: number;
   ratio?: number;
+  /** With a general corpus: the candidate's occurrences there (the long-tail analysis reads it as a rate). */
+  generalFreq?: number;
   pieces?: number;
   score: number;
 }
@@ -213,7 +215,7 @@ export async function score(ctx: StageContext<Params>, task: ScoreTask): Promise
     const entropy = Math.min(leftEntropy, rightEntropy);
     // Frequent, free on both sides, cohesive and (when measured) specific to the domain.
     const s = Math.log1p(freq) * entropy * (pmi ?? 1) * (ratio === undefined ? 1 : Math.log(ratio));
-    entries.push({ word, lang, freq, pmi, entropy, leftEntropy, rightEntropy, ratio, pieces, score: s });
+    entries.push({ word, lang, freq, pmi, entropy, leftEntropy, rightEntropy, ratio, generalFreq: task.generalUnits ? general : undefined, pieces, score: s });
   }
   entries.sort(byScore);
   const best = entries.slice(0, p.topK);

@@ -44,7 +44,7 @@ export const newwordsKind = stageKind({
   params: NewwordsParams,
   accepts: ['documents'],
   produces: 'lexicon',
-  version: '2',
+  version: '3', // 3: generalFreq per entry, generalUnits in the metrics (the long-tail analysis reads them)
   defaultQueue: QUEUES.cpu,
   localPaths: { params: ['baseVocab', 'dictionary'], keywords: ['jieba'] },
   fanout: () => true, // count per shard → merge, look up, score per hash partition → rank

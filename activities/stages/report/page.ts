@@ -3,13 +3,14 @@ import type { ReportData } from './gather';
 import { esc } from './html';
 import { evaluationSection } from './sections/evaluation';
 import { funnelSection } from './sections/funnel';
+import { longtailSection } from './sections/longtail';
 import { promotionSection } from './sections/promotion';
 import { runSection } from './sections/run';
 import { trainingSection } from './sections/training';
 import type { Section } from './sections/types';
 import { vocabSection } from './sections/vocab';
 
-export const SECTIONS: Section[] = [runSection, funnelSection, vocabSection, trainingSection, evaluationSection, promotionSection];
+export const SECTIONS: Section[] = [runSection, funnelSection, vocabSection, longtailSection, trainingSection, evaluationSection, promotionSection];
 
 const CSS = `
 :root{--fg:#1d2433;--muted:#5b6475;--line:#d9dee7;--bg:#fff;--soft:#f5f7fa;--ok:#1a7f37;--bad:#c62828;--run:#0b62d6;--wait:#a15c00}

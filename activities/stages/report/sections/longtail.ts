@@ -1,0 +1,56 @@
+/** Long-tail terms: per longtail stage, the terms that need knowledge, how the base tokenizer cuts them, which are selected. */
+import type { LongtailRow } from '../../longtail/run';
+import { stagesOfKind, type ReportData } from '../gather';
+import { esc, kvTable, notInPipeline, numCell } from '../html';
+import type { Section } from './types';
+
+function rowsOf(v: unknown): LongtailRow[] {
+  return Array.isArray(v) ? (v.filter((r) => typeof r === 'object' && r !== null && typeof (r as LongtailRow).word === 'string') as LongtailRow[]) : [];
+}
+
+function part(data: ReportData, name: string): string {
+  const m = data.manifests[name];
+  if (!m) return `<h3>${esc(name)}</h3><p class="absent">${esc(name)} has not produced its analysis (${esc(data.view.stages[name].state)}).</p>`;
+  const x = m.metrics;
+  const key = `longtail.${name}`;
+  const summary = kvTable(
+    [
+      ['baseModel', x.baseModel],
+      ['terms', x.terms],
+      ['fragmented', x.fragmented],
+      ['needKnowledge', x.needKnowledge],
+      ['defined', x.defined],
+      ['selected', x.selected],
+      ['undefinedNeedy', x.undefinedNeedy],
+    ],
+    key,
+  );
+  const rows = rowsOf(x.table);
+  const table = rows.length
+    ? `<table class="longtail" data-key="${esc(key)}.table"><tr><th>term</th><th>domain freq</th><th>general /M</th><th>pieces</th><th>base tokens</th><th>definition</th><th>need</th><th>score</th><th>selected</th></tr>` +
+      rows
+        .map(
+          (r) =>
+            `<tr data-term="${esc(r.word)}"${r.selected ? ' class="selected"' : ''}><td><code>${esc(r.word)}</code></td>${numCell(`${key}.${r.word}.domainFreq`, r.domainFreq)}` +
+            `${numCell(`${key}.${r.word}.generalPerMillion`, r.generalPerMillion)}${numCell(`${key}.${r.word}.pieces`, r.pieces)}<td><code>${esc(r.tokens.join(' '))}</code></td>` +
+            `<td>${r.defined ? 'yes' : '—'}</td>${numCell(`${key}.${r.word}.need`, r.need)}${numCell(`${key}.${r.word}.score`, r.score)}<td>${r.selected ? 'yes' : ''}</td></tr>`,
+        )
+        .join('') +
+      '</table>'
+    : '<p>No terms.</p>';
+  const note = x.generalMeasured === false ? '<p>The lexicon was mined without a general corpus: rarity in general text was not measured (every term counts as rare).</p>' : '';
+  return `<h3>${esc(name)} <small>long-tail analysis</small></h3>${summary}${note}${table}`;
+}
+
+export const longtailSection: Section = {
+  id: 'longtail',
+  title: 'Long-tail terms',
+  render(data: ReportData) {
+    const stages = stagesOfKind(data, 'longtail');
+    if (!stages.length) return notInPipeline('Long-tail analysis (longtail)');
+    return (
+      '<p><em>fragmented</em>: terms the base tokenizer cuts into several pieces; <em>undefinedNeedy</em>: terms that need knowledge but have no definition in the glossary (what to add to it). Score = rare in general text × frequent enough in the domain × fragmented by the base tokenizer × defined in the glossary (each in [0, 1]); <em>need</em> leaves out the definition.</p>' +
+      stages.map((n) => part(data, n)).join('')
+    );
+  },
+};
