@@ -1,0 +1,87 @@
+/**
+ * The long-tail analysis as a pipeline on the real stack (Temporal dev server, MinIO, a worker, the trainer):
+ * two sources → newwords against the general one → longtail with a tiny BERT trained on general text and a
+ * glossary → report. The stored report lists the selected terms; a glossary path that does not exist is refused
+ * when the plan is compiled, naming the param.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { startRun, waitForRun } from '../client/runs';
+import type { DaptConfig } from '../config';
+import { compilePipeline, formatIssues } from '../schemas';
+import { rng } from './helpers/near-corpus';
+import { EN_GENERAL, writeVocab } from './helpers/newwords-corpus';
+import { plan } from './helpers/plans';
+import { startStack, type Stack } from './helpers/stack';
+import { buildTinyModel } from './helpers/tiny-model';
+
+process.env.OMP_NUM_THREADS ??= '1';
+
+let stack: Stack;
+let cfg: DaptConfig;
+let stages: Record<string, unknown>;
+
+function texts(seed: number, docs: number, planted: string[]): string[] {
+  const r = rng(seed);
+  const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)];
+  return Array.from({ length: docs }, () =>
+    Array.from({ length: 6 }, () => Array.from({ length: 12 }, (_, i) => (planted.length && i % 6 === 3 ? pick(planted) : pick(EN_GENERAL))).join(' ')).join('. '),
+  );
+}
+
+function writeJsonl(file: string, list: string[]): string {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, list.map((text) => JSON.stringify({ text })).join('\n') + '\n');
+  return path.dirname(file);
+}
+
+before(async () => {
+  stack = await startStack('longtail');
+  cfg = stack.config('longtail');
+  await stack.workers(cfg, ['cpu']);
+  const domain = writeJsonl(path.join(stack.dir, 'domain', 'ml.jsonl'), texts(1, 150, ['stochastic gradient descent', 'hyperparameter', 'weight decay']));
+  const general = writeJsonl(path.join(stack.dir, 'general', 'everyday.jsonl'), texts(2, 150, []));
+  const baseModel = await buildTinyModel({ corpus: [path.join(general, 'everyday.jsonl')], out: path.join(stack.dir, 'tiny-bert'), hidden: 32, layers: 1 });
+  const glossary = path.join(stack.dir, 'glossary.jsonl');
+  fs.writeFileSync(glossary, [{ term: 'hyperparameter', definition: 'a setting of training chosen before it starts' }, { term: 'Stochastic gradient descent', definition: 'steps along the gradient of a random batch' }].map((d) => JSON.stringify(d)).join('\n') + '\n');
+  stages = {
+    domain: { uses: 'source', with: { paths: [domain] } },
+    general: { uses: 'source', with: { paths: [general] } },
+    newwords: { uses: 'newwords', needs: ['domain', 'general'], with: { general: 'general', baseVocab: writeVocab(stack.dir) } },
+    longtail: { uses: 'longtail', needs: ['newwords'], with: { baseModel, dictionary: glossary } },
+    report: { uses: 'report', needs: ['longtail'], with: { title: 'Long tail' } },
+  };
+});
+after(async () => {
+  await stack?.stop();
+});
+
+test('newwords → longtail → report: the report lists the analysis with the selected terms', async () => {
+  const started = await startRun(stack.client, cfg, plan({ name: 'longtail', stages }));
+  const result = await waitForRun(stack.client, started.workflowId);
+  assert.equal(result.ok, true, `${result.error}\n${JSON.stringify(result.status.stages, null, 1).slice(0, 3000)}`);
+  const store = stack.store(cfg);
+  const lt = (await store.readManifest(result.status.stages.longtail.digest!))!;
+  assert.equal(lt.kind, 'lexicon');
+  assert.equal(lt.schema, 'longtail/v1');
+  assert.equal(lt.metrics.selected, 2, JSON.stringify(lt.metrics));
+  const wd = (lt.metrics.table as { word: string; defined: boolean; need: number }[]).find((r) => r.word === 'weight decay');
+  assert.ok(wd && !wd.defined && wd.need > 0.9 && (lt.metrics.undefinedNeedy as number) >= 1, `weight decay needs knowledge but has no definition: ${JSON.stringify(wd)}`);
+  const report = (await store.readManifest(result.status.stages.report.digest!))!;
+  const html = (await (await store.getStream(report.files[0].key)).toArray()).join('');
+  assert.match(html, /<section id="longtail" data-section="longtail"><h2>Long-tail terms<\/h2>/);
+  for (const term of ['hyperparameter', 'stochastic gradient descent']) assert.match(html, new RegExp(`<tr data-term="${term}" class="selected">`), term);
+  assert.match(html, /<tr data-term="weight decay"><td>/);
+});
+
+test('a glossary that does not exist is refused when the plan is compiled', () => {
+  const missing = structuredClone(stages) as { longtail: { with: { dictionary: string } } };
+  missing.longtail.with.dictionary = path.join(stack.dir, 'no-glossary.jsonl');
+  const res = compilePipeline({ name: 'longtail', stages: missing }, { checkPaths: true });
+  assert.equal(res.ok, false);
+  const text = res.ok ? '' : formatIssues('<spec>', res.issues);
+  assert.match(text, /stages\.longtail\.with\.dictionary/);
+  assert.match(text, /no such file or directory: .*no-glossary\.jsonl/);
+});
