@@ -18,20 +18,19 @@ function mapLocalPaths(kind: StageKindName, params: Record<string, unknown>, fn:
   const isLocal = (v: unknown): v is string =>
     typeof v === 'string' && !v.startsWith('s3://') && !v.startsWith('promoted:') && !spec.keywords?.includes(v);
   const out = { ...params };
-  for (const name of spec.params) {
-    // A dotted name (`backTranslation.forward`) reaches into an object param, copied on the way down.
-    const keys = name.split('.');
-    let node: Record<string, unknown> | undefined = out;
-    for (const key of keys.slice(0, -1)) {
-      const child: unknown = node?.[key];
-      node = isRecord(child) ? (node![key] = { ...child }) : undefined;
+  // A dotted name (`backTranslation.forward`) reaches into an object param, copied on the way down; a `*` goes
+  // into every entry of a record (`tasks.*.data.train`: each named task's files).
+  const visit = (node: Record<string, unknown>, keys: string[], at: string[]): void => {
+    const [key, ...rest] = keys;
+    for (const k of key === '*' ? Object.keys(node) : [key]) {
+      const v = node[k];
+      if (rest.length) {
+        if (isRecord(v)) visit((node[k] = { ...v }), rest, [...at, k]);
+      } else if (Array.isArray(v)) node[k] = v.map((x: unknown, i) => (isLocal(x) ? fn({ at: [...at, k, i], value: x }) : x));
+      else if (isLocal(v)) node[k] = fn({ at: [...at, k], value: v });
     }
-    if (!node) continue;
-    const last = keys[keys.length - 1];
-    const v = node[last];
-    if (Array.isArray(v)) node[last] = v.map((x: unknown, i) => (isLocal(x) ? fn({ at: [...keys, i], value: x }) : x));
-    else if (isLocal(v)) node[last] = fn({ at: keys, value: v });
-  }
+  };
+  for (const name of spec.params) visit(out, name.split('.'), []);
   return out;
 }
 

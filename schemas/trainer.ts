@@ -277,13 +277,35 @@ export const IntervalSpec = z
   })
   .strict();
 
+/** One task of a multi-task fine-tuning (trainer/multitask.py): its data, labels and its own head on the shared encoder. */
+export const FinetuneTaskSpec = z
+  .object({
+    task: z.enum(['classification', 'ner']).default('classification'),
+    data: FinetuneDataSpec.omit({ unlabeled: true }),
+    labels: z.array(z.string()).min(1).optional().describe('default: those of the task\'s train set, sorted'),
+  })
+  .strict();
+
+/** How a multi-task step picks its task: p_t ∝ n_t^(1/T) over the tasks' train rows n_t (size: T = 1). */
+export const TaskSamplingSpec = z
+  .object({
+    strategy: z.enum(['size', 'temperature']).default('temperature').describe('size: p_t ∝ n_t; temperature: p_t ∝ n_t^(1/T), flatter for T > 1 (small tasks sampled more)'),
+    temperature: z.number().min(1).max(100).default(2).describe('T of the temperature strategy'),
+  })
+  .strict();
+
 export const FinetuneConfig = z
   .object({
     command: z.literal('finetune'),
-    task: z.enum(['classification', 'ner']),
+    task: z.enum(['classification', 'ner']).optional().describe('required unless tasks'),
     /** name → encoder directory, e.g. { base: ..., adapted: ... }: every model gets the same seeds, data and budget */
     models: z.record(z.string(), FinetuneModelSpec).refine((m) => Object.keys(m).length > 0, 'at least one model'),
-    data: FinetuneDataSpec,
+    data: FinetuneDataSpec.optional().describe('the single task (required unless tasks)'),
+    tasks: z
+      .record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'a task name (letters, digits, _ and -)'), FinetuneTaskSpec)
+      .optional()
+      .describe('several tasks instead of task/data: one shared encoder, one head per task, a step samples a task by taskSampling; at least two tasks'),
+    taskSampling: TaskSamplingSpec.default({ strategy: 'temperature', temperature: 2 }).describe('multi-task: which task a step trains'),
     labels: z.array(z.string()).min(1).optional().describe('class labels (ner: entity types or BIO tags); default: those of the train set, sorted'),
     seeds: z.array(z.number().int()).min(1).default([1, 2, 3]),
     epochs: z.number().int().positive().default(3),

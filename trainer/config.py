@@ -311,11 +311,33 @@ class SaveModelSpec:
 
 
 @dataclass(frozen=True)
-class FinetuneConfig:
+class TaskSpec:
+    """One labeled task of a multi-task fine-tuning (multitask.py): its own data, labels and head."""
+
     task: Literal["classification", "ner"]
-    models: dict[str, FinetuneModelSpec]
     data: FinetuneDataSpec
+    labels: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class TaskSamplingSpec:
+    strategy: Literal["size", "temperature"] = "temperature"
+    temperature: float = 2.0  # p_t ∝ n_t^(1/T); size is T = 1
+
+
+# options that change one task's training (its own rows, heads, losses); a multi-task run does not take them
+_SINGLE_TASK_ONLY = ("uda", "noise", "ema", "adversarial", "rdrop", "prompt", "contrastive", "label_review",
+                     "save_model")
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    models: dict[str, FinetuneModelSpec]
     output_dir: str
+    task: Literal["classification", "ner"] | None = None
+    data: FinetuneDataSpec | None = None
+    tasks: dict[str, TaskSpec] | None = None
+    task_sampling: TaskSamplingSpec = field(default_factory=TaskSamplingSpec)
     labels: list[str] | None = None
     seeds: list[int] = field(default_factory=lambda: [1, 2, 3])
     epochs: int = 3
@@ -344,6 +366,11 @@ class FinetuneConfig:
     def __post_init__(self):
         if not self.models:
             raise ConfigError("models: at least one model")
+        if self.tasks is not None:
+            self._check_multi_task()
+            return
+        if self.task is None or self.data is None:
+            raise ConfigError("task, data: required (or tasks, for several tasks in one run)")
         if self.uda is not None:
             if self.task != "classification":
                 raise ConfigError("uda: only for task 'classification'")
@@ -376,6 +403,23 @@ class FinetuneConfig:
                 raise ConfigError(f"saveModel.seed: {self.save_model.seed} is not one of seeds {self.seeds}")
         if self.labels is not None and len(set(self.labels)) != len(self.labels):
             raise ConfigError("labels: duplicate labels")
+
+    def _check_multi_task(self) -> None:
+        if self.task is not None or self.data is not None or self.labels is not None:
+            raise ConfigError("tasks: give either tasks or the single task's task/data/labels, not both")
+        if len(self.tasks) < 2:
+            raise ConfigError(f"tasks: at least two tasks (got {len(self.tasks)}); one task is the data form")
+        used = [name for name in _SINGLE_TASK_ONLY if getattr(self, name) is not None]
+        if self.imbalance != "none":
+            used.append("imbalance")
+        if used:
+            raise ConfigError(f"tasks: {', '.join(used)} not available with several tasks (single-task options)")
+        for name, spec in self.models.items():
+            if spec.train:
+                raise ConfigError(f"models.{name}.train: extra rows per model are not available with several tasks")
+        for name, t in self.tasks.items():
+            if t.labels is not None and len(set(t.labels)) != len(t.labels):
+                raise ConfigError(f"tasks.{name}.labels: duplicate labels")
 
 
 @dataclass(frozen=True)
@@ -475,17 +519,26 @@ def _evaluate(raw: dict) -> EvaluateConfig:
     )
 
 
+def _task(name: str, raw: dict) -> TaskSpec:
+    try:
+        return TaskSpec(raw["task"], _build(FinetuneDataSpec, raw["data"]), raw.get("labels"))
+    except ConfigError as e:  # a missing file: say which task's
+        raise ConfigError(f"tasks.{name}.{e}") from None
+
+
 def _finetune(raw: dict) -> FinetuneConfig:
     rest = {k: v for k, v in raw.items()
             if k not in ("models", "data", "uda", "noise", "ema", "saveModel", "interval", "adversarial", "rdrop",
-                         "prompt", "contrastive", "labelReview")}
+                         "prompt", "contrastive", "labelReview", "tasks", "taskSampling")}
     return _build(
         FinetuneConfig,
         rest,
         models={name: FinetuneModelSpec(m["path"], where=f"models.{name}", train=tuple(m.get("train", ())),
                                         uda=m.get("uda", True))
                 for name, m in raw["models"].items()},
-        data=_build(FinetuneDataSpec, raw["data"]),
+        data=_build(FinetuneDataSpec, raw["data"]) if "data" in raw else None,
+        tasks={name: _task(name, t) for name, t in raw["tasks"].items()} if "tasks" in raw else None,
+        task_sampling=_build(TaskSamplingSpec, raw.get("taskSampling", {})),
         uda=_build(UdaSpec, raw["uda"]) if "uda" in raw else None,
         noise=_build(NoiseSpec, raw["noise"]) if "noise" in raw else None,
         ema=_build(EmaSpec, raw["ema"]) if "ema" in raw else None,

@@ -11,6 +11,7 @@ EMA weights, best-epoch selection on a dev set, adversarial training on the embe
 auxiliary loss (robust.py), prompt-based classification by the MLM head (prompt.py).
 A model may name rows only it trains on (`models.<name>.train`, e.g. an ablation's pseudo-labels) and opt out
 of UDA (`models.<name>.uda: false`): an ablation's arms are models that differ in these.
+With `tasks` instead of task/data, several tasks train on one shared encoder with a head each (multitask.py).
 
 Output: outputDir/metrics.json = {task, labels, models: {name: {seeds: [{seed, accuracy, macroF1, perClassF1,
 (ner) entityF1, precision, recall, (dev) bestEpoch, per test item: predictions (label ids) | (ner) entityCounts
@@ -138,6 +139,9 @@ def _key(scores: dict, ner: bool) -> float:
 
 def run(cfg: FinetuneConfig, events: Events | None = None) -> dict:
     events = events or Events()
+    if cfg.tasks is not None:  # several tasks, one shared encoder (multitask.py)
+        from .multitask import run as run_multitask
+        return run_multitask(cfg, events)
     device = pick_device(cfg.device)
     autocast = autocast_for(device, "auto")
     sets = TaskSets(cfg)

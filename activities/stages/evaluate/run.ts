@@ -3,13 +3,16 @@
  * are fine-tuned on the same labeled task (same seeds, data and budget; `python -m trainer finetune`) and
  * scored on its test set. The adapted model is the `model` input; unless `baseModel` says otherwise, the base
  * is the one its pretrain stage recorded. A `dataset` input (pseudo-labels) joins the training data; a `pairs`
- * input feeds UDA when `uda` is set. Output: metrics.json (schema finetune-metrics/v1, see FinetuneMetrics),
- * the same object as the manifest's metrics.
+ * input feeds UDA when `uda` is set. With `tasks`, several tasks train together (trainer/multitask.py): the
+ * top-level scores are their macro average (primary taskAverage) and `tasks.<name>` holds each task's scores in
+ * the single-task shape. Output: metrics.json (schema finetune-metrics/v1, see FinetuneMetrics), the same object
+ * as the manifest's metrics.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import type { z } from 'zod';
 import type { StageParams } from '../../../schemas/stages';
-import type { TrainerEvent } from '../../../schemas/trainer';
+import type { FinetuneTaskSpec, TrainerEvent } from '../../../schemas/trainer';
 import { ConfigError } from '../../errors';
 import { adaptedAndBase } from '../../model-stage/adapted-model';
 import { downloadFiles, workSubdir } from '../../model-stage/files';
@@ -35,6 +38,8 @@ export interface SeedScores {
   recall?: number;
   /** with a dev set: the epoch whose weights were tested (1-based) */
   bestEpoch?: number;
+  /** multi-task: the mean over tasks of each task's primary measure (the other measures are averaged over tasks too) */
+  taskAverage?: number;
 }
 
 export interface ModelScores {
@@ -76,10 +81,15 @@ export interface PairedDifference {
 
 export interface FinetuneMetrics {
   schema: typeof FINETUNE_METRICS_SCHEMA;
-  task: 'classification' | 'ner';
+  /** multi-task: several tasks (`tasks`), the top-level scores are their macro average */
+  task: 'classification' | 'ner' | 'multi-task';
+  /** multi-task: none (each task has its own) */
   labels: string[];
-  /** the measure the comparison is about: macroF1 (classification) or entityF1 (ner) */
-  primary: 'macroF1' | 'entityF1';
+  /**
+   * the measure the comparison is about: macroF1 (classification) or entityF1 (ner); multi-task: taskAverage,
+   * the mean over tasks of each task's primary measure (beside it accuracy and macroF1 averaged over tasks)
+   */
+  primary: 'macroF1' | 'entityF1' | 'taskAverage';
   /** model name (base, adapted; with ablation also general-cpt, adapted+pl, adapted+pl+uda) → scores */
   models: Record<string, ModelScores>;
   /** measure → adapted mean − base mean (positive: the adaptation helped) */
@@ -104,6 +114,38 @@ export interface FinetuneMetrics {
   contrastive?: unknown;
   /** train rows whose label disagrees with their embedding cluster (trainer/label_review.py), for a person */
   labelReview?: unknown;
+  /** multi-task: each task's own scores, deltas and paired intervals (its data: its staged rows) */
+  tasks?: Record<string, TaskScores>;
+  /** multi-task: the trainer's task sampling ({strategy, temperature, proportions, trainRows, taskSteps}) */
+  sampling?: unknown;
+}
+
+/** One task of a multi-task evaluation, as a single-task evaluation reports it. */
+export type TaskScores = Omit<FinetuneMetrics, 'schema' | 'curves' | 'tasks' | 'sampling'>;
+
+interface TaskRows {
+  train: number;
+  dev: number;
+  test: number;
+}
+
+/** Each task's files staged (local ones in place, s3:// ones downloaded) as the trainer's `tasks` config. */
+async function stageTasks(ctx: StageContext<Params>, tasks: NonNullable<Params['tasks']>, dir: (name: string) => string) {
+  const config: Record<string, z.input<typeof FinetuneTaskSpec>> = {};
+  const rows: Record<string, TaskRows> = {};
+  for (const [name, t] of Object.entries(tasks)) {
+    const d = dir(`data-${name}`);
+    const staged = async (key: 'train' | 'dev' | 'test') => stageTaskFiles(ctx.store, refList(t.data[key]), d, `tasks.${name}.data.${key}`);
+    const [train, dev, test] = [await staged('train'), await staged('dev'), await staged('test')];
+    const { textField, labelField, tokensField, tagsField, maxLength } = t.data;
+    config[name] = {
+      task: t.task,
+      data: { train, ...(dev.length ? { dev } : {}), test, textField, labelField, tokensField, tagsField, maxLength },
+      ...(t.labels ? { labels: t.labels } : {}),
+    };
+    rows[name] = { train: countRows(train), dev: countRows(dev), test: countRows(test) };
+  }
+  return { config, rows };
 }
 
 const CURVE_POINTS = 40;
@@ -123,16 +165,15 @@ export const evaluateStage: StageImpl<Params> = {
     const dir = (name: string) => workSubdir(ctx.workDir, name);
     ctx.progress({ message: 'staging the task data and the models' });
     const data = dir('data');
-    const train = await stageTaskFiles(ctx.store, refList(p.data.train), data, 'data.train');
-    const dev = await stageTaskFiles(ctx.store, refList(p.data.dev), data, 'data.dev');
-    const test = await stageTaskFiles(ctx.store, refList(p.data.test), data, 'data.test');
+    const tasks = p.tasks ? await stageTasks(ctx, p.tasks, dir) : undefined;
+    const single = p.data ?? { train: [], test: [], textField: 'text', labelField: 'label', tokensField: 'tokens', tagsField: 'tags', maxLength: 128 };
+    const train = await stageTaskFiles(ctx.store, refList(single.train), data, 'data.train');
+    const dev = await stageTaskFiles(ctx.store, refList(single.dev), data, 'data.dev');
+    const test = await stageTaskFiles(ctx.store, refList(single.test), data, 'data.test');
+    const datasetInputs = ctx.inputs.filter((i) => i.manifest.kind === 'dataset');
+    if (tasks && datasetInputs.length) ctx.log(`evaluate: the datasets of ${datasetInputs.map((i) => i.stage).join(', ')} are not used (several tasks: each trains on its own files)`);
     const pseudoFile = path.join(data, 'pseudo-labeled.jsonl');
-    const pseudoLabeled = await stageDatasets(
-      ctx.store,
-      ctx.inputs.filter((i) => i.manifest.kind === 'dataset'),
-      pseudoFile,
-      p.data,
-    );
+    const pseudoLabeled = tasks ? 0 : await stageDatasets(ctx.store, datasetInputs, pseudoFile, single);
     const pairsFile = path.join(data, 'pairs.jsonl');
     const pairs = p.uda ? await stagePairs(ctx.store, pairsInputs, pairsFile) : 0;
     if (p.uda && !pairs) throw new ConfigError(`uda: the pairs of ${pairsInputs.map((i) => i.stage).join(', ')} are empty`);
@@ -157,21 +198,25 @@ export const evaluateStage: StageImpl<Params> = {
       progressPrefix: 'fine-tuning ',
       config: {
         command: 'finetune',
-        task: p.task,
         models,
-        data: {
-          // an ablation gives the pseudo-labels to its +pl arms only; otherwise every model trains on them
-          train: pseudoLabeled && !p.ablation ? [...train, pseudoFile] : train,
-          ...(dev.length ? { dev } : {}),
-          test,
-          ...(pairs ? { unlabeled: [pairsFile] } : {}),
-          textField: p.data.textField,
-          labelField: p.data.labelField,
-          tokensField: p.data.tokensField,
-          tagsField: p.data.tagsField,
-          maxLength: p.data.maxLength,
-        },
-        labels: p.labels,
+        ...(tasks
+          ? { tasks: tasks.config, taskSampling: p.taskSampling }
+          : {
+              task: p.task,
+              data: {
+                // an ablation gives the pseudo-labels to its +pl arms only; otherwise every model trains on them
+                train: pseudoLabeled && !p.ablation ? [...train, pseudoFile] : train,
+                ...(dev.length ? { dev } : {}),
+                test,
+                ...(pairs ? { unlabeled: [pairsFile] } : {}),
+                textField: single.textField,
+                labelField: single.labelField,
+                tokensField: single.tokensField,
+                tagsField: single.tagsField,
+                maxLength: single.maxLength,
+              },
+              labels: p.labels,
+            }),
         seeds: p.seeds,
         ...fineTuningOf(p),
         uda: p.uda,
@@ -194,9 +239,12 @@ export const evaluateStage: StageImpl<Params> = {
       },
     });
 
+    const rows = tasks?.rows ?? { all: { train: countRows(train), dev: countRows(dev), test: countRows(test) } };
+    const total = (k: 'train' | 'dev' | 'test') => Object.values(rows).reduce((n, r) => n + r[k], 0);
     const out = finetuneMetrics(readTrainerMetrics(outputDir), {
       sources,
-      data: { train: countRows(train), pseudoLabeled, dev: countRows(dev), test: countRows(test), pairs },
+      data: { train: total('train'), pseudoLabeled, dev: total('dev'), test: total('test'), pairs },
+      taskData: tasks?.rows,
       curves: curves.summary(),
     });
     const file = path.join(ctx.workDir, 'metrics.json');
@@ -210,6 +258,11 @@ export const evaluateStage: StageImpl<Params> = {
       const at = d ? ` (Δ ${d.difference.toFixed(4)}, ${d.confidence * 100}% interval [${d.lower.toFixed(4)}, ${d.upper.toFixed(4)}])` : '';
       ctx.log(`evaluate: ${out.primary} ${arm} ${out.models[arm].mean[out.primary]?.toFixed(4)}${at}`);
     }
+    for (const [name, t] of Object.entries(out.tasks ?? {})) {
+      const d = t.comparison.adapted?.[t.primary];
+      const at = d ? `, ${d.confidence * 100}% interval [${d.lower.toFixed(4)}, ${d.upper.toFixed(4)}]` : '';
+      ctx.log(`evaluate: task ${name} ${t.primary} base ${t.models.base?.mean[t.primary]?.toFixed(4)} → adapted ${t.models.adapted?.mean[t.primary]?.toFixed(4)} (Δ ${t.delta[t.primary]?.toFixed(4)}${at})`);
+    }
     return { files: [await ctx.store.putFile(file, 'metrics.json')], schema: FINETUNE_METRICS_SCHEMA, metrics: { ...out } };
   },
 
@@ -217,7 +270,10 @@ export const evaluateStage: StageImpl<Params> = {
     // Local task files are cache-key material too: an edited test set is a different evaluation.
     return {
       baseModel: await modelRefFingerprint(params.baseModel, undefined, env?.store),
-      data: await taskFilesFingerprint([params.data.train, params.data.dev, params.data.test], env?.store),
+      data: await taskFilesFingerprint([params.data?.train, params.data?.dev, params.data?.test], env?.store),
+      ...(params.tasks
+        ? { tasks: await taskFilesFingerprint(Object.values(params.tasks).flatMap((t) => [t.data.train, t.data.dev, t.data.test]), env?.store) }
+        : {}),
     };
   },
 };
@@ -266,7 +322,7 @@ type TrainerSeedScores = Partial<SeedScores> & { seed: number };
 
 /** The trainer's outputDir/metrics.json, as far as this stage relies on it. */
 export interface TrainerFinetuneMetrics {
-  task: 'classification' | 'ner';
+  task: 'classification' | 'ner' | 'multi-task';
   labels: string[];
   models: Record<string, { seeds: TrainerSeedScores[]; mean?: Record<string, number>; std?: Record<string, number> }>;
   delta?: Record<string, number>;
@@ -277,6 +333,9 @@ export interface TrainerFinetuneMetrics {
   rdrop?: unknown;
   contrastive?: unknown;
   labelReview?: unknown;
+  /** multi-task: each task's metrics, in the single-task shape */
+  tasks?: Record<string, TrainerFinetuneMetrics>;
+  sampling?: unknown;
 }
 
 function readTrainerMetrics(outputDir: string): TrainerFinetuneMetrics {
@@ -289,8 +348,8 @@ function readTrainerMetrics(outputDir: string): TrainerFinetuneMetrics {
   return m;
 }
 
-const MEASURES = ['accuracy', 'macroF1', 'entityF1', 'precision', 'recall'] as const;
-const OPTIONAL = ['entityF1', 'precision', 'recall', 'bestEpoch'] as const;
+const MEASURES = ['accuracy', 'macroF1', 'entityF1', 'precision', 'recall', 'taskAverage'] as const;
+const OPTIONAL = ['entityF1', 'precision', 'recall', 'bestEpoch', 'taskAverage'] as const;
 
 /** Sample standard deviation (n − 1), as the trainer reports it; 0 for a single seed. */
 function meanStd(xs: number[]): { mean: number; std: number } {
@@ -305,7 +364,7 @@ function meanStd(xs: number[]): { mean: number; std: number } {
  */
 export function finetuneMetrics(
   m: TrainerFinetuneMetrics,
-  extra: { sources: Record<string, string>; data: FinetuneMetrics['data']; curves: LossCurve[] },
+  extra: { sources: Record<string, string>; data: FinetuneMetrics['data']; curves: LossCurve[]; taskData?: Record<string, TaskRows> },
 ): FinetuneMetrics {
   const models: FinetuneMetrics['models'] = {};
   for (const [name, r] of Object.entries(m.models)) {
@@ -332,11 +391,17 @@ export function finetuneMetrics(
     const [a, b] = [models.adapted?.mean[k], models.base?.mean[k]];
     if (typeof a === 'number' && typeof b === 'number') delta[k] = a - b;
   }
-  const primary = m.task === 'ner' ? 'entityF1' : 'macroF1';
+  const primary = m.task === 'multi-task' ? 'taskAverage' : m.task === 'ner' ? 'entityF1' : 'macroF1';
+  const tasks: Record<string, TaskScores> = {};
+  for (const [name, t] of Object.entries(m.tasks ?? {})) {
+    const r = extra.taskData?.[name] ?? { train: 0, dev: 0, test: 0 };
+    const { schema: _s, curves: _c, ...scores } = finetuneMetrics(t, { sources: extra.sources, data: { ...r, pseudoLabeled: 0, pairs: 0 }, curves: [] });
+    tasks[name] = scores;
+  }
   return {
     schema: FINETUNE_METRICS_SCHEMA,
     task: m.task,
-    labels: m.labels,
+    labels: m.labels ?? [],
     primary,
     models,
     delta,
@@ -350,6 +415,7 @@ export function finetuneMetrics(
     ...(m.rdrop !== undefined ? { rdrop: m.rdrop } : {}),
     ...(m.contrastive !== undefined ? { contrastive: m.contrastive } : {}),
     ...(m.labelReview !== undefined ? { labelReview: m.labelReview } : {}),
+    ...(m.tasks ? { tasks, sampling: m.sampling } : {}),
   };
 }
 

@@ -95,10 +95,49 @@ function finetunePart(data: ReportData, name: string): string {
     points: (Array.isArray(c.points) ? c.points : []).map(obj).map((p): [number, number] => [p.step as number, p.loss as number]),
   }));
   return (
-    `<h3>${esc(name)} <small>fine-tuned task metrics over seeds</small></h3>${verdict}${trainingOptions(x)}${ablation}${parts.join('')}` +
+    `<h3>${esc(name)} <small>fine-tuned task metrics over seeds</small></h3>${verdict}${multiTaskPart(name, x)}${trainingOptions(x)}${ablation}${parts.join('')}` +
     (delta.length ? `<h4>Δ adapted − base</h4>${kvTable(delta, `eval.${name}.delta`)}` : '') +
     (curves.some((c) => c.points.length) ? `<h4>Fine-tuning loss</h4>${lineChart({ id: `finetune-loss-${name}`, series: curves, xLabel: 'step', yLabel: 'loss' })}` : '') +
     (isNum(obj(x.data).test) ? `<p class="hint">${Object.entries(obj(x.data)).map(([k, v]) => `${esc(k)}: ${esc(fmtNum(v))}`).join(', ')} rows</p>` : '')
+  );
+}
+
+const meanStd = (m: Obj, k: string) => (isNum(obj(m.mean)[k]) ? `${fmtNum(obj(m.mean)[k])} ± ${fmtNum(obj(m.std)[k] ?? 0)}` : '–');
+
+/**
+ * Multi-task evaluation: one row per task (base and adapted mean ± std over seeds on the task's primary measure,
+ * the difference and its paired interval, the task's share of the training steps), then the macro average.
+ */
+function multiTaskPart(name: string, x: Obj): string {
+  const tasks = obj(x.tasks);
+  if (!Object.keys(tasks).length) return '';
+  const sampling = obj(x.sampling);
+  const share = obj(sampling.proportions);
+  const rows = Object.entries(tasks).map(([task, tv]) => {
+    const t = obj(tv);
+    const primary = String(t.primary ?? 'macroF1');
+    const models = obj(t.models);
+    const d = obj(obj(obj(t.comparison).adapted)[primary]);
+    const verdict = isNum(d.lower) && isNum(d.upper) ? (d.lower > 0 ? 'better' : d.upper < 0 ? 'worse' : '') : '';
+    const interval = isNum(d.lower) && isNum(d.upper) ? `[${fmtDelta(d.lower)}, ${fmtDelta(d.upper)}]` : '–';
+    const delta = obj(t.delta)[primary];
+    return (
+      `<tr><th>${esc(task)}</th><td>${esc(t.task)}</td><td>${esc(primary)}</td><td class="num">${esc(meanStd(obj(models.base), primary))}</td>` +
+      `<td class="num">${esc(meanStd(obj(models.adapted), primary))}</td><td class="num ${verdict}" data-key="eval.${esc(name)}.tasks.${esc(task)}.delta"${isNum(delta) ? ` data-value="${delta}"` : ''}>${esc(fmtDelta(delta))}</td>` +
+      `<td class="num">${esc(interval)}</td><td class="num">${esc(fmtNum(obj(t.data).train))}</td><td class="num">${esc(isNum(share[task]) ? fmtNum(share[task]) : '–')}</td></tr>`
+    );
+  });
+  const models = obj(x.models);
+  const avg = obj(x.delta).taskAverage;
+  rows.push(
+    `<tr><th>macro average</th><td></td><td>taskAverage</td><td class="num">${esc(meanStd(obj(models.base), 'taskAverage'))}</td><td class="num">${esc(meanStd(obj(models.adapted), 'taskAverage'))}</td>` +
+      `<td class="num" data-key="eval.${esc(name)}.delta.taskAverage">${esc(fmtDelta(avg))}</td><td></td><td class="num">${esc(fmtNum(obj(x.data).train))}</td><td></td></tr>`,
+  );
+  const how = sampling.strategy === 'size' ? 'by size (p ∝ rows)' : `by temperature T ${fmtNum(sampling.temperature)} (p ∝ rows^(1/T))`;
+  return (
+    `<h4>Per task</h4><p>${esc(Object.keys(tasks).length)} tasks on one shared encoder with a head each; a step trained one task, drawn ${esc(how)}. ` +
+    `Base vs adapted on every task (mean ± std over seeds; the interval is the paired bootstrap over seeds × test items of that task):</p>` +
+    `<table class="grid"><thead><tr><th>task</th><th>kind</th><th>measure</th><th>base</th><th>adapted</th><th>Δ adapted − base</th><th>interval</th><th>train rows</th><th>step share</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
   );
 }
 
