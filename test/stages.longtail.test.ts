@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { ShardWriter } from '../activities/documents';
 import { ConfigError } from '../activities/errors';
+import { uploadDir } from '../activities/model-stage/files';
 import { trainerPython } from '../activities/model-stage/trainer-process';
 import { longtailStage, type LongtailEntry, type LongtailRow } from '../activities/stages/longtail/run';
 import { newwordsStage } from '../activities/stages/newwords/run';
@@ -156,6 +157,20 @@ describe('longtail stage', () => {
     assert.match(html, /<tr data-term="hyperparameter" class="selected">/);
     assert.match(html, new RegExp(`data-term="${UNDEFINED}"><td><code>${UNDEFINED}</code>`));
     assert.match(html, /data-key="longtail.longtail.selected" data-value="2"/);
+  });
+
+  test('a model input: only its tokenizer is downloaded, and the analysis is the same', async () => {
+    const files = await uploadDir(store, baseModel);
+    assert.ok(files.some((f) => f.name.endsWith('.safetensors')), 'the artifact holds weights');
+    const producer = { pipeline: 'test', run: 'run-1', stage: 'pretrain', stageKind: 'pretrain', attempt: 1, cacheKey: 'pretrain', createdAt: new Date().toISOString() };
+    const manifest = await store.writeManifest({ kind: 'model', schema: 'hf-model/v1', files, producer, parents: [], metrics: {} });
+    const viaArtifact = makeStageContext({ store, params: stageKinds.longtail.params.parse({ dictionary: glossary }), inputs: [lexicon, { stage: 'pretrain', manifest }] });
+    const out = await longtailStage.run!(viaArtifact.ctx);
+    const staged = fs.readdirSync(path.join(viaArtifact.ctx.workDir, 'base-model'));
+    assert.ok(staged.includes('config.json') && staged.includes('tokenizer.json'), staged.join(', '));
+    assert.ok(!staged.some((f) => f.endsWith('.safetensors') || f.endsWith('.bin')), `no weights staged: ${staged.join(', ')}`);
+    const local = await longtailStage.run!(makeStageContext({ store, params: stageKinds.longtail.params.parse({ baseModel, dictionary: glossary }), inputs: [lexicon] }).ctx);
+    assert.deepEqual(out.files.map((f) => f.sha256), local.files.map((f) => f.sha256), 'the same lexicon and glossary bytes');
   });
 
   test('without a glossary nothing is selected, and the needy terms are still listed', async () => {

@@ -71,7 +71,14 @@ export function describeSource(s: ModelSource): string {
 }
 
 /** Makes the model available as a local directory and returns it (a local path is used in place). */
-export async function stageModel(store: ArtifactStore, src: ModelSource, dest: string, param = 'baseModel'): Promise<string> {
+/** Weights and checkpoints: what a stage that needs only the tokenizer (and config.json) leaves in the store. */
+export const WEIGHT_FILE = /\.(safetensors|bin|pt|pth|h5|msgpack|ckpt|onnx|gguf)$/;
+
+/** A model's files without its weights: enough for AutoTokenizer (tokenizer files, config.json). */
+export const tokenizerFilesOnly = (name: string): boolean => !WEIGHT_FILE.test(name);
+
+/** `keep`: which of the model's files to download (by relative name); default all. A local directory is used in place. */
+export async function stageModel(store: ArtifactStore, src: ModelSource, dest: string, param = 'baseModel', keep: (name: string) => boolean = () => true): Promise<string> {
   if ('path' in src) {
     let st: fs.Stats;
     try {
@@ -84,11 +91,11 @@ export async function stageModel(store: ArtifactStore, src: ModelSource, dest: s
     return src.path;
   }
   if ('s3' in src) {
-    await downloadS3Prefix(store, src.s3, dest, param);
+    await downloadS3Prefix(store, src.s3, dest, param, keep);
   } else {
     const manifest = await store.readManifest(src.artifact);
     if (!manifest) throw new InputError(`${param}: model artifact ${src.artifact} of stage ${src.stage} has no manifest in the store`);
-    await downloadFiles(store, modelFiles(manifest), dest);
+    await downloadFiles(store, modelFiles(manifest).filter((f) => keep(f.name)), dest);
   }
   if (!fs.existsSync(path.join(dest, 'config.json'))) throw new ConfigError(`${param}: ${describeSource(src)} has no config.json (not a Hugging Face model directory)`);
   return dest;
@@ -111,7 +118,7 @@ export function modelFiles(manifest: ManifestT): ManifestT['files'] {
 }
 
 /** s3://bucket/prefix/ in the configured store's server, every object below the prefix, by relative path. */
-async function downloadS3Prefix(store: ArtifactStore, uri: string, dest: string, param: string): Promise<void> {
+async function downloadS3Prefix(store: ArtifactStore, uri: string, dest: string, param: string, keep: (name: string) => boolean): Promise<void> {
   const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
   if (!m) throw new ConfigError(`${param}: ${uri} is not an s3://bucket/prefix/ reference`);
   const [, bucket, rawPrefix] = m;
@@ -127,6 +134,7 @@ async function downloadS3Prefix(store: ArtifactStore, uri: string, dest: string,
   }
   if (!objects.length) throw new ConfigError(`${param}: no objects under ${uri} in ${store.config.endpoint}`);
   for (const key of objects) {
+    if (!keep(key.slice(prefix.length))) continue;
     const local = localPathOf(dest, key.slice(prefix.length));
     fs.mkdirSync(path.dirname(local), { recursive: true });
     await store.client.fGetObject(bucket, key, local);

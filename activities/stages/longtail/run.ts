@@ -18,7 +18,7 @@ import zlib from 'node:zlib';
 import type { StageParams } from '../../../schemas/stages';
 import { ConfigError, InputError } from '../../errors';
 import { workSubdir } from '../../model-stage/files';
-import { DICTIONARY_FILE, describeSource, lexiconFiles, modelRefFingerprint, resolveModelRef, stageModel, type ModelSource } from '../../model-stage/staging';
+import { DICTIONARY_FILE, describeSource, lexiconFiles, modelRefFingerprint, resolveModelRef, stageModel, tokenizerFilesOnly, type ModelSource } from '../../model-stage/staging';
 import { runTrainerStage } from '../../model-stage/trainer-stage';
 import type { LexiconEntry } from '../newwords/run';
 import type { StageContext, StageImpl, StageInputArtifact } from '../types';
@@ -62,7 +62,7 @@ export const longtailStage: StageImpl<Params> = {
 
     const source: ModelSource = p.baseModel ? await resolveModelRef(ctx.store, p.baseModel, undefined) : { artifact: model!.manifest.digest, stage: model!.stage };
     ctx.progress({ message: `staging the tokenizer of ${describeSource(source)}` });
-    const baseDir = await stageModel(ctx.store, source, workSubdir(ctx.workDir, 'base-model'));
+    const baseDir = await stageModel(ctx.store, source, workSubdir(ctx.workDir, 'base-model'), 'baseModel', tokenizerFilesOnly); // no weights
     const terms = path.join(ctx.workDir, 'terms.jsonl');
     fs.writeFileSync(terms, entries.map((e) => JSON.stringify({ word: e.word })).join('\n') + (entries.length ? '\n' : ''));
     const output = path.join(ctx.workDir, 'fragments', 'fragments.jsonl');
