@@ -65,7 +65,7 @@ test('a failed run: states per stage, the failure escaped, skipped dependents, a
   assert.match(html, /data-stage="crawl" data-state="failed"/);
   assert.match(html, /data-key="stage.crawl.attempt" data-value="3"/);
   assert.match(html, /needs did not succeed: crawl/);
-  for (const id of ['funnel', 'vocab', 'training', 'evaluation', 'promotion']) {
+  for (const id of ['funnel', 'vocab', 'longtail', 'training', 'evaluation', 'promotion']) {
     const section = new RegExp(`<section id="${id}"[^>]*>.*?</section>`, 's').exec(html)?.[0] ?? '';
     assert.match(section, /not in this pipeline/, id);
   }
