@@ -14,6 +14,7 @@ import type { ArtifactStore } from '../activities/store';
 import { startRun, waitForRun, type RunResult } from '../client/runs';
 import { generalDocs, writeJsonl } from '../examples/demo/domain-corpus';
 import { writeTaskFiles, type TaskFiles } from '../examples/demo/domain-task';
+import { compilePipeline } from '../schemas';
 import { resolveLocalPaths } from '../schemas/local-paths';
 import { plan } from './helpers/plans';
 import { startStack, type Stack } from './helpers/stack';
@@ -162,6 +163,20 @@ test('the tasks option: one of data and tasks, two tasks at least, single-task o
   assert.deepEqual(issues({ tasks: { 'a b': one, b: one } }).length, 1);
   assert.deepEqual(issues({ tasks: { a: one, b: { ...one, task: 'ner' } }, taskSampling: { strategy: 'size' } }), []);
   assert.deepEqual(issues(one), [], 'the single-task form unchanged');
+
+  // promote's confidence gate needs an interval: a multi-task evaluation has one per task, none for the average
+  const data = { train: 's3://b/train.jsonl', test: 's3://b/test.jsonl' };
+  const compiled = compilePipeline({
+    name: 'gate',
+    stages: {
+      corpus: { uses: 'source', with: { paths: ['s3://b/corpus/'] } },
+      pretrain: { uses: 'pretrain', needs: ['corpus'], with: { baseModel: 's3://b/model/', train: { maxSteps: 1 } } },
+      evaluate: { uses: 'evaluate', needs: ['pretrain'], with: { tasks: { a: { data }, b: { data } } } },
+      promote: { uses: 'promote', needs: ['pretrain', 'evaluate'], with: { metric: 'evaluate.delta.taskAverage', confidence: 0.95 } },
+    },
+  });
+  assert.equal(compiled.ok, false);
+  assert.match(JSON.stringify(compiled.ok ? [] : compiled.issues), /evaluate stage \\"evaluate\\" has several tasks: each has its own interval/);
 
   const resolved = resolveLocalPaths('evaluate', { tasks: { a: { data: { train: 'x/a.jsonl', test: ['s3://b/t.jsonl', 'y.jsonl'] } } } }, '/pipelines');
   assert.deepEqual(resolved, { tasks: { a: { data: { train: '/pipelines/x/a.jsonl', test: ['s3://b/t.jsonl', '/pipelines/y.jsonl'] } } } });

@@ -98,7 +98,10 @@ function intervalProblem(metric: string, confidence: number, inputs: StageInputs
   if (!intervalPathOf(metric)) {
     return { at: 'with.metric', message: `${metric}: with confidence, use ${from}.models.adapted.mean.<measure> or ${from}.delta.<measure> (the measures with an interval)` };
   }
-  const { seeds, interval } = st.params as StageParams<'evaluate'>;
+  const { seeds, interval, tasks } = st.params as StageParams<'evaluate'>;
+  if (tasks) {
+    return { at: 'with.confidence', message: `evaluate stage "${from}" has several tasks: each has its own interval (${from}.tasks.<task>.comparison), their macro average none; promote without confidence, e.g. on ${from}.delta.taskAverage` };
+  }
   if (seeds.length < MIN_INTERVAL_SEEDS) {
     return { at: 'with.confidence', message: `needs at least ${MIN_INTERVAL_SEEDS} seeds in evaluate stage "${from}" for an interval; stages.${from}.with.seeds has ${seeds.length}` };
   }
