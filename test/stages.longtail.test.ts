@@ -15,6 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import { ShardWriter } from '../activities/documents';
 import { ConfigError } from '../activities/errors';
 import { uploadDir } from '../activities/model-stage/files';
+import { stageLexicon } from '../activities/model-stage/staging';
 import { trainerPython } from '../activities/model-stage/trainer-process';
 import { longtailStage, type LongtailEntry, type LongtailRow } from '../activities/stages/longtail/run';
 import { newwordsStage } from '../activities/stages/newwords/run';
@@ -137,6 +138,11 @@ describe('longtail stage', () => {
       dict.map((d) => [d.term, d.selected]),
       [['Stochastic Gradient Descent', true], ['hyperparameter', true], [COMMON, false], ['dropout', false]],
     );
+    // Pretrain (masking, vocabulary extension) and augment read its words as a newwords lexicon's; the glossary is a side file.
+    const producer = { pipeline: 'test', run: 'run-1', stage: 'longtail', stageKind: 'longtail', attempt: 1, cacheKey: 'longtail', createdAt: new Date().toISOString() };
+    const asInput = { stage: 'longtail', manifest: await store.writeManifest({ kind: 'lexicon', schema: out.schema, files: out.files, producer, parents: [], metrics: {} }) };
+    const staged = await stageLexicon(store, asInput, path.join(minio.dir, 'staged-lexicon.jsonl'));
+    assert.deepEqual(fs.readFileSync(staged.path, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { word: string }).word), mined.map((e) => e.word), 'the words, not the glossary (no "dropout")');
     const m = out.metrics as Record<string, unknown> & { table: LongtailRow[] };
     assert.equal(m.selected, 2);
     assert.equal(m.dictionaryTerms, 4);
