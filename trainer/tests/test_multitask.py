@@ -15,7 +15,7 @@ from trainer.model import load_tokenizer
 from trainer.multitask import fit_multitask, load_multitask_model, task_proportions, task_schedule
 from trainer.task_train import Budget, Progress
 from trainer.taskdata import encode_texts, label_ids
-from trainer.synthetic import classification_examples
+from trainer.synthetic import classification_examples, write_rows
 
 
 def test_size_sampling_follows_the_data_and_temperature_flattens_it():
@@ -114,6 +114,38 @@ def test_two_tasks_scored_per_task_compared_and_macro_averaged(tmp_path, task_be
     progress = events.of("progress")
     assert progress[-1]["step"] == progress[-1]["total"] == 2 * 2 * 60
     assert events.of("done")[0]["metrics"]["delta.taskAverage"] == pytest.approx(m["delta"]["taskAverage"])
+
+
+def test_a_small_task_learns_from_a_large_related_one_through_the_shared_encoder(tmp_path, task_bert):
+    """Built so multi-task should help: 8 labeled rows of a coarse task (classes 0-1 low, 2-3 high) are too few
+    to learn which keywords mean what; a 200-row task on the fine classes of the same texts teaches the shared
+    encoder. Same seeds and the same number of steps: alone, the small task stays near a constant guess."""
+    def coarse(rows):
+        return [{"text": r["text"], "label": "low" if r["label"] in ("c00", "c01") else "high"} for r in rows]
+
+    files = {name: write_rows(str(tmp_path / f"{name}.jsonl"), rows) for name, rows in {
+        "big": classification_examples(200, 4, seed=0), "big_test": classification_examples(40, 4, seed=1),
+        "small": coarse(classification_examples(8, 4, seed=5)), "small_test": coarse(classification_examples(80, 4, seed=1)),
+    }.items()}
+
+    def data(name):
+        return {"train": [files[name]], "test": [files[f"{name}_test"]], "maxLength": 32}
+
+    common = {"command": "finetune", "models": {"base": {"path": task_bert}}, "seeds": [1, 2, 3], "batchSize": 16,
+              "lr": 3e-3, "device": "cpu", "logEvery": 50}
+    alone = run(config.parse({**common, "task": "classification", "data": data("small"), "epochs": 39,
+                              "outputDir": str(tmp_path / "alone")}), Collect())
+    together = run(config.parse({**common, "epochs": 3, "outputDir": str(tmp_path / "together"),
+                                 "tasks": {"big": {"task": "classification", "data": data("big")},
+                                           "small": {"task": "classification", "data": data("small")}},
+                                 "taskSampling": {"strategy": "temperature", "temperature": 3}}), Collect())
+    assert alone["budget"]["stepsPerRun"] == together["budget"]["stepsPerRun"] == 39
+    f1_alone = alone["models"]["base"]["mean"]["macroF1"]
+    f1_together = together["tasks"]["small"]["models"]["base"]["mean"]["macroF1"]
+    assert f1_together > f1_alone + 0.3, (f1_alone, f1_together)
+    # T = 3 gave the 8-row task a share of the steps far above its 8/208 of the rows
+    share = together["sampling"]["proportions"]["small"]
+    assert share == pytest.approx(8 ** (1 / 3) / (8 ** (1 / 3) + 200 ** (1 / 3))) and share > 0.2
 
 
 @pytest.mark.parametrize("mutate, expected", [
