@@ -213,7 +213,8 @@ export function run(o: Options): string {
         const theirs = runTrafilatura(py, pages, o.reps, dir);
         rows.push(summarize(`trafilatura ${theirs.version}`, pages, theirs.results));
       }
-      parts.push(render(rows, pages, o.reps, env));
+      const flags = [`--real ${o.real}`, ...(o.baseline ? [`--baseline ${o.baseline}`] : []), ...(o.trafilatura ? [] : ['--no-trafilatura'])].map((x) => ` ${x}`).join('');
+      parts.push(render(rows, pages, o.reps, env, flags));
     }
     if (o.real !== 'none') {
       const { rows, reason } = realRows(o, py, dir);

@@ -46,11 +46,12 @@ export function renderReal(rows: RealRow[], reps: number, skipped?: string): str
   ].join('\n');
 }
 
-export function render(rows: Row[], pages: Page[], reps: number, env: string): string {
+/** `flags`: the command's other options as given (`--real test --baseline REV`), so the recorded command reruns the same thing. */
+export function render(rows: Row[], pages: Page[], reps: number, env: string, flags = ''): string {
   const f = (x: number) => x.toFixed(3);
   const templates = Object.keys(rows[0].byTemplate);
   return [
-    `- command: \`npm run bench:extract -- --pages ${pages.length} --reps ${reps}\` (time per page: fastest of ${reps} passes over all pages, after a warm-up pass)`,
+    `- command: \`npm run bench:extract -- --pages ${pages.length} --reps ${reps}${flags}\` (time per page: fastest of ${reps} passes over all pages, after a warm-up pass)`,
     `- date: ${new Date().toISOString()}`,
     `- machine: ${env}`,
     '',
