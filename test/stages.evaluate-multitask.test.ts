@@ -110,6 +110,13 @@ test('evaluate with two tasks: one shared encoder, per-task base vs adapted with
     assert.equal(iv.seeds, 2);
     t.diagnostic(`${name} ${tk.primary}: base ${tk.models.base.mean[tk.primary].toFixed(3)} → adapted ${tk.models.adapted.mean[tk.primary].toFixed(3)} [${iv.lower.toFixed(3)}, ${iv.upper.toFixed(3)}]`);
   }
+  // the NER task has a dev set: the epoch tested is the best on it, one choice for the shared model
+  for (const model of ['base', 'adapted']) {
+    for (const [i, s] of entities.models[model].seeds.entries()) {
+      assert.ok(s.bestEpoch !== undefined && s.bestEpoch >= 1 && s.bestEpoch <= 10, `${model} seed ${s.seed}: ${s.bestEpoch}`);
+      assert.equal(topics.models[model].seeds[i].bestEpoch, s.bestEpoch);
+    }
+  }
   assert.equal(topics.data.test, 120);
   assert.ok(entities.data.dev > 0 && entities.data.train > 0);
 

@@ -5,7 +5,8 @@ task is drawn with probability p_t ∝ n_t^(1/T) over the tasks' train rows n_t 
 proportions of the data; temperature T > 1 flattens them so a small task is not drowned by a large one, as in
 multilingual/multi-task mixing), then the next batch of that task's epoch permutation is taken; the encoder and
 that task's head get its cross-entropy. The step budget is that of the tasks' rows pooled (epochs over Σ n_t,
-capped by maxSteps), so a multi-task run costs what one run over all the rows would.
+capped by maxSteps), so a multi-task run costs what one run over all the rows would. With dev sets (any task's),
+the weights tested are those of the epoch (ceil(Σ n_t / batch) steps) with the best mean dev score over those tasks.
 
 Output (metrics.json): {task: "multi-task", tasks: {name: <the single-task metrics of that task: task, labels,
 models {name: {seeds, mean, std}}, testGold?, comparison (paired bootstrap vs base), delta>}, models: {name:
@@ -17,7 +18,9 @@ budget}. taskAverage is the mean over tasks of each task's primary measure (macr
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
+from collections.abc import Callable
 from types import SimpleNamespace
 
 import numpy as np
@@ -106,8 +109,11 @@ class _Batches:
 
 
 def fit_multitask(model: MultiTaskModel, train: dict[str, Encoded], proportions: dict[str, float], budget: Budget,
-                  seed: int, device: torch.device, progress: Progress, *, name: str = "model", autocast=None) -> dict:
-    """Train in place (module doc); returns {steps, taskSteps: {task: steps it was drawn}}."""
+                  seed: int, device: torch.device, progress: Progress, *, name: str = "model", autocast=None,
+                  dev_score: Callable[[MultiTaskModel], float] | None = None) -> dict:
+    """Train in place (module doc); returns {steps, taskSteps: {task: steps it was drawn}, bestEpoch?}. With
+    dev_score, the model is scored after every epoch's worth of steps (ceil(Σ n_t / batch)) and the best epoch's
+    weights are the ones returned."""
     from .task_train import _batch
 
     torch.manual_seed(seed)
@@ -124,6 +130,8 @@ def fit_multitask(model: MultiTaskModel, train: dict[str, Encoded], proportions:
     batches = {t: _Batches(len(train[t]), budget.batch_size, seed, i) for i, t in enumerate(names)}
     counts = dict.fromkeys(names, 0)
     window = Window()
+    per_epoch = max(1, math.ceil(sum(len(e) for e in train.values()) / budget.batch_size))
+    best: tuple[float, dict | None, int] = (-math.inf, None, 0)
     for step in range(total):
         task = names[draws[step]]
         counts[task] += 1
@@ -145,8 +153,18 @@ def fit_multitask(model: MultiTaskModel, train: dict[str, Encoded], proportions:
             progress.events.progress(progress.step, progress.total, window.means()["loss"], lr, window.tokens / elapsed,
                                      model=name, seed=seed)
             window = Window()
+        if dev_score is not None and ((step + 1) % per_epoch == 0 or step + 1 == total):
+            model.eval()
+            score = dev_score(model)
+            model.train()
+            if score > best[0]:
+                best = (score, {k: v.detach().clone() for k, v in model.state_dict().items()}, math.ceil((step + 1) / per_epoch))
     model.eval()
-    return {"steps": total, "taskSteps": counts}
+    stats: dict = {"steps": total, "taskSteps": counts}
+    if best[1] is not None:
+        model.load_state_dict(best[1])
+        stats["bestEpoch"] = best[2]
+    return stats
 
 
 def _primary(kind: str) -> str:
@@ -182,15 +200,23 @@ def run(cfg: FinetuneConfig, events: Events) -> dict:
         tokenizer = load_tokenizer(spec.path)
         train = {name: s.encode(tokenizer, "train") for name, s in sets.items()}
         test = {name: s.encode(tokenizer, "test") for name, s in sets.items()}
+        dev = {name: s.encode(tokenizer, "dev") for name, s in sets.items() if "dev" in s.rows}
+
+        def dev_score(model: MultiTaskModel, dev=dev) -> float:
+            """The mean over the tasks with a dev set of their primary measure (the best epoch is tested)."""
+            return float(np.mean([sets[t].scores(model.for_task(t), d, "dev", device, autocast, cfg.batch_size)
+                                  [_primary(sets[t].cfg.task)] for t, d in dev.items()]))
+
         for seed in cfg.seeds:
             model = load_multitask_model(spec.path, heads, seed)
             stats = fit_multitask(model, train, proportions, budget, seed, device, progress, name=model_name,
-                                  autocast=autocast)
+                                  autocast=autocast, dev_score=dev_score if dev else None)
             for name, n in stats["taskSteps"].items():
                 task_steps.setdefault(model_name, {}).setdefault(name, []).append(n)
             for name, s in sets.items():
                 scores = s.scores(model.for_task(name), test[name], "test", device, autocast, cfg.batch_size)
-                per_task[name].setdefault(model_name, []).append({"seed": seed, **scores})
+                best = {"bestEpoch": stats["bestEpoch"]} if "bestEpoch" in stats else {}
+                per_task[name].setdefault(model_name, []).append({"seed": seed, **scores, **best})
             del model
 
     tasks_out: dict[str, dict] = {}
@@ -208,7 +234,7 @@ def run(cfg: FinetuneConfig, events: Events) -> dict:
             out["comparison"] = compare_to("base", arms, iv.confidence, iv.resamples, iv.seed)
         if "base" in results and "adapted" in results:
             b, a = results["base"]["mean"], results["adapted"]["mean"]
-            out["delta"] = {m: a[m] - b[m] for m in b if isinstance(b[m], float) and m in a}
+            out["delta"] = {m: a[m] - b[m] for m in b if isinstance(b[m], float) and m in a and m != "bestEpoch"}
         for model_name, r in results.items():
             key = f"{name}.{model_name}.{_primary(s.cfg.task)}"
             flat[key] = r["mean"][_primary(s.cfg.task)]

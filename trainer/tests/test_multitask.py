@@ -65,6 +65,26 @@ def test_one_encoder_with_a_head_per_task(task_bert):
     assert any("encoder.layer" in k for k in moved)
 
 
+def test_with_dev_scores_the_best_epochs_weights_are_returned(task_bert):
+    tokenizer = load_tokenizer(task_bert)
+    model = load_multitask_model(task_bert, {"four": ("classification", 4), "two": ("classification", 2)}, seed=1)
+    train = {"four": _encoded(tokenizer, 4, 0, n=24), "two": _encoded(tokenizer, 2, 1, n=8)}
+    scripted = iter([0.1, 0.9, 0.2])  # epoch 2 is the best
+    seen = []
+
+    def dev_score(m):
+        seen.append({k: v.detach().clone() for k, v in m.state_dict().items()})
+        return next(scripted)
+
+    # 32 rows, batches of 8: an epoch is 4 steps; 3 epochs
+    stats = fit_multitask(model, train, {"four": 0.5, "two": 0.5}, Budget(3, 8, 1e-3), 1, torch.device("cpu"),
+                          Progress(Collect(), 12, 1), dev_score=dev_score)
+    assert stats["bestEpoch"] == 2 and len(seen) == 3
+    after = model.state_dict()
+    assert all(torch.equal(after[k], seen[1][k]) for k in after)
+    assert not torch.equal(after["heads.four.weight"], seen[2]["heads.four.weight"])
+
+
 def _multi(tmp_path, task_bert, task_data, **over) -> dict:
     raw = {
         "command": "finetune",

@@ -16,7 +16,7 @@ export const TaskDataRef = z
 const TaskData = z
   .object({
     train: TaskDataRef,
-    dev: TaskDataRef.optional().describe('when given, the epoch with the best dev score is the one tested'),
+    dev: TaskDataRef.optional().describe('when given, the epoch with the best dev score is the one tested (with tasks: the best mean over the tasks that have one)'),
     test: TaskDataRef,
     textField: D.textField,
     labelField: D.labelField,
