@@ -91,6 +91,28 @@ def label_step(seqs: Packed, masker: Masker | None, rng: np.random.Generator | N
     return Labelled(inputs, labels, real, masker is None)
 
 
+@dataclass
+class StepBatches:
+    """One optimizer step as this process trains it: its micro-batches (on the device) and the whole step's counts
+    over all ranks' sequences (the loss is divided by `targets`, so every target token weighs the same however
+    the step is cut). `position` and `micro` say which step and cut it is."""
+
+    position: int
+    micro: int
+    batches: list[Batch]
+    targets: int  # tokens that carry a loss
+    tokens: int  # real (non-padding) tokens
+
+
+def step_batches(seqs: Packed, position: int, micro: int, masker: Masker | None, rng: np.random.Generator | None,
+                 share: tuple[int, int], device: torch.device) -> StepBatches:
+    """A step's sequences labelled together, then rows [share) (this rank's; all of them in one process) cut into
+    micro-batches of `micro` and moved to `device`."""
+    labelled = label_step(seqs, masker, rng)
+    batches = [b.to(device) for b in cut_batches(labelled, micro, masker, *share)]
+    return StepBatches(position, micro, batches, labelled.n_targets(), labelled.tokens())
+
+
 def cut_batches(step: Labelled, micro: int, masker: Masker | None, lo: int = 0, hi: int | None = None) -> list[Batch]:
     """Rows [lo, hi) of a labelled step (all by default; one rank's share under DDP) as micro-batches of `micro`."""
     inputs, labels, real = step.inputs, step.labels, step.real

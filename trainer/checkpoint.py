@@ -22,7 +22,11 @@ import shutil
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from safetensors.torch import load_file, save_file
+
+from .distributed import Ranks
+from .events import log
 
 _STEP_DIR = re.compile(r"^step-(\d+)$")
 
@@ -87,6 +91,44 @@ def save(root: str, step: int, *, params: dict[str, torch.Tensor], optimizer: di
         shutil.rmtree(final)
     os.rename(tmp, final)
     return final
+
+
+def save_checkpoint(root: str, step: int, *, state: dict, ranks: Ranks, device: torch.device,
+                    params: dict[str, torch.Tensor], optimizer: dict, config: dict,
+                    ema: dict[str, torch.Tensor] | None = None, swa: dict[str, torch.Tensor] | None = None) -> str:
+    """The training loop's checkpoint, `state` plus the RNG states; returns its path.
+
+    Under DDP every rank must call it (each rank's dropout RNG is gathered), rank 0 alone writes, and no rank
+    returns before the checkpoint is complete."""
+    tensors = dict(params=params, optimizer=optimizer, ema=ema, swa=swa, config=config)
+    if not ranks.on:
+        return save(root, step, state={**state, "rng": rng_state()}, **tensors)
+    per_rank: list = [None] * ranks.world
+    dist.all_gather_object(per_rank, rank_rng_state(device), group=ranks.group)
+    path = os.path.join(root, f"step-{step}")
+    if ranks.main:
+        rng = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state(),
+               "cuda": [], "ranks": per_rank}
+        path = save(root, step, state={**state, "rng": rng, "worldSize": ranks.world}, **tensors)
+    dist.barrier(group=ranks.group)
+    return path
+
+
+def restore_rng_state(rng: dict, ranks: Ranks, device: torch.device, reseed: int) -> None:
+    """The RNG states a checkpoint saved, for this rank. Resumed under another world size, dropout cannot continue
+    exactly (data and masks still do): this rank's torch RNG is then seeded with `reseed`."""
+    if not ranks.on:
+        set_rng_state(rng)
+        return
+    random.setstate(rng["python"])
+    np.random.set_state(rng["numpy"])
+    saved_ranks = rng.get("ranks") or []
+    if len(saved_ranks) == ranks.world:
+        set_rank_rng_state(saved_ranks[ranks.rank], device)
+    else:
+        log.warning("checkpoint has RNG states for %d ranks, running %d: dropout re-seeded", len(saved_ranks),
+                    ranks.world)
+        torch.manual_seed(reseed)
 
 
 def latest(root: str) -> str | None:

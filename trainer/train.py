@@ -18,10 +18,8 @@ rank 0 writes events, checkpoints and the model; SIGTERM is all-reduced every st
 
 from __future__ import annotations
 
-import inspect
 import itertools
 import json
-import logging
 import math
 import os
 import random
@@ -29,25 +27,24 @@ import shutil
 import signal
 import tempfile
 import threading
-import time
 from collections.abc import Callable
-from contextlib import nullcontext
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
-import torch.distributed as dist
 
 from . import checkpoint as ckpt
 from .averaging import Averages
 from .base_weights import unused_base_weights
-from .batch import cut_batches, label_step, make_batches
+from .batch import StepBatches, step_batches
 from .config import PretrainConfig
 from .data import Stream, read_texts, rng_for, tokenize_corpus
+from .distributed import Ranks, accumulating, process_group, wrap_ddp
 from .errors import ConfigError, OutOfMemory, Terminated
 from .evaluate import autocast_for, evaluate_batches, heldout_batches, make_masker, make_segmenter, pick_device
 from .events import Events, log
+from .interval import Interval
 from .model import (add_lora, flops_model, head_parameters, head_warmup_steps, load_model_checked, load_tokenizer,
                     lr_at, objective_for, peak_flops, restore_config)
 from .token_shards import EncodeParams, ShardCache, segmenter_identity, shard_corpus
@@ -84,88 +81,18 @@ class SigtermFlag:
             signal.signal(signal.SIGTERM, self._previous)
 
 
-@dataclass
-class Ranks:
-    """Where this process stands under torchrun (world 1: a plain single process, nothing distributed)."""
-
-    rank: int = 0
-    world: int = 1
-    local_rank: int = 0
-    group: object = None  # a gloo group for CPU-side collectives (the SIGTERM flag, RNG states)
-
-    @property
-    def on(self) -> bool:
-        return self.world > 1
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-    @staticmethod
-    def from_env() -> Ranks:
-        world = int(os.environ.get("WORLD_SIZE", "1") or 1)
-        if world <= 1:
-            return Ranks()
-        return Ranks(int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", "0")))
-
-    def share(self, n: int) -> tuple[int, int]:
-        """This rank's contiguous block of a step's n sequences."""
-        return self.rank * n // self.world, (self.rank + 1) * n // self.world
-
-    def any(self, flag: bool) -> bool:
-        """True on every rank when it is true on any (a CPU all-reduce)."""
-        if not self.on:
-            return flag
-        t = torch.tensor([1 if flag else 0], dtype=torch.int32)
-        dist.all_reduce(t, op=dist.ReduceOp.MAX, group=self.group)
-        return bool(t.item())
-
-
-class _Objective(torch.nn.Module):
-    """The loss as a module, so DistributedDataParallel wraps the call the loop makes (MaskedLM / CausalLM use
-    the body and head directly, not model.forward)."""
-
-    def __init__(self, model, objective):
-        super().__init__()
-        self.model = model
-        self.objective = objective
-
-    def forward(self, *args):
-        return self.objective(*args)
-
-
 def pretrain(cfg: PretrainConfig, resume: str | None = None, events: Events | None = None,
              stop: Callable[[int], bool] | None = None) -> dict[str, float]:
     """Run the whole stage; returns the final metrics. `stop(step)` (benchmarks) ends the loop early."""
-    events = events or Events()
     sigterm = SigtermFlag()
     ranks = Ranks.from_env()
+    # ranks other than 0 are silent on stdout
+    events = (events or Events()) if ranks.main else Events(echo=False)
     try:
-        if not ranks.on:
+        with process_group(ranks, pick_device(cfg.device)):
             return _pretrain(cfg, resume, events, stop, sigterm, ranks)
-        return _pretrain_ddp(cfg, resume, events, stop, sigterm, ranks)
     finally:
         sigterm.restore()
-
-
-def _pretrain_ddp(cfg: PretrainConfig, resume, events: Events, stop, sigterm: SigtermFlag, ranks: Ranks) -> dict:
-    """One rank under torchrun: the process group around the loop; ranks other than 0 are silent on stdout."""
-    for h in log.handlers:
-        h.setFormatter(logging.Formatter(f"%(asctime)s %(levelname)s %(name)s [rank {ranks.rank}]: %(message)s"))
-    device = pick_device(cfg.device)
-    if device.type == "cuda":
-        torch.cuda.set_device(ranks.local_rank)
-        dist.init_process_group("nccl", device_id=torch.device("cuda", ranks.local_rank))
-        ranks.group = dist.new_group(backend="gloo")
-    else:
-        dist.init_process_group("gloo")
-        ranks.group = dist.group.WORLD
-    if not ranks.main:
-        events = Events(echo=False)
-    try:
-        return _pretrain(cfg, resume, events, stop, sigterm, ranks)
-    finally:
-        dist.destroy_process_group()
 
 
 def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sigterm: SigtermFlag,
@@ -173,9 +100,7 @@ def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sig
     t = cfg.train
     # ------------------------------------------------------------------------------------------------ setup
     resume_dir = _find_checkpoint(resume) if resume else None
-    device = pick_device(cfg.device)
-    if ranks.on and device.type == "cuda":
-        device = torch.device("cuda", ranks.local_rank)
+    device = ranks.device(pick_device(cfg.device))
     if ranks.on and t.batch_size * t.grad_accum < ranks.world:
         raise ConfigError(f"train.batchSize × train.gradAccum ({t.batch_size * t.grad_accum}) is smaller than the "
                           f"number of DDP processes ({ranks.world}): every rank needs a sequence per step")
@@ -194,54 +119,20 @@ def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sig
     tokenizer = load_tokenizer(cfg.model.path)
     ext = None
     if cfg.vocab is not None:
-        sample = list(itertools.islice(read_texts(cfg.data.train, cfg.data.text_field), 2000))
-        before = tokens_per_doc(tokenizer, sample)
-        workdir = os.path.join(cfg.checkpoint_dir, "tokenizer")
-        if not ranks.main:  # the same (deterministic) extension; only rank 0 writes the shared directory
-            workdir = tempfile.mkdtemp(prefix=f"dapt-tokenizer-rank{ranks.rank}-")
-        ext = extend_tokenizer(tokenizer, read_lexicon(cfg.vocab.lexicon), cfg.vocab.max_new_tokens,
-                               cfg.vocab.min_subtokens, workdir)
-        if not ranks.main:  # the extended tokenizer is in memory
-            shutil.rmtree(workdir, ignore_errors=True)
+        ext, found = _extend_vocab(cfg, tokenizer, ranks)
         tokenizer = ext.tokenizer
-        metrics.update({"vocab.tokensAdded": len(ext.words), "vocab.inVocabulary": ext.in_vocab,
-                        "vocab.addedTokens": ext.added_tokens, "vocab.tokensPerDocBefore": before,
-                        "vocab.tokensPerDocAfter": tokens_per_doc(tokenizer, sample)})
-        for k, v in metrics.items():
+        metrics.update(found)
+        for k, v in found.items():
             events.metric(k, v)
     segmenter = make_segmenter(cfg.masking, cfg.model.objective)
     masker = make_masker(tokenizer, cfg.masking) if mlm else None
-    corpus_args = dict(packing=cfg.data.packing, text_field=cfg.data.text_field, segmenter=segmenter,
-                       append_eos=not mlm)
-    cache = ShardCache(cfg.data.token_cache.dir, cfg.data.token_cache.max_bytes) if cfg.data.token_cache else None
-    encode = EncodeParams(cfg.data.packing, cfg.data.seq_len, not mlm, cfg.data.text_field,
-                          segmenter_identity(segmenter))
-
-    def read_corpus(paths: list[str]):
-        if cache is not None:  # token shards: tokenised once per shard and tokenizer, memory-mapped
-            return shard_corpus(paths, tokenizer, cache, encode, segmenter)
-        return tokenize_corpus(paths, tokenizer, cfg.data.seq_len, **corpus_args)
-
-    corpus = read_corpus(cfg.data.train)
-    replay = None
-    if cfg.data.replay is not None and cfg.data.replay.ratio > 0:
-        replay = read_corpus(cfg.data.replay.paths)
-    if cache is not None:
-        for k, v in (("data.tokenShardsBuilt", cache.built), ("data.tokenShardsReused", cache.reused)):
-            metrics[k] = float(v)
-            events.metric(k, float(v))
-    try:
-        stream = Stream(corpus, t.seed, replay, cfg.data.replay.ratio if replay is not None else 0.0)
-    except ValueError as e:
-        raise ConfigError(f"data.train: {e}") from None
+    stream = _training_stream(cfg, tokenizer, segmenter, metrics, events)
     heldout = {}
     for name, paths in (("domain", cfg.data.eval), ("general", cfg.data.general_eval)):
         heldout[name] = heldout_batches(paths, tokenizer, cfg.model.objective, seq_len=cfg.data.seq_len,
                                         max_sequences=cfg.data.eval_max_sequences, text_field=cfg.data.text_field,
                                         packing=cfg.data.packing, masking=cfg.masking, segmenter=segmenter,
                                         seed=t.seed, batch_size=t.batch_size)
-    log.info("data: %d training sequences of %d tokens%s", len(corpus), cfg.data.seq_len,
-             f", {len(replay)} replay sequences" if replay is not None else "")
 
     # ------------------------------------------------------------------------------------------------ model
     # fp32; bf16 inside autocast
@@ -279,17 +170,7 @@ def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sig
                     p.requires_grad_(True)
     model.to(device).train()
     objective = objective_for(model, cfg.model.objective)
-    ddp_model = None
-    if ranks.on:  # parameters and buffers are broadcast from rank 0 here
-        DDP = torch.nn.parallel.DistributedDataParallel
-        # no buffer broadcast in every forward (no batch norm here); the keyword was renamed in torch 2.15
-        no_sync_buffers = ({"forward_sync_buffers": False}
-                           if "forward_sync_buffers" in inspect.signature(DDP.__init__).parameters
-                           else {"broadcast_buffers": False})
-        ddp_model = DDP(_Objective(model, objective), device_ids=[device.index] if device.type == "cuda" else None,
-                        **no_sync_buffers)
-        if not ranks.main:  # its own dropout stream (rank 0 keeps the single-process seed)
-            torch.manual_seed(t.seed + 1_000_003 * ranks.rank)
+    ddp_model = wrap_ddp(model, objective, device, ranks, t.seed)
     step_fn = ddp_model if ddp_model is not None else objective
     step_fn = torch.compile(step_fn) if t.compile else step_fn
     params = {n: p for n, p in model.named_parameters() if p.requires_grad}
@@ -308,83 +189,24 @@ def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sig
     swa_start = round(t.max_steps * (1 - t.swa.start_fraction)) if t.swa is not None else None
     averages = Averages(params, t.ema.decay if t.ema is not None else None, swa_start)
     state = TrainState(micro=t.batch_size)
-
-    # ------------------------------------------------------------------------------------------------ resume
     if resume_dir is not None:
-        saved = ckpt.load(resume_dir, device)
-        missing = set(params) - set(saved["params"])
-        if missing:
-            raise ConfigError(f"--resume: checkpoint {resume_dir} does not match the model (missing "
-                              f"{sorted(missing)[:3]}...)")
-        with torch.no_grad():
-            for name, p in params.items():
-                p.copy_(saved["params"][name])
-        optimizer.load_state_dict(saved["optimizer"])
-        changed = _changed_fields(saved["config"], cfg.raw)
-        if changed:  # e.g. a longer maxSteps is legitimate; other changes break exactness
-            log.warning("resuming with a config that differs from the checkpoint's at: %s", ", ".join(changed))
-        s = saved["state"]
-        averages.load(saved["ema"], saved["swa"], s["swa_count"])
-        state = TrainState(**s["train_state"])
-        if not ranks.on:
-            ckpt.set_rng_state(s["rng"])
-        else:
-            random.setstate(s["rng"]["python"])
-            np.random.set_state(s["rng"]["numpy"])
-            saved_ranks = s["rng"].get("ranks") or []
-            if len(saved_ranks) == ranks.world:
-                ckpt.set_rank_rng_state(saved_ranks[ranks.rank], device)
-            else:  # another world size: dropout cannot continue exactly (data and masks still do)
-                log.warning("checkpoint has RNG states for %d ranks, running %d: dropout re-seeded",
-                            len(saved_ranks), ranks.world)
-                torch.manual_seed(t.seed + 1_000_003 * ranks.rank + state.step)
-        log.info("resumed from %s at step %d (data position %d)", resume_dir, state.step, state.position)
-
-    def save_checkpoint() -> str:
-        if ranks.on:  # every rank takes part in the gather; rank 0 writes; the others wait until it is complete
-            per_rank = [None] * ranks.world
-            dist.all_gather_object(per_rank, ckpt.rank_rng_state(device), group=ranks.group)
-            path = os.path.join(cfg.checkpoint_dir, f"step-{state.step}")
-            if ranks.main:
-                rng = {"python": random.getstate(), "numpy": np.random.get_state(),
-                       "torch": torch.get_rng_state(), "cuda": [], "ranks": per_rank}
-                path = ckpt.save(cfg.checkpoint_dir, state.step, params=params, optimizer=optimizer.state_dict(),
-                                 ema=averages.ema, swa=averages.swa, config=cfg.raw,
-                                 state={"train_state": asdict(state), "swa_count": averages.swa_count,
-                                        "rng": rng, "step": state.step, "position": state.position,
-                                        "micro": state.micro, "schedule": t.schedule, "lr": lr,
-                                        "worldSize": ranks.world})
-                events.checkpoint(state.step, path)
-            dist.barrier(group=ranks.group)
-            return path
-        path = ckpt.save(cfg.checkpoint_dir, state.step, params=params, optimizer=optimizer.state_dict(),
-                         ema=averages.ema, swa=averages.swa, config=cfg.raw,
-                         state={"train_state": asdict(state), "swa_count": averages.swa_count,
-                                "rng": ckpt.rng_state(), "step": state.step, "position": state.position,
-                                "micro": state.micro, "schedule": t.schedule, "lr": lr})
-        events.checkpoint(state.step, path)
-        return path
+        state = _resume(resume_dir, cfg, device, ranks, params, optimizer, averages)
 
     # ------------------------------------------------------------------------------------------------ loop
     n_seqs = t.batch_size * t.grad_accum  # sequences per optimizer step, whatever the micro-batch size
     peak = peak_flops(device)
     lr = lr_at(state.step, t.lr, t.warmup_steps, t.max_steps, t.schedule)
-    interval = {"loss": torch.zeros((), device=device), "steps": 0, "tokens": 0, "flops": 0.0,
-                "t0": time.perf_counter()}
+    interval = Interval(device)
     if ranks.any(sigterm.requested):
         raise Terminated(None)
+
     # The next step's batches are built (read, masked, pinned, copied) on a CPU thread while the device runs
     # this step. What a step sees depends only on its data position and micro-batch size, so this changes
-    # nothing but the speed; a mismatch (after OOM halving) just rebuilds in place.
-    def prepare(position: int, micro: int) -> tuple[int, int, list]:
-        seqs = stream.batch(position, n_seqs)  # [n_seqs, T]
-        if ranks.on:  # the whole step is masked as in one process, then this rank takes its block
-            labelled = label_step(seqs, masker, rng_for(t.seed, position))
-            lo, hi = ranks.share(n_seqs)
-            built = cut_batches(labelled, micro, masker, lo, hi)
-            return position, micro, ([b.to(device) for b in built], labelled.n_targets(), labelled.tokens())
-        built = make_batches(seqs, micro, masker, rng_for(t.seed, position))
-        return position, micro, [b.to(device) for b in built]
+    # nothing but the speed; a mismatch (after OOM halving) just rebuilds in place. Under DDP every rank masks
+    # the whole step as one process would, then trains on its share of the sequences.
+    def prepare(position: int, micro: int) -> StepBatches:
+        return step_batches(stream.batch(position, n_seqs), position, micro, masker, rng_for(t.seed, position),
+                            ranks.share(n_seqs), device)
 
     ahead_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batches")
     ahead = ahead_pool.submit(prepare, state.position, state.micro)
@@ -392,32 +214,20 @@ def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sig
         lr = lr_at(state.step, t.lr, t.warmup_steps, t.max_steps, t.schedule)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        position, micro, batches = ahead.result()
-        if (position, micro) != (state.position, state.micro):
-            position, micro, batches = prepare(state.position, state.micro)
+        step = ahead.result()
+        if (step.position, step.micro) != (state.position, state.micro):
+            step = prepare(state.position, state.micro)
         ahead = ahead_pool.submit(prepare, state.position + n_seqs, state.micro)
-        if ranks.on:
-            batches, step_targets, step_tokens = batches
-            n_targets = max(1, step_targets)
-        else:
-            n_targets = max(1, sum(b.n_targets for b in batches))  # the whole step's targets: equal token weights
+        n_targets = max(1, step.targets)  # the whole step's targets: every target token weighs the same
         try:
             step_loss = torch.zeros((), device=device)
-            if ranks.on:  # DDP averages gradients over ranks: × world makes it the whole step's gradient
-                for i, b in enumerate(batches):
-                    with ddp_model.no_sync() if i < len(batches) - 1 else nullcontext():
-                        with autocast:
-                            loss_sum, _ = step_fn(*b.args())
-                        loss = loss_sum / n_targets
-                        (loss * ranks.world).backward()
-                    step_loss += loss.detach()
-            else:
-                for b in batches:
+            for i, b in enumerate(step.batches):
+                with accumulating(ddp_model, last=i == len(step.batches) - 1):
                     with autocast:
                         loss_sum, _ = step_fn(*b.args())
                     loss = loss_sum / n_targets
-                    loss.backward()
-                    step_loss += loss.detach()
+                    (loss * ranks.world).backward()  # DDP averages over ranks: × world gives the step's gradient
+                step_loss += loss.detach()
             if state.step < head_warmup:  # a pure function of the step: resume stays exact
                 for p in frozen_in_warmup:
                     p.grad = None
@@ -426,7 +236,7 @@ def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sig
             optimizer.zero_grad(set_to_none=True)
         except torch.cuda.OutOfMemoryError:
             optimizer.zero_grad(set_to_none=True)
-            del batches
+            del step
             torch.cuda.empty_cache()
             if not t.oom_batch_halving or state.micro == 1 or ranks.on:
                 raise OutOfMemory(f"CUDA out of memory at step {state.step + 1} with micro-batch {state.micro}"
@@ -439,33 +249,30 @@ def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sig
         state.step += 1
         state.position += n_seqs
         averages.update(state.step)
-        tokens = step_tokens if ranks.on else sum(b.tokens for b in batches)  # the whole step's, on every rank
-        state.tokens += tokens
-        interval["loss"] += step_loss
-        interval["steps"] += 1
-        interval["tokens"] += tokens
-        head_rows = (step_targets if ranks.on else sum(b.n_targets for b in batches)) if mlm else tokens
-        interval["flops"] += flops.per_step(tokens, head_rows, cfg.data.seq_len)
+        state.tokens += step.tokens  # the whole step's, on every rank
+        interval.add(step_loss, step.tokens,
+                     flops.per_step(step.tokens, step.targets if mlm else step.tokens, cfg.data.seq_len))
 
         if state.step % t.log_every == 0 or state.step == t.max_steps:
-            if ranks.on:  # each rank holds its share of the step's loss
-                dist.all_reduce(interval["loss"])
-            mean_loss = interval["loss"].item() / interval["steps"]  # .item() syncs: timing below is honest
-            if not math.isfinite(mean_loss):
-                raise FloatingPointError(f"loss is {mean_loss} at step {state.step}")
-            elapsed = time.perf_counter() - interval["t0"]
-            mfu = interval["flops"] / elapsed / (peak * ranks.world) if peak else None
-            events.progress(state.step, t.max_steps, mean_loss, lr, interval["tokens"] / elapsed, mfu)
-            state.loss_log.append([state.step, mean_loss])
-            interval = {"loss": torch.zeros((), device=device), "steps": 0, "tokens": 0, "flops": 0.0,
-                        "t0": time.perf_counter()}
+            window = interval.close(ranks)
+            if not math.isfinite(window.mean_loss):
+                raise FloatingPointError(f"loss is {window.mean_loss} at step {state.step}")
+            mfu = window.flops_per_sec / (peak * ranks.world) if peak else None
+            events.progress(state.step, t.max_steps, window.mean_loss, lr, window.tokens_per_sec, mfu)
+            state.loss_log.append([state.step, window.mean_loss])
         if t.eval_every and state.step % t.eval_every == 0 and ranks.main:
-            for name, batches_ in heldout.items():
-                for key, value in evaluate_batches(model, objective, batches_, device, autocast).items():
+            for name, batches in heldout.items():
+                for key, value in evaluate_batches(model, objective, batches, device, autocast).items():
                     events.metric(f"eval.{name}.{key}", value, state.step)
         stopping = ranks.any(sigterm.requested)  # under DDP: all ranks stop at the same step
         if state.step % t.checkpoint_every == 0 or stopping:
-            path = save_checkpoint()
+            path = ckpt.save_checkpoint(
+                cfg.checkpoint_dir, state.step, ranks=ranks, device=device, params=params,
+                optimizer=optimizer.state_dict(), ema=averages.ema, swa=averages.swa, config=cfg.raw,
+                state={"train_state": asdict(state), "swa_count": averages.swa_count, "step": state.step,
+                       "position": state.position, "micro": state.micro, "schedule": t.schedule, "lr": lr})
+            if ranks.main:
+                events.checkpoint(state.step, path)
             if stopping:
                 raise Terminated(path)
 
@@ -479,8 +286,8 @@ def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sig
         with torch.no_grad():
             for name, p in params.items():
                 p.copy_(weights[name])
-    for name, batches_ in heldout.items():
-        for key, value in evaluate_batches(model, objective, batches_, device, autocast).items():
+    for name, batches in heldout.items():
+        for key, value in evaluate_batches(model, objective, batches, device, autocast).items():
             metrics[f"eval.{name}.{key}"] = value
             events.metric(f"eval.{name}.{key}", value, state.step)
     final = peft_model.merge_and_unload() if peft_model is not None else model
@@ -504,6 +311,76 @@ def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sig
         json.dump(summary, f, indent=2)
     events.done(cfg.output_dir, metrics)
     return metrics
+
+
+def _extend_vocab(cfg: PretrainConfig, tokenizer, ranks: Ranks):
+    """The tokenizer extended with the lexicon's words (vocab.py) and the vocab.* metrics. Every rank extends it
+    the same (deterministic) way; only rank 0 writes the shared checkpointDir/tokenizer."""
+    sample = list(itertools.islice(read_texts(cfg.data.train, cfg.data.text_field), 2000))
+    before = tokens_per_doc(tokenizer, sample)
+    workdir = os.path.join(cfg.checkpoint_dir, "tokenizer")
+    if not ranks.main:
+        workdir = tempfile.mkdtemp(prefix=f"dapt-tokenizer-rank{ranks.rank}-")
+    ext = extend_tokenizer(tokenizer, read_lexicon(cfg.vocab.lexicon), cfg.vocab.max_new_tokens,
+                           cfg.vocab.min_subtokens, workdir)
+    if not ranks.main:  # the extended tokenizer is in memory
+        shutil.rmtree(workdir, ignore_errors=True)
+    return ext, {"vocab.tokensAdded": len(ext.words), "vocab.inVocabulary": ext.in_vocab,
+                 "vocab.addedTokens": ext.added_tokens, "vocab.tokensPerDocBefore": before,
+                 "vocab.tokensPerDocAfter": tokens_per_doc(ext.tokenizer, sample)}
+
+
+def _training_stream(cfg: PretrainConfig, tokenizer, segmenter, metrics: dict, events: Events) -> Stream:
+    """The training corpus (and the replay corpus), tokenised in memory or read from token shards, as a Stream."""
+    mlm = cfg.model.objective == "mlm"
+    cache = ShardCache(cfg.data.token_cache.dir, cfg.data.token_cache.max_bytes) if cfg.data.token_cache else None
+    encode = EncodeParams(cfg.data.packing, cfg.data.seq_len, not mlm, cfg.data.text_field,
+                          segmenter_identity(segmenter))
+
+    def read_corpus(paths: list[str]):
+        if cache is not None:  # token shards: tokenised once per shard and tokenizer, memory-mapped
+            return shard_corpus(paths, tokenizer, cache, encode, segmenter)
+        return tokenize_corpus(paths, tokenizer, cfg.data.seq_len, packing=cfg.data.packing,
+                               text_field=cfg.data.text_field, segmenter=segmenter, append_eos=not mlm)
+
+    corpus = read_corpus(cfg.data.train)
+    replay = None
+    if cfg.data.replay is not None and cfg.data.replay.ratio > 0:
+        replay = read_corpus(cfg.data.replay.paths)
+    if cache is not None:
+        for k, v in (("data.tokenShardsBuilt", cache.built), ("data.tokenShardsReused", cache.reused)):
+            metrics[k] = float(v)
+            events.metric(k, float(v))
+    try:
+        stream = Stream(corpus, cfg.train.seed, replay, cfg.data.replay.ratio if replay is not None else 0.0)
+    except ValueError as e:
+        raise ConfigError(f"data.train: {e}") from None
+    log.info("data: %d training sequences of %d tokens%s", len(corpus), cfg.data.seq_len,
+             f", {len(replay)} replay sequences" if replay is not None else "")
+    return stream
+
+
+def _resume(resume_dir: str, cfg: PretrainConfig, device: torch.device, ranks: Ranks, params: dict,
+            optimizer: torch.optim.Optimizer, averages: Averages) -> TrainState:
+    """Weights, optimizer, averages, RNG states and the loop's state from a checkpoint."""
+    saved = ckpt.load(resume_dir, device)
+    missing = set(params) - set(saved["params"])
+    if missing:
+        raise ConfigError(f"--resume: checkpoint {resume_dir} does not match the model (missing "
+                          f"{sorted(missing)[:3]}...)")
+    with torch.no_grad():
+        for name, p in params.items():
+            p.copy_(saved["params"][name])
+    optimizer.load_state_dict(saved["optimizer"])
+    changed = _changed_fields(saved["config"], cfg.raw)
+    if changed:  # e.g. a longer maxSteps is legitimate; other changes break exactness
+        log.warning("resuming with a config that differs from the checkpoint's at: %s", ", ".join(changed))
+    s = saved["state"]
+    averages.load(saved["ema"], saved["swa"], s["swa_count"])
+    state = TrainState(**s["train_state"])
+    ckpt.restore_rng_state(s["rng"], ranks, device, reseed=cfg.train.seed + 1_000_003 * ranks.rank + state.step)
+    log.info("resumed from %s at step %d (data position %d)", resume_dir, state.step, state.position)
+    return state
 
 
 def _find_checkpoint(path: str) -> str:

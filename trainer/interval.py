@@ -1,0 +1,47 @@
+"""The window between two progress lines: what the steps since the last line trained on, and how fast."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import torch
+
+from .distributed import Ranks
+
+
+@dataclass
+class Window:
+    steps: int
+    mean_loss: float  # mean over the window's steps (all ranks' shares summed)
+    tokens_per_sec: float
+    flops_per_sec: float
+
+
+class Interval:
+    """Sums per step without a device sync (the loss stays a device tensor); `close` reads it once, then opens
+    the next window."""
+
+    def __init__(self, device: torch.device):
+        self._device = device
+        self._open()
+
+    def _open(self) -> None:
+        self.loss = torch.zeros((), device=self._device)
+        self.steps = 0
+        self.tokens = 0
+        self.flops = 0.0
+        self.t0 = time.perf_counter()
+
+    def add(self, loss: torch.Tensor, tokens: int, flops: float) -> None:
+        self.loss += loss
+        self.steps += 1
+        self.tokens += tokens
+        self.flops += flops
+
+    def close(self, ranks: Ranks) -> Window:
+        mean_loss = ranks.sum_(self.loss).item() / self.steps  # .item() syncs: the elapsed time below is honest
+        elapsed = time.perf_counter() - self.t0
+        window = Window(self.steps, mean_loss, self.tokens / elapsed, self.flops / elapsed)
+        self._open()
+        return window
