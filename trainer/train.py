@@ -14,6 +14,8 @@ and trains on its contiguous share of the step's sequences; gradients are scaled
 one-process gradient over the whole step (same data order, same resume semantics). Each rank has its own dropout
 stream (torch seeded with seed + rank for rank > 0; every rank's torch/CUDA RNG state is in the checkpoint). Only
 rank 0 writes events, checkpoints and the model; SIGTERM is all-reduced every step so all ranks stop at the same one.
+What differs under DDP lives in distributed.py and checkpoint.save_checkpoint, as no-ops in one process: the loop
+has one path for both.
 """
 
 from __future__ import annotations
