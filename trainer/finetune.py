@@ -43,7 +43,7 @@ from .events import Events, log
 from .model import load_tokenizer
 from .noise import confident_learning, out_of_fold, stratified_folds
 from .label_review import embed, kmeans, review
-from .paired_bootstrap import Outcomes, compare_to
+from .paired_bootstrap import versus_base
 from .prompt import encode_prompted, label_token_ids, load_prompt_model
 from .scores import classification_scores, entity_counts, entity_types, ner_scores, summarize
 from .task_train import (AveragedClassifier, Budget, Progress, Uda, balanced_subsets, fit, inverse_frequency,
@@ -198,17 +198,16 @@ def run(cfg: FinetuneConfig, events: Events | None = None) -> dict:
             subsets = (balanced_subsets(train.labels, cfg.ensemble_members, seed) if cfg.imbalance == "ensemble"
                        else [np.arange(len(train))])
             progress.add(sum(budget.steps(len(rows)) for rows in subsets) - budget.steps(len(train)))
-            members = []
+            members, member_stats = [], []
             for m, rows in enumerate(subsets):
                 member = sets.model(spec.path, tokenizer, seed + 100_003 * m)
-                member_stats = fit(member, train.take(rows), budget, seed + 100_003 * m, device, progress, name=name,
-                                   n_classes=k, class_weights=class_weights, row_weights=weights[rows],
-                                   resample=cfg.imbalance == "resample", uda=uda,
-                                   ema_decay=cfg.ema.decay if cfg.ema else None, dev_score=dev_score,
-                                   autocast=autocast, adversarial=cfg.adversarial, rdrop=cfg.rdrop,
-                                   contrastive=cfg.contrastive)
+                member_stats.append(fit(
+                    member, train.take(rows), budget, seed + 100_003 * m, device, progress, name=name, n_classes=k,
+                    class_weights=class_weights, row_weights=weights[rows], resample=cfg.imbalance == "resample",
+                    uda=uda, ema_decay=cfg.ema.decay if cfg.ema else None, dev_score=dev_score, autocast=autocast,
+                    adversarial=cfg.adversarial, rdrop=cfg.rdrop, contrastive=cfg.contrastive))
                 members.append(member)
-                stats = member_stats if m == 0 else stats
+            stats = member_stats[0]  # an ensemble reports its first member's training (its best epoch, its losses)
             model = members[0] if len(members) == 1 else AveragedClassifier(members)
             scores = {"seed": seed, **sets.scores(model, test, "test", device, autocast, cfg.batch_size)}
             if "bestEpoch" in stats:
@@ -243,15 +242,8 @@ def run(cfg: FinetuneConfig, events: Events | None = None) -> dict:
             if isinstance(value, float):
                 flat[f"{name}.{measure}"] = value
                 events.metric(f"{name}.{measure}", value)
-    if "base" in results and len(results) > 1:
-        # every model against the base, on the same seeds and test items: the interval a promotion can trust
-        arms = {name: Outcomes.from_runs(r["seeds"], metrics.get("testGold")) for name, r in results.items()}
-        iv = cfg.interval
-        metrics["comparison"] = compare_to("base", arms, iv.confidence, iv.resamples, iv.seed)
-    if "base" in results and "adapted" in results:
-        base, adapted = results["base"]["mean"], results["adapted"]["mean"]
-        metrics["delta"] = {m: adapted[m] - base[m] for m in base
-                            if isinstance(base[m], float) and m in adapted and m != "bestEpoch"}
+    metrics.update(versus_base(results, metrics.get("testGold"), cfg.interval))
+    if "delta" in metrics:
         for measure, value in metrics["delta"].items():
             flat[f"delta.{measure}"] = value
             events.metric(f"delta.{measure}", value)

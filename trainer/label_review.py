@@ -32,19 +32,27 @@ def embed(path: str, tokenizer, texts: list[str], max_length: int, batch_size: i
     return np.concatenate(out) if out else np.zeros((0, 1), dtype=np.float32)
 
 
+def sq_distances(x: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """[N, k] squared distances as ‖x‖² − 2x·c + ‖c‖² (never an [N, k, D] array: 10k rows × 70 centres × 384 dims
+    would be 2 GB)."""
+    return np.maximum((x * x).sum(1)[:, None] - 2 * x @ c.T + (c * c).sum(1)[None], 0.0)
+
+
 def kmeans(x: np.ndarray, k: int, seed: int, iters: int = 100) -> np.ndarray:
     """Cluster index of every row (Lloyd's algorithm from a k-means++ seeding); deterministic for a seed."""
     n = len(x)
     k = max(1, min(k, n))
+    x = np.asarray(x, dtype=np.float64)
     rng = rng_for(seed, 0xC1A5)
     centers = [x[rng.integers(n)]]
+    nearest = sq_distances(x, np.asarray(centers))[:, 0]
     for _ in range(1, k):
-        d = np.min(((x[:, None, :] - np.asarray(centers)[None]) ** 2).sum(-1), axis=1)
-        centers.append(x[rng.choice(n, p=d / d.sum())] if d.sum() > 0 else x[rng.integers(n)])
-    c = np.asarray(centers, dtype=np.float64)
+        centers.append(x[rng.choice(n, p=nearest / nearest.sum())] if nearest.sum() > 0 else x[rng.integers(n)])
+        nearest = np.minimum(nearest, sq_distances(x, centers[-1][None])[:, 0])
+    c = np.asarray(centers)
     assign = np.full(n, -1)
     for _ in range(iters):
-        new = ((x[:, None, :] - c[None]) ** 2).sum(-1).argmin(1)
+        new = sq_distances(x, c).argmin(1)
         if np.array_equal(new, assign):
             break
         assign = new

@@ -31,7 +31,7 @@ from .config import FinetuneConfig
 from .data import rng_for
 from .events import Events, log
 from .model import IGNORE, load_tokenizer, lr_at
-from .paired_bootstrap import Outcomes, compare_to
+from .paired_bootstrap import versus_base
 from .scores import summarize
 from .task_train import Budget, Progress, Window
 from .taskdata import Encoded
@@ -228,13 +228,7 @@ def run(cfg: FinetuneConfig, events: Events) -> dict:
             results[model_name] = {"seeds": runs, "mean": mean, "std": std}
         out: dict = {"task": s.cfg.task, "labels": s.labels, "models": results,
                      **({} if s.ner else {"testGold": s.ids["test"].tolist()}), "trainRows": sizes[name]}
-        if "base" in results and len(results) > 1:
-            arms = {m: Outcomes.from_runs(r["seeds"], out.get("testGold")) for m, r in results.items()}
-            iv = cfg.interval
-            out["comparison"] = compare_to("base", arms, iv.confidence, iv.resamples, iv.seed)
-        if "base" in results and "adapted" in results:
-            b, a = results["base"]["mean"], results["adapted"]["mean"]
-            out["delta"] = {m: a[m] - b[m] for m in b if isinstance(b[m], float) and m in a and m != "bestEpoch"}
+        out.update(versus_base(results, out.get("testGold"), cfg.interval))
         for model_name, r in results.items():
             key = f"{name}.{model_name}.{_primary(s.cfg.task)}"
             flat[key] = r["mean"][_primary(s.cfg.task)]

@@ -151,3 +151,18 @@ def compare_to(reference: str, arms: dict[str, Outcomes], confidence: float = DE
     ref = arms[reference]
     return {name: {m: paired_difference(o, ref, m, confidence, resamples, seed) for m in measures(o)}
             for name, o in arms.items() if name != reference}
+
+
+def versus_base(results: dict, gold: list[int] | None, interval) -> dict:
+    """A fine-tuning's comparison with its base, where it applies: `comparison`, every model against "base" on the
+    same seeds and test items (the interval a promotion can trust), and `delta`, adapted − base of the means.
+    `results`: model → {seeds, mean}; `interval`: confidence, resamples, seed."""
+    out: dict = {}
+    if "base" in results and len(results) > 1:
+        arms = {name: Outcomes.from_runs(r["seeds"], gold) for name, r in results.items()}
+        out["comparison"] = compare_to("base", arms, interval.confidence, interval.resamples, interval.seed)
+    if "base" in results and "adapted" in results:
+        base, adapted = results["base"]["mean"], results["adapted"]["mean"]
+        out["delta"] = {m: adapted[m] - base[m] for m in base
+                        if isinstance(base[m], float) and m in adapted and m != "bestEpoch"}
+    return out
