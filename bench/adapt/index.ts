@@ -5,7 +5,9 @@
  * base with a 95% interval.
  *
  *   npm run bench:adapt -- [--size cpu] [--seeds 1,2,3,4,5] [--arms base,adapted] [--options JSON] [--out DIR] [--write-docs docs/benchmarks.md]
- *     --options: finetune options every arm gets alike, e.g. '{"adversarial": {"method": "fgm"}}' (the toolbox's techniques)
+ *     --options: finetune options every arm gets alike, e.g. '{"adversarial": {"method": "fgm"}}'
+ *     --techniques '{"fgm": {"adversarial": {"method": "fgm"}}, "rdrop": {"rdrop": {}}}' [--technique-on base,adapted]:
+ *       the toolbox's techniques, each one more arm <ref>+<name> fine-tuned with its options, in the same run
  *   npm run bench:adapt -- --smoke                 # test/bench.smoke.test.ts: generated task, tiny model, 2 seeds
  *   npm run bench:adapt -- --bundle-only DIR [--size gpu]   # everything the GPU run reads, in one folder
  *   npm run bench:adapt -- --render OUT [--write-docs docs/benchmarks.md]   # chart (and docs table) of a finished run
@@ -170,6 +172,8 @@ async function main(): Promise<void> {
       seeds: { type: 'string' },
       arms: { type: 'string' },
       options: { type: 'string' },
+      techniques: { type: 'string' },
+      'technique-on': { type: 'string' },
       out: { type: 'string' },
       data: { type: 'string' },
       base: { type: 'string' },
@@ -194,6 +198,8 @@ async function main(): Promise<void> {
   const args = [path.join(__dirname, 'protocol.py'), '--bundle', bundle, '--out', out, '--size', size, '--seeds', seeds, '--device', 'cpu'];
   if (a.arms) args.push('--arms', a.arms);
   if (a.options) args.push('--options', a.options);
+  if (a.techniques) args.push('--techniques', a.techniques);
+  if (a['technique-on']) args.push('--technique-on', a['technique-on']);
   const python = await trainerPython();
   const code = await new Promise<number | null>((resolve) => {
     spawn(python, args, { cwd: REPO_ROOT, stdio: 'inherit', env: { ...process.env, PYTHONPATH: REPO_ROOT } }).once('close', resolve);

@@ -47,7 +47,8 @@ import importlib.util  # noqa: E402
 
 from trainer import config as trainer_config  # noqa: E402
 from trainer.events import Events, setup_logging  # noqa: E402
-from trainer.paired_bootstrap import Outcomes, compare_to, summarize_arm  # noqa: E402
+from trainer.paired_bootstrap import (DEFAULT_CONFIDENCE, Outcomes, compare_to, paired_difference,  # noqa: E402
+                                     summarize_arm)
 
 ARMS = ["base", "general-cpt", "adapted", "adapted+pl", "adapted+pl+uda"]
 
@@ -153,7 +154,7 @@ OPTIONS: dict = {}
 
 
 def finetune(models: dict[str, str], train: list[str], task: str, out: str, size: Size, seeds: list[int], device: str,
-             pairs: str | None = None) -> dict:
+             pairs: str | None = None, technique: dict | None = None) -> dict:
     from trainer.finetune import run
 
     data = {"train": train, "test": [os.path.join(task, "test.jsonl")], "maxLength": size.max_length}
@@ -162,7 +163,7 @@ def finetune(models: dict[str, str], train: list[str], task: str, out: str, size
     raw = {"command": "finetune", "task": "classification", "models": {k: {"path": v} for k, v in models.items()},
            "data": {**data, **({"unlabeled": [pairs]} if pairs else {})}, "seeds": seeds,
            "epochs": 1000, "maxSteps": size.finetune_steps, "batchSize": size.finetune_batch, "lr": size.finetune_lr,
-           "outputDir": out, "device": device, "interval": {"resamples": 100}, **OPTIONS}
+           "outputDir": out, "device": device, "interval": {"resamples": 100}, **OPTIONS, **(technique or {})}
     if pairs:
         raw["uda"] = {"confidenceThreshold": 0.5, "unlabeledBatchRatio": 2}
     return run(parse(raw), events=Quiet())
@@ -181,7 +182,13 @@ def table(results: dict) -> str:
             cells.append("—" if d is None else f"{d['difference']:+.4f} [{d['lower']:+.4f}, {d['upper']:+.4f}]"
                          + (" *" if d["lower"] > 0 or d["upper"] < 0 else ""))
         rows.append("| " + " | ".join(cells) + " |")
-    return "\n".join(rows) + "\n\n* the interval excludes 0\n"
+    out = "\n".join(rows) + "\n\n* the interval excludes 0\n"
+    versus = results.get("versusReference") or {}
+    if versus:
+        out += "\n| technique arm | Δ macro-F1 vs its reference arm [95% CI] |\n|---|---|\n" + "".join(
+            f"| {arm} (vs {results['techniques'][arm]['on']}) | {d['difference']:+.4f} [{d['lower']:+.4f}, "
+            f"{d['upper']:+.4f}]{' *' if d['lower'] > 0 or d['upper'] < 0 else ''} |\n" for arm, d in versus.items())
+    return out
 
 
 def main() -> int:
@@ -194,11 +201,18 @@ def main() -> int:
     p.add_argument("--arms", default=",".join(ARMS), help="a subset of the arms, in this order")
     p.add_argument("--options", default="{}", help="JSON of finetune options every arm gets (adversarial, rdrop, "
                    "contrastive, prompt, ema, ...)")
+    p.add_argument("--techniques", default="{}", help="JSON {name: finetune options}: for each, one more arm "
+                   "<ref>+<name> per --technique-on arm, fine-tuned from that arm's model with those options and "
+                   "compared to base like every arm (a technique against its own reference: compare the rows)")
+    p.add_argument("--technique-on", default="base", help="the arms each technique is applied to (base, adapted)")
     a = p.parse_args()
     try:
         OPTIONS.update(json.loads(a.options))
+        techniques = json.loads(a.techniques)
     except json.JSONDecodeError as e:
-        p.error(f"--options: not JSON ({e})")
+        p.error(f"--options/--techniques: not JSON ({e})")
+    if not isinstance(techniques, dict) or not all(isinstance(v, dict) for v in techniques.values()):
+        p.error('--techniques: expected a JSON object {"name": {finetune options}, ...}')
     setup_logging(os.environ.get("DAPT_TRAINER_LOG", "WARNING"))
     started = time.perf_counter()
     size = SIZES[a.size]
@@ -206,6 +220,12 @@ def main() -> int:
     arms = [x for x in ARMS if x in a.arms.split(",")]
     if "base" not in arms:
         p.error("--arms must include base (the reference of every interval)")
+    refs = a.technique_on.split(",")
+    for ref in refs:
+        if ref not in ("base", "adapted") or ref not in arms:
+            p.error(f"--technique-on {ref}: expected base or adapted, and among --arms")
+    technique_arms = {f"{ref}+{name}": (ref, opts) for name, opts in techniques.items() for ref in refs}
+    arms += list(technique_arms)
     b = a.bundle
     for need in ("base", "domain", "general", "task", "pairs.jsonl"):
         if not os.path.exists(os.path.join(b, need)):
@@ -257,15 +277,27 @@ def main() -> int:
             raise SystemExit(f"{arm}: a different test set than the base arm's")
         runs[arm] = m["models"][arm]
 
+    for arm, (ref, opts) in technique_arms.items():
+        m = timed(f"finetune {arm}", finetune, {arm: models[ref]}, train, task, os.path.join(work, arm), size, seeds,
+                  device, technique=opts)
+        if m["testGold"] != gold:
+            raise SystemExit(f"{arm}: a different test set than the base arm's")
+        runs[arm] = m["models"][arm]
+
     outcomes = {arm: Outcomes.from_runs(runs[arm]["seeds"], gold) for arm in arms}
     comparison = compare_to("base", outcomes, resamples=size.resamples)
+    # a technique on adapted is judged against adapted too: what the technique itself adds
+    versus_reference = {arm: paired_difference(outcomes[arm], outcomes[ref], "macroF1", DEFAULT_CONFIDENCE,
+                                               size.resamples, 0)
+                        for arm, (ref, _) in technique_arms.items() if ref != "base"}
     summary = {arm: {meas: summarize_arm(outcomes[arm], meas) for meas in ("macroF1", "accuracy")} for arm in arms}
     with open(os.path.join(b, "bundle.json"), encoding="utf-8") as f:
         bundle = json.load(f)
-    results = {"schema": "bench-adapt/v1", "size": a.size, "options": OPTIONS, "sizes": asdict(size), "seeds": seeds, "arms": arms,
+    results = {"schema": "bench-adapt/v1", "size": a.size, "options": OPTIONS,
+               "techniques": {arm: {"on": ref, "options": opts} for arm, (ref, opts) in technique_arms.items()}, "sizes": asdict(size), "seeds": seeds, "arms": arms,
                "device": device, "machine": f"{platform.machine()} {os.cpu_count()} CPUs"
                + (f", {torch.cuda.get_device_name(0)}" if device == "cuda" else ""),
-               "bundle": bundle, "summary": summary, "comparison": comparison, "timings": timings,
+               "bundle": bundle, "summary": summary, "comparison": comparison, "versusReference": versus_reference, "timings": timings,
                "seconds": round(time.perf_counter() - started, 1),
                "runs": {arm: runs[arm]["seeds"] for arm in arms}, "testGold": gold}
     with open(os.path.join(a.out, "results.json"), "w", encoding="utf-8") as f:
