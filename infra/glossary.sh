@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# A real, human-written computing glossary for dictionary-enhanced pretraining (the longtail stage's `dictionary`
+# and bench:adapt's dictionary arm): FOLDOC, the Free On-line Dictionary of Computing (Denis Howe et al., GNU FDL),
+# from Debian's `dict-foldoc` package, fetched with apt (no other network source) and cached; nothing of it is
+# committed. Prints the directory holding glossary.jsonl: one {"term", "definition"} per headword (~15k; an entry's
+# synonyms and acronym each get the same definition), the definition being the entry's first sentences (about
+# 30 words) without FOLDOC's markup. Pinned by version and sha256; apt runs with the private state directory
+# infra/real-data.sh uses. Idempotent.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+cache="${DAPT_CACHE_DIR:-$HOME/.cache/dapt}"
+# ---- pins ---------------------------------------------------------------------------------------------------------
+FOLDOC_VERSION=20230119-1
+FOLDOC_SHA256=745cbedb55c2da609cc88ee0284e9d11a67a11ae3709daf7bad0e895ac3294c3
+BUILD=1 # bump when infra/foldoc.py changes what it writes
+# -------------------------------------------------------------------------------------------------------------------
+dest="$cache/data/foldoc-$FOLDOC_VERSION-v$BUILD"
+if [ -f "$dest/.complete" ]; then echo "$dest"; exit 0; fi
+
+die() { echo "glossary: ERROR: $*" >&2; exit 1; }
+command -v apt-get >/dev/null || die "needs apt-get (a Debian or Ubuntu machine): the glossary comes from Debian's archive"
+[ "$(id -u)" = 0 ] || die "needs root for apt-get into a private directory (or copy a built $dest from a machine that has it)"
+
+mkdir -p "$cache/data"
+exec 9>"$cache/data/.glossary.lock"
+flock 9
+if [ -f "$dest/.complete" ]; then echo "$dest"; exit 0; fi
+
+apt_dir="$cache/apt"
+mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
+apt_opts=(-q -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache" -o Acquire::Languages=en -o APT::Sandbox::User=root)
+tmp="$(mktemp -d "$cache/data/.glossary.XXXXXX")"
+trap 'rm -rf "$tmp"' EXIT
+fetch() { (cd "$tmp" && apt-get "${apt_opts[@]}" download "dict-foldoc=$FOLDOC_VERSION" >&2); }
+if ! fetch; then
+  echo "glossary: fetching Debian's package indexes with apt-get update (private lists in $apt_dir, once)" >&2
+  apt-get "${apt_opts[@]}" update >&2 || die "apt-get update failed (see above)"
+  fetch || die "apt-get download dict-foldoc=$FOLDOC_VERSION failed"
+fi
+deb="$(ls "$tmp"/dict-foldoc_*.deb)"
+echo "$FOLDOC_SHA256  $deb" | sha256sum -c --quiet - || die "$deb does not have the pinned sha256 $FOLDOC_SHA256"
+dpkg-deb -x "$deb" "$tmp/x"
+
+rm -rf "$dest.partial"
+python3 "$here/foldoc.py" "$tmp/x/usr/share/dictd/foldoc.index" "$tmp/x/usr/share/dictd/foldoc.dict.dz" "$dest.partial"
+cp "$tmp/x/usr/share/doc/dict-foldoc/copyright" "$dest.partial/COPYRIGHT"
+rm -rf "$dest" && mv "$dest.partial" "$dest" && touch "$dest/.complete"
+echo "$dest"
