@@ -177,3 +177,34 @@ test('the mean passes, the interval does not: promoted without confidence, refus
     (e: Error) => e instanceof ConfigError && /confidence: 0.9, but evaluate\.comparison\.adapted\.macroF1 is a 0.95 interval/.test(e.message),
   );
 });
+
+test('techniques through the protocol: one arm per technique and reference, compared with base and with its reference', async () => {
+  const out = path.join(minio.dir, 'techniques');
+  await run(
+    python,
+    [path.join(REPO_ROOT, 'bench', 'adapt', 'protocol.py'), '--bundle', bundle, '--out', out, '--size', 'smoke', '--seeds', '1,2,3', '--device', 'cpu', '--arms', 'base,adapted',
+      '--techniques', JSON.stringify({ rdrop: { rdrop: { alpha: 1 } } }), '--technique-on', 'base,adapted', '--pretrain-techniques', JSON.stringify({ wd: { train: { weightDecay: 0.3 } } })],
+    { cwd: REPO_ROOT, env, maxBuffer: 64 << 20 },
+  );
+  const r = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8')) as {
+    arms: string[];
+    comparison: Record<string, Record<string, { difference: number }>>;
+    versusReference: Record<string, { difference: number; lower: number; upper: number }>;
+    techniques: Record<string, { on: string; options?: unknown; pretrain?: unknown }>;
+    summary: Record<string, Record<string, { mean: number }>>;
+  };
+  assert.deepEqual(r.arms, ['base', 'adapted', 'base+rdrop', 'adapted+rdrop', 'adapted+wd']);
+  assert.deepEqual(Object.keys(r.comparison).sort(), ['adapted', 'adapted+rdrop', 'adapted+wd', 'base+rdrop']);
+  // a technique on base is already compared with its reference; one on adapted is compared with adapted as well
+  assert.deepEqual(Object.keys(r.versusReference).sort(), ['adapted+rdrop', 'adapted+wd']);
+  for (const [arm, d] of Object.entries(r.versusReference)) {
+    assert.ok(Math.abs(d.difference - (r.summary[arm].macroF1.mean - r.summary.adapted.macroF1.mean)) < 1e-9, arm);
+    assert.ok(d.lower <= d.difference + 1e-12 && d.difference <= d.upper + 1e-12, arm);
+  }
+  assert.deepEqual(r.techniques['adapted+rdrop'], { on: 'adapted', options: { rdrop: { alpha: 1 } } });
+  assert.deepEqual(r.techniques['adapted+wd'], { on: 'adapted', pretrain: { train: { weightDecay: 0.3 } } });
+  // the pretraining technique's arm is its own model, pretrained with the technique laid over adapted's config
+  const marker = JSON.parse(fs.readFileSync(path.join(out, 'work', 'adapted+wd', 'pretrained.json'), 'utf8')) as { technique: unknown };
+  assert.deepEqual(marker.technique, { train: { weightDecay: 0.3 } });
+  assert.match(fs.readFileSync(path.join(out, 'table.md'), 'utf8'), /^\| adapted\+wd \(vs adapted\) \| [+-][\d.]+ \[/m);
+});

@@ -8,6 +8,8 @@
  *     --options: finetune options every arm gets alike, e.g. '{"adversarial": {"method": "fgm"}}'
  *     --techniques '{"fgm": {"adversarial": {"method": "fgm"}}, "rdrop": {"rdrop": {}}}' [--technique-on base,adapted]:
  *       the toolbox's techniques, each one more arm <ref>+<name> fine-tuned with its options, in the same run
+ *     --pretrain-techniques '{"dict": {"dictionary": {"path": "{bundle}/glossary.jsonl"}}}': pretraining techniques, each
+ *       one more arm adapted+<name> pretrained with that config laid over adapted's (the bundle has FOLDOC's glossary)
  *   npm run bench:adapt -- --smoke                 # test/bench.smoke.test.ts: generated task, tiny model, 2 seeds
  *   npm run bench:adapt -- --bundle-only DIR [--size gpu]   # everything the GPU run reads, in one folder
  *   npm run bench:adapt -- --render OUT [--write-docs docs/benchmarks.md]   # chart (and docs table) of a finished run
@@ -132,8 +134,11 @@ export async function makeBundle(o: BundleOptions): Promise<string> {
       }
       return rows.length;
     };
+    // a real glossary for the dictionary-enhanced pretraining arm (infra/glossary.sh: FOLDOC from Debian's archive)
+    const glossary = await bashPrint('glossary.sh');
+    fs.cpSync(path.join(glossary, 'glossary.jsonl'), path.join(o.out, 'glossary.jsonl'));
     const meta = JSON.parse(fs.readFileSync(path.join(data, 'meta.json'), 'utf8')) as Record<string, unknown>;
-    source = { data, base, meta, domainDocs: take('domain', o.domainDocs ?? 8000), generalDocs: take('general', o.generalDocs ?? 8000), ...(o.compact ? { compact: 'base weights float16, documents gzipped' } : {}) };
+    source = { data, base, meta, glossary, domainDocs: take('domain', o.domainDocs ?? 8000), generalDocs: take('general', o.generalDocs ?? 8000), ...(o.compact ? { compact: 'base weights float16, documents gzipped' } : {}) };
   }
   const unlabeled = readJsonl(path.join(o.out, 'task', 'unlabeled.jsonl')).map((x) => String(x.text));
   writeJsonl(path.join(o.out, 'pairs.jsonl'), udaPairs(unlabeled));
@@ -174,6 +179,7 @@ async function main(): Promise<void> {
       options: { type: 'string' },
       techniques: { type: 'string' },
       'technique-on': { type: 'string' },
+      'pretrain-techniques': { type: 'string' },
       out: { type: 'string' },
       data: { type: 'string' },
       base: { type: 'string' },
@@ -200,6 +206,7 @@ async function main(): Promise<void> {
   if (a.options) args.push('--options', a.options);
   if (a.techniques) args.push('--techniques', a.techniques);
   if (a['technique-on']) args.push('--technique-on', a['technique-on']);
+  if (a['pretrain-techniques']) args.push('--pretrain-techniques', a['pretrain-techniques']);
   const python = await trainerPython();
   const code = await new Promise<number | null>((resolve) => {
     spawn(python, args, { cwd: REPO_ROOT, stdio: 'inherit', env: { ...process.env, PYTHONPATH: REPO_ROOT } }).once('close', resolve);

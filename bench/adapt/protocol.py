@@ -103,13 +103,22 @@ class Quiet(Events):
         super().__init__(echo=False)
 
 
-def pretrain(name: str, base: str, train: list[str], out: str, size: Size, device: str) -> str:
+def merged(into: dict, extra: dict) -> dict:
+    """`into` with `extra` laid over it, objects merged key by key (a technique's {"train": {"adapter": …}})."""
+    out = dict(into)
+    for k, v in extra.items():
+        out[k] = merged(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def pretrain(name: str, base: str, train: list[str], out: str, size: Size, device: str,
+             technique: dict | None = None) -> str:
     from trainer.train import pretrain as run
 
     # a finished arm of the same size is reused: a run stopped later (a crash, a machine taken away) restarts at
     # fine-tuning instead of pretraining again
     marker = os.path.join(out, "pretrained.json")
-    done = {"name": name, "base": base, "train": train, "size": asdict(size)}
+    done = {"name": name, "base": base, "train": train, "size": asdict(size), **({"technique": technique} if technique else {})}
     if os.path.exists(marker):
         with open(marker, encoding="utf-8") as f:
             if json.load(f) == done:
@@ -123,7 +132,7 @@ def pretrain(name: str, base: str, train: list[str], out: str, size: Size, devic
                      "warmupSteps": max(1, size.pretrain_steps // 10), "seed": 7, "logEvery": 50,
                      "checkpointEvery": 10 ** 6, "headWarmupSteps": "auto"},
            "outputDir": out, "checkpointDir": out + ".ckpt", "device": device}
-    run(parse(raw), events=Quiet())
+    run(parse(merged(raw, technique or {})), events=Quiet())
     with open(marker, "w", encoding="utf-8") as f:
         json.dump(done, f)
     print(f"  pretrained {name}: {size.pretrain_steps} steps × {size.pretrain_batch} × {size.seq_len} tokens",
@@ -204,13 +213,19 @@ def main() -> int:
     p.add_argument("--techniques", default="{}", help="JSON {name: finetune options}: for each, one more arm "
                    "<ref>+<name> per --technique-on arm, fine-tuned from that arm's model with those options and "
                    "compared to base like every arm (a technique against its own reference: compare the rows)")
+    p.add_argument("--pretrain-techniques", default="{}", help="JSON {name: pretrain config laid over the adapted "
+                   "arm's}: for each, one more arm adapted+<name>, pretrained like adapted with it, fine-tuned like every "
+                   "arm and compared with adapted as well; \"{bundle}\" in a string is the bundle's folder")
     p.add_argument("--technique-on", default="base", help="the arms each technique is applied to (base, adapted)")
     a = p.parse_args()
     try:
         OPTIONS.update(json.loads(a.options))
         techniques = json.loads(a.techniques)
+        pretrain_techniques = json.loads(a.pretrain_techniques.replace("{bundle}", os.path.abspath(a.bundle)))
     except json.JSONDecodeError as e:
-        p.error(f"--options/--techniques: not JSON ({e})")
+        p.error(f"--options/--techniques/--pretrain-techniques: not JSON ({e})")
+    if not isinstance(pretrain_techniques, dict) or not all(isinstance(v, dict) for v in pretrain_techniques.values()):
+        p.error('--pretrain-techniques: expected a JSON object {"name": {pretrain config}, ...}')
     if not isinstance(techniques, dict) or not all(isinstance(v, dict) for v in techniques.values()):
         p.error('--techniques: expected a JSON object {"name": {finetune options}, ...}')
     setup_logging(os.environ.get("DAPT_TRAINER_LOG", "WARNING"))
@@ -225,7 +240,10 @@ def main() -> int:
         if ref not in ("base", "adapted") or ref not in arms:
             p.error(f"--technique-on {ref}: expected base or adapted, and among --arms")
     technique_arms = {f"{ref}+{name}": (ref, opts) for name, opts in techniques.items() for ref in refs}
-    arms += list(technique_arms)
+    pretrained_arms = {f"adapted+{name}": cfg for name, cfg in pretrain_techniques.items()}
+    if pretrained_arms and "adapted" not in arms:
+        p.error("--pretrain-techniques: needs the adapted arm (their reference) in --arms")
+    arms += list(technique_arms) + list(pretrained_arms)
     b = a.bundle
     for need in ("base", "domain", "general", "task", "pairs.jsonl"):
         if not os.path.exists(os.path.join(b, need)):
@@ -259,6 +277,9 @@ def main() -> int:
                         device)
         if "adapted" in arms:
             models["adapted"] = adapted
+        for arm, cfg in pretrained_arms.items():
+            models[arm] = timed(f"pretrain {arm}", pretrain, arm, base, domain, os.path.join(work, arm), size, device,
+                                technique=cfg)
     train = [os.path.join(task, "train.jsonl")]
     runs: dict[str, dict] = {}
     m = timed("finetune base/control/adapted", finetune, models, train, task, os.path.join(work, "ft"), size, seeds,
@@ -290,11 +311,14 @@ def main() -> int:
     versus_reference = {arm: paired_difference(outcomes[arm], outcomes[ref], "macroF1", DEFAULT_CONFIDENCE,
                                                size.resamples, 0)
                         for arm, (ref, _) in technique_arms.items() if ref != "base"}
+    versus_reference.update({arm: paired_difference(outcomes[arm], outcomes["adapted"], "macroF1", DEFAULT_CONFIDENCE,
+                                                    size.resamples, 0) for arm in pretrained_arms})
     summary = {arm: {meas: summarize_arm(outcomes[arm], meas) for meas in ("macroF1", "accuracy")} for arm in arms}
     with open(os.path.join(b, "bundle.json"), encoding="utf-8") as f:
         bundle = json.load(f)
     results = {"schema": "bench-adapt/v1", "size": a.size, "options": OPTIONS,
-               "techniques": {arm: {"on": ref, "options": opts} for arm, (ref, opts) in technique_arms.items()}, "sizes": asdict(size), "seeds": seeds, "arms": arms,
+               "techniques": {**{arm: {"on": ref, "options": opts} for arm, (ref, opts) in technique_arms.items()},
+                              **{arm: {"on": "adapted", "pretrain": cfg} for arm, cfg in pretrained_arms.items()}}, "sizes": asdict(size), "seeds": seeds, "arms": arms,
                "device": device, "machine": f"{platform.machine()} {os.cpu_count()} CPUs"
                + (f", {torch.cuda.get_device_name(0)}" if device == "cuda" else ""),
                "bundle": bundle, "summary": summary, "comparison": comparison, "versusReference": versus_reference, "timings": timings,
