@@ -63,6 +63,16 @@ export const VocabSpec = z
   })
   .strict();
 
+/** Dictionary-enhanced MLM (trainer/definitions.py): definitions of the terms a sequence mentions appended to it. */
+export const DictionarySpec = z
+  .object({
+    path: z.string().describe('JSONL {term, definition, selected?} per line: the dictionary.jsonl a longtail stage writes'),
+    inject: z.enum(['selected', 'all']).default('selected').describe('selected: only terms the long-tail analysis selected (selected: true); all: every defined term'),
+    maxDefinitionTokens: z.number().int().positive().optional().describe('appended tokens per sequence at most, [SEP]s included (default: seqLen / 4); the text\'s tail is cut to make room'),
+    perTermTokens: z.number().int().positive().default(32).describe('tokens of one "term: definition" segment at most (longer definitions are cut)'),
+  })
+  .strict();
+
 export const AdapterSpec = z
   .object({
     type: z.literal('lora'),
@@ -107,6 +117,7 @@ export const PretrainConfig = z
     data: DataSpec,
     masking: MaskingSpec.default({ strategy: 'whole-word', rate: 0.15, language: 'auto' }),
     vocab: VocabSpec.optional(),
+    dictionary: DictionarySpec.optional().describe('MLM only: append the definitions of the dictionary terms each training sequence mentions (Dict-BERT); held-out evaluation gets none'),
     train: TrainSpec,
     outputDir: z.string().describe('where the final model, tokenizer and metrics.json are written'),
     checkpointDir: z.string().describe('where step-N checkpoint directories are written'),

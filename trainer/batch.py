@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from .data import Packed
+from .definitions import Injected
 from .masking import IGNORE, Masker
 
 POSITIONS_MULTIPLE = 64
@@ -84,7 +85,7 @@ def label_step(seqs: Packed, masker: Masker | None, rng: np.random.Generator | N
     ids = seqs.ids.astype(np.int64)
     real = (np.arange(T)[None, :] < seqs.lengths[:, None]) if seqs.lengths is not None else None  # [N, T]
     if masker is not None:
-        m = masker(ids, seqs.flags, rng, seqs.lengths)
+        m = masker(ids, seqs.flags, rng, seqs.text_lengths if seqs.text_lengths is not None else seqs.lengths)
         inputs, labels = m.input_ids, m.labels
     else:
         inputs, labels = ids, ids if real is None else np.where(real, ids, IGNORE)
@@ -102,6 +103,7 @@ class StepBatches:
     batches: list[Batch]
     targets: int  # tokens that carry a loss
     tokens: int  # real (non-padding) tokens
+    injected: Injected | None = None  # what definitions.py appended to the step's sequences (set by the trainer)
 
 
 def step_batches(seqs: Packed, position: int, micro: int, masker: Masker | None, rng: np.random.Generator | None,

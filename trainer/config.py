@@ -111,6 +111,17 @@ class VocabSpec:
 
 
 @dataclass(frozen=True)
+class DictionarySpec:
+    path: str
+    inject: Literal["selected", "all"] = "selected"
+    max_definition_tokens: int | None = None  # None: seqLen // 4
+    per_term_tokens: int = 32
+
+    def __post_init__(self):
+        require_file(self.path, "dictionary.path")
+
+
+@dataclass(frozen=True)
 class AdapterSpec:
     type: Literal["lora"] = "lora"
     r: int = 8
@@ -161,6 +172,7 @@ class PretrainConfig:
     checkpoint_dir: str
     masking: MaskingSpec = field(default_factory=MaskingSpec)
     vocab: VocabSpec | None = None
+    dictionary: DictionarySpec | None = None
     device: Literal["auto", "cpu", "cuda"] = "auto"
     command: Literal["pretrain"] = "pretrain"
     raw: dict = field(default_factory=dict, repr=False, compare=False)  # the validated JSON, saved in checkpoints
@@ -494,7 +506,7 @@ def _pretrain(raw: dict) -> PretrainConfig:
         t["swa"] = _build(SwaSpec, t["swa"])
     if "adapter" in t:
         t["adapter"] = _build(AdapterSpec, t["adapter"])
-    rest = {k: v for k, v in raw.items() if k not in ("model", "data", "train", "masking", "vocab")}
+    rest = {k: v for k, v in raw.items() if k not in ("model", "data", "train", "masking", "vocab", "dictionary")}
     return _build(
         PretrainConfig,
         rest,
@@ -503,6 +515,7 @@ def _pretrain(raw: dict) -> PretrainConfig:
         train=_build(TrainSpec, t),
         masking=_build(MaskingSpec, raw["masking"]),
         vocab=_build(VocabSpec, raw["vocab"]) if "vocab" in raw else None,
+        dictionary=_build(DictionarySpec, raw["dictionary"]) if "dictionary" in raw else None,
         raw=raw,
     )
 

@@ -94,6 +94,9 @@ class Packed:
     ids: np.ndarray  # [N, T] int32
     flags: np.ndarray | None = None  # [N, T] uint8 word flags (words.py), None when masking needs no words
     lengths: np.ndarray | None = None  # [N] real lengths (no packing: the rest is padding), None when packed
+    # [N] where the text ends and appended definitions begin (definitions.py; only masking reads it), None: no
+    # definitions. Set on a step's sequences after the stream, so take/concat need not carry it.
+    text_lengths: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.ids)

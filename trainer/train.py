@@ -42,6 +42,7 @@ from .base_weights import unused_base_weights
 from .batch import StepBatches, step_batches
 from .config import PretrainConfig
 from .data import Stream, read_texts, rng_for, tokenize_corpus
+from .definitions import DictionaryTotals, load_definitions
 from .distributed import Ranks, accumulating, process_group, wrap_ddp
 from .errors import ConfigError, OutOfMemory, Terminated
 from .evaluate import autocast_for, evaluate_batches, heldout_batches, make_masker, make_segmenter, pick_device
@@ -51,7 +52,7 @@ from .model import (add_lora, flops_model, head_parameters, head_warmup_steps, l
                     lr_at, objective_for, peak_flops, restore_config)
 from .token_shards import EncodeParams, ShardCache, segmenter_identity, shard_corpus
 from .vocab import extend_tokenizer, resize_embeddings, tokens_per_doc
-from .words import read_lexicon
+from .words import Segmenter, read_lexicon
 
 
 @dataclass
@@ -63,6 +64,11 @@ class TrainState:
     position: int = 0  # next slot of the data stream
     tokens: int = 0  # tokens trained on so far
     loss_log: list = field(default_factory=list)  # [step, mean loss since the previous log]
+    dictionary: DictionaryTotals = field(default_factory=DictionaryTotals)  # definitions appended (definitions.py)
+
+    def __post_init__(self):
+        if isinstance(self.dictionary, dict):  # from a checkpoint (asdict made it a dict)
+            self.dictionary = DictionaryTotals(**self.dictionary)
 
 
 class SigtermFlag:
@@ -128,7 +134,11 @@ def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sig
             events.metric(k, v)
     segmenter = make_segmenter(cfg.masking, cfg.model.objective)
     masker = make_masker(tokenizer, cfg.masking) if mlm else None
-    stream = _training_stream(cfg, tokenizer, segmenter, metrics, events)
+    definitions = None
+    if cfg.dictionary is not None:  # finding its terms needs word boundaries, whatever the masking strategy
+        definitions = load_definitions(cfg.dictionary, tokenizer, cfg.data.seq_len, cfg.model.objective)
+    train_segmenter = segmenter or (Segmenter(cfg.masking.language) if definitions is not None else None)
+    stream = _training_stream(cfg, tokenizer, train_segmenter, metrics, events)
     heldout = {}
     for name, paths in (("domain", cfg.data.eval), ("general", cfg.data.general_eval)):
         heldout[name] = heldout_batches(paths, tokenizer, cfg.model.objective, seq_len=cfg.data.seq_len,
@@ -207,8 +217,12 @@ def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sig
     # nothing but the speed; a mismatch (after OOM halving) just rebuilds in place. Under DDP every rank masks
     # the whole step as one process would, then trains on its share of the sequences.
     def prepare(position: int, micro: int) -> StepBatches:
-        return step_batches(stream.batch(position, n_seqs), position, micro, masker, rng_for(t.seed, position),
-                            ranks.share(n_seqs), device)
+        seqs, injected = stream.batch(position, n_seqs), None
+        if definitions is not None:
+            seqs, injected = definitions.inject(seqs)
+        step = step_batches(seqs, position, micro, masker, rng_for(t.seed, position), ranks.share(n_seqs), device)
+        step.injected = injected
+        return step
 
     ahead_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batches")
     ahead = ahead_pool.submit(prepare, state.position, state.micro)
@@ -252,6 +266,8 @@ def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sig
         state.position += n_seqs
         averages.update(state.step)
         state.tokens += step.tokens  # the whole step's, on every rank
+        if step.injected is not None:
+            state.dictionary.add(step.injected)
         interval.add(step_loss, step.tokens,
                      flops.per_step(step.tokens, step.targets if mlm else step.tokens, cfg.data.seq_len))
 
@@ -307,6 +323,14 @@ def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sig
     if losses:
         metrics.update({"train.finalLoss": losses[-1], "train.firstLoss": losses[0], "train.minLoss": min(losses)})
     metrics.update({"train.steps": state.step, "train.tokens": state.tokens})
+    if definitions is not None:
+        found = state.dictionary.metrics(len(definitions.entries))
+        metrics.update(found)
+        for k, v in found.items():
+            events.metric(k, v)
+        log.info("dictionary: %d definitions appended in %.1f%% of %d sequences (%d distinct terms)",
+                 found["dictionary.definitionsAppended"], 100 * found["dictionary.sequenceShare"],
+                 found["dictionary.sequences"], found["dictionary.termsUsed"])
     summary = {"metrics": metrics, "finalWeights": which, "lossCurve": state.loss_log,
                "microBatch": state.micro, "config": cfg.raw}
     with open(os.path.join(cfg.output_dir, "metrics.json"), "w", encoding="utf-8") as f:

@@ -83,6 +83,20 @@ function atMostOne(inputs: StageInputs, type: ArtifactType, kind: string): Found
   return when(got.length > 1, 'needs', () => `${kind} takes at most one ${type} input, got ${list(got)}`);
 }
 
+/** pretrain `dictionary`: its definitions are the dictionary.jsonl of a longtail stage that was given a glossary. */
+function dictionaryProblem(inputs: StageInputs): Found {
+  const lexicons = inputs.of('lexicon');
+  const longtail = lexicons.map((n) => inputs.stage(n)).find((st) => st?.kind === 'longtail');
+  if (!longtail) {
+    if (!inputs.known) return undefined;
+    return { at: 'with.dictionary', message: `definitions come from a longtail stage's dictionary.jsonl: add a longtail stage with a dictionary to needs${lexicons.length ? ` (the lexicon input ${list(lexicons)} is not a longtail stage)` : ''}` };
+  }
+  if (!(longtail.params as StageParams<'longtail'>).dictionary) {
+    return { at: 'with.dictionary', message: `longtail stage "${longtail.name}" has no glossary, so no definitions: set stages.${longtail.name}.with.dictionary` };
+  }
+  return undefined;
+}
+
 /** The stage a metric path reads from: its first segment (`evaluate` of `evaluate.delta.macroF1`). */
 const metricStage = (metric: string | undefined) => metric?.split('.')[0];
 
@@ -141,6 +155,7 @@ const rules: { [K in StageKindName]?: Rule<K> } = {
     const models = i.of('model');
     const lexicon = i.of('lexicon').length > 0 || !i.known;
     const promoted = p.baseModel?.startsWith('promoted:');
+    const injects = p.dictionary !== undefined && p.dictionary.inject !== 'off';
     return [
       named('with.generalFrom', p.generalFrom, i, 'documents'),
       when(i.known && !i.of('documents').some((n) => n !== p.generalFrom), 'needs', () =>
@@ -153,6 +168,8 @@ const rules: { [K in StageKindName]?: Rule<K> } = {
       when(!p.baseModel && !models.length && i.known, 'with.baseModel', () => 'required (a local model directory, s3://bucket/prefix/ or promoted:<name>) unless a needs-stage produces a model'),
       when(p.vocab.extend && !lexicon, 'with.vocab.extend', () => 'needs a lexicon input (a newwords stage in needs)'),
       when(p.masking.strategy === 'lexicon' && !lexicon, 'with.masking.strategy', () => 'lexicon masking needs a lexicon input (a newwords stage in needs)'),
+      injects ? dictionaryProblem(i) : undefined,
+      when(injects && p.objective === 'clm', 'with.dictionary', () => 'definitions are appended to masked-LM inputs only (objective is clm)', 'bad-params'),
     ];
   },
   perplexity: (p, i) => [

@@ -20,6 +20,7 @@ import { downloadCheckpoint, latestCheckpoint, uploadCheckpoint, type Checkpoint
 import { uploadDir, workSubdir } from '../../model-stage/files';
 import { formatCount, formatDuration } from './format';
 import {
+  DICTIONARY_FILE,
   HELDOUT_PREFIX,
   describeSource,
   modelPositions,
@@ -66,6 +67,8 @@ export const pretrainStage: StageImpl<Params> = {
     if (p.replayRatio > 0 && !general?.train.length) throw new ConfigError(`replayRatio: ${p.replayRatio} needs general documents to replay (generalFrom, generalEvalFraction < 1)`);
     const lexicon = inputs.lexicon ? await stageLexicon(ctx.store, inputs.lexicon, path.join(data, 'lexicon.jsonl')) : undefined;
     if (lexicon) ctx.log(`pretrain: lexicon of ${inputs.lexicon!.stage}: ${lexicon.words} words`);
+    const dictionary = inputs.glossary ? path.join(data, DICTIONARY_FILE) : undefined;
+    if (dictionary) await ctx.store.downloadFile(inputs.glossary!.key, dictionary);
 
     const outputDir = dir('output');
     const checkpointDir = dir('checkpoints');
@@ -104,6 +107,7 @@ export const pretrainStage: StageImpl<Params> = {
           tokenCache: { dir: tokenCacheDir() }, // shared by attempts and runs on this worker: a resume tokenises nothing
         },
         masking: { ...p.masking, ...(lexicon ? { lexicon: lexicon.path } : {}) },
+        ...(dictionary && p.dictionary ? { dictionary: { ...p.dictionary, inject: p.dictionary.inject === 'all' ? 'all' : 'selected', path: dictionary } } : {}),
         ...(p.vocab.extend ? { vocab: { lexicon: lexicon!.path, maxNewTokens: p.vocab.maxNewTokens, minSubtokens: p.vocab.minSubtokens, padToMultipleOf: p.vocab.padToMultipleOf } } : {}),
         train: p.train,
         outputDir,
@@ -157,6 +161,8 @@ interface ClassifiedInputs {
   general?: StageInputArtifact;
   model?: StageInputArtifact;
   lexicon?: StageInputArtifact;
+  /** the lexicon input's dictionary.jsonl (a longtail stage's glossary with selected flags), when definitions are injected */
+  glossary?: ArtifactFileT;
 }
 
 /** Which input is what, with the spec mistakes a retry cannot fix reported as ConfigErrors naming the param. */
@@ -177,7 +183,13 @@ function classifyInputs(inputs: StageInputArtifact[], p: Params): ClassifiedInpu
   if (lexicons.length > 1) throw new ConfigError(`pretrain takes at most one lexicon input, got ${lexicons.map((m) => m.stage).join(', ')}`);
   if (p.vocab.extend && !lexicons.length) throw new ConfigError('vocab.extend: needs a lexicon input (a newwords stage in needs)');
   if (p.masking.strategy === 'lexicon' && !lexicons.length) throw new ConfigError('masking.strategy: lexicon masking needs a lexicon input (a newwords stage in needs)');
-  return { domain, general, model: models[0], lexicon: lexicons[0] };
+  const injects = p.dictionary !== undefined && p.dictionary.inject !== 'off';
+  if (injects && p.objective === 'clm') throw new ConfigError('dictionary: definitions are appended to masked-LM inputs only (objective is clm)');
+  const glossary = injects ? lexicons[0]?.manifest.files.find((f) => f.name === DICTIONARY_FILE) : undefined;
+  if (injects && !glossary) {
+    throw new ConfigError(`dictionary: needs a lexicon input from a longtail stage given a dictionary (its ${DICTIONARY_FILE}); ${lexicons.length ? `${lexicons[0].stage}'s lexicon has none` : 'there is no lexicon input'}`);
+  }
+  return { domain, general, model: models[0], lexicon: lexicons[0], glossary };
 }
 
 /** Follows the trainer's events: heartbeats, checkpoint uploads (in order), the numbers for the manifest. */

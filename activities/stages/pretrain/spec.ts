@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigOverrides, DataSpec, MaskingSpec, ModelSpec, PretrainConfig, TrainSpec, VocabSpec } from '../../../schemas/trainer';
+import { ConfigOverrides, DataSpec, DictionarySpec, MaskingSpec, ModelSpec, PretrainConfig, TrainSpec, VocabSpec } from '../../../schemas/trainer';
 import { QUEUES } from '../../../schemas/common';
 import { stageKind } from '../../../schemas/stage-kind';
 
@@ -32,6 +32,16 @@ export const PretrainParams = z
       .extend({ extend: z.boolean().default(false).describe('add the lexicon input\'s words to the tokenizer as single tokens') })
       .strict()
       .default({ extend: false, maxNewTokens: 1000, minSubtokens: 2, padToMultipleOf: 64 }),
+    dictionary: DictionarySpec.omit({ path: true })
+      .extend({
+        inject: z
+          .enum(['selected', 'all', 'off'])
+          .default('selected')
+          .describe('selected: definitions of the terms the longtail stage selected; all: of every term its glossary defines (to show the difference); off: none'),
+      })
+      .strict()
+      .optional()
+      .describe("MLM only (Dict-BERT): append the glossary definitions of the terms a training sequence mentions, as [SEP]-separated segments within seqLen; the glossary is the dictionary.jsonl of the lexicon input, which must come from a longtail stage. Omitted: no definitions"),
     train: TrainSpec,
     seqLen: DataSpec.shape.seqLen,
     packing: DataSpec.shape.packing,

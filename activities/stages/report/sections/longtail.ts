@@ -1,7 +1,7 @@
 /** Long-tail terms: per longtail stage, the terms that need knowledge, how the base tokenizer cuts them, which are selected. */
 import type { LongtailRow } from '../../longtail/run';
 import { stagesOfKind, type ReportData } from '../gather';
-import { esc, kvTable, notInPipeline, numCell } from '../html';
+import { esc, fmtNum, fmtPct, isNum, kvTable, notInPipeline, numCell } from '../html';
 import type { Section } from './types';
 
 function rowsOf(v: unknown): LongtailRow[] {
@@ -42,6 +42,19 @@ function part(data: ReportData, name: string): string {
   return `<h3>${esc(name)} <small>long-tail analysis</small></h3>${summary}${note}${table}`;
 }
 
+/** Where the selected terms were used: a pretrain stage with `dictionary` says how many definitions its sequences got. */
+function injectionLine(data: ReportData, name: string): string {
+  const x = data.manifests[name]?.metrics ?? {};
+  const appended = x['dictionary.definitionsAppended'];
+  if (!isNum(appended)) return '';
+  return (
+    `<p class="dictionary" data-key="longtail.injected.${esc(name)}" data-value="${appended}">Pretrain stage <code>${esc(name)}</code> (dictionary-enhanced MLM): ` +
+    `${esc(fmtNum(appended))} definitions appended in ${esc(fmtPct(x['dictionary.sequenceShare']))} of ${esc(fmtNum(x['dictionary.sequences']))} training sequences, ` +
+    `${esc(fmtNum(x['dictionary.termsUsed']))} distinct terms of ${esc(fmtNum(x['dictionary.terms']))} injectable, ${esc(fmtNum(x['dictionary.definitionTokens']))} tokens of definitions ` +
+    '(held-out evaluation sequences get none).</p>'
+  );
+}
+
 export const longtailSection: Section = {
   id: 'longtail',
   title: 'Long-tail terms',
@@ -50,7 +63,8 @@ export const longtailSection: Section = {
     if (!stages.length) return notInPipeline('Long-tail analysis (longtail)');
     return (
       '<p><em>fragmented</em>: terms the base tokenizer cuts into several pieces; <em>undefinedNeedy</em>: terms that need knowledge but have no definition in the glossary (what to add to it). Score = rare in general text × frequent enough in the domain × fragmented by the base tokenizer × defined in the glossary (each in [0, 1]); <em>need</em> leaves out the definition.</p>' +
-      stages.map((n) => part(data, n)).join('')
+      stages.map((n) => part(data, n)).join('') +
+      stagesOfKind(data, 'pretrain').map((n) => injectionLine(data, n)).join('')
     );
   },
 };
