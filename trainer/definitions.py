@@ -34,12 +34,11 @@ Everything is a pure function of the sequence's ids and flags, so a step's batch
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .data import Packed, open_text
+from .data import Packed, json_lines
 from .errors import ConfigError
 from .events import log
 from .longtail import _HAS_CJK, _byte_level
@@ -57,21 +56,13 @@ def read_dictionary(path: str) -> list[Entry]:
     """dictionary.jsonl: one {term, definition, selected?} per line (the longtail stage's side file, or a glossary
     without flags). Every bad line is a ConfigError naming file and line."""
     out: list[Entry] = []
-    with open_text(path) as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ConfigError(f"dictionary.path {path}:{lineno}: not a JSON record ({e.msg})") from None
-            term = rec.get("term") if isinstance(rec, dict) else None
-            definition = rec.get("definition") if isinstance(rec, dict) else None
-            if not isinstance(term, str) or not term.strip() or not isinstance(definition, str) or not definition.strip():
-                raise ConfigError(f"dictionary.path {path}:{lineno}: expected {{\"term\": \"...\", \"definition\": "
-                                  f"\"...\"}} with non-empty strings")
-            out.append(Entry(term.strip(), definition.strip(), rec.get("selected") is True))
+    for _, lineno, rec in json_lines([path]):  # a line that is not JSON: a ConfigError naming file and line
+        term = rec.get("term") if isinstance(rec, dict) else None
+        definition = rec.get("definition") if isinstance(rec, dict) else None
+        if not isinstance(term, str) or not term.strip() or not isinstance(definition, str) or not definition.strip():
+            raise ConfigError(f"dictionary.path {path}:{lineno}: expected {{\"term\": \"...\", \"definition\": "
+                              f"\"...\"}} with non-empty strings")
+        out.append(Entry(term.strip(), definition.strip(), rec.get("selected") is True))
     return out
 
 

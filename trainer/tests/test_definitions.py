@@ -134,6 +134,9 @@ def test_dictionary_file_clm_and_budget_errors(tmp_path, tok, tiny_gpt2):
     bad.write_text('{"term": "x", "definition": "y"}\n{"term": "", "definition": "y"}\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"bad.jsonl:2"):
         read_dictionary(str(bad))
+    (tmp_path / "garbled.jsonl").write_text("term: definition\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"garbled.jsonl:1: not a JSON record"):
+        read_dictionary(str(tmp_path / "garbled.jsonl"))
     good = tmp_path / "dictionary.jsonl"
     good.write_text('{"term": "cardiomyopathy", "definition": "heart muscle disease", "selected": true}\n',
                     encoding="utf-8")
