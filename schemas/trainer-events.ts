@@ -26,6 +26,7 @@ export const ProgressEvent = z
     supervisedLoss: finite.optional().describe('finetune with UDA: the supervised term of loss'),
     consistencyLoss: finite.optional().describe('finetune with UDA: the consistency term of loss'),
     maskFraction: finite.optional().describe('finetune with UDA: the share of unlabeled examples whose consistency term counts'),
+    contrastiveLoss: finite.optional().describe('pretrain with contrastive: the InfoNCE term over the window (unweighted); loss includes weight × it'),
   })
   .strict();
 

@@ -110,6 +110,22 @@ export const TrainSpec = z
   })
   .strict();
 
+/** SimCSE-style InfoNCE between two dropout views of the [CLS] states, in-batch negatives, added to the task loss. */
+export const ContrastiveSpec = z
+  .object({
+    weight: z.number().min(0).default(0.1).describe('weight of the InfoNCE term'),
+    temperature: z.number().gt(0).max(1).default(0.05).describe('τ of cos(h, h′)/τ'),
+  })
+  .strict();
+
+/**
+ * Contrastive continual pretraining: MLM + weight × InfoNCE between two dropout views of each sequence's pooled
+ * state (the MLM forward's and one extra body forward's), the micro-batch's other sequences as negatives.
+ */
+export const PretrainContrastiveSpec = ContrastiveSpec.extend({
+  pooling: z.enum(['cls', 'mean']).default('cls').describe("a sequence's state: its first ([CLS]) position's, or the mean over its tokens"),
+}).strict();
+
 export const PretrainConfig = z
   .object({
     command: z.literal('pretrain'),
@@ -118,6 +134,7 @@ export const PretrainConfig = z
     masking: MaskingSpec.default({ strategy: 'whole-word', rate: 0.15, language: 'auto' }),
     vocab: VocabSpec.optional(),
     dictionary: DictionarySpec.optional().describe('MLM only: append the definitions of the dictionary terms each training sequence mentions (Dict-BERT); held-out evaluation gets none'),
+    contrastive: PretrainContrastiveSpec.optional().describe('MLM only: add a SimCSE InfoNCE term (one extra body forward per micro-batch; negatives are the micro-batch\'s other sequences)'),
     train: TrainSpec,
     outputDir: z.string().describe('where the final model, tokenizer and metrics.json are written'),
     checkpointDir: z.string().describe('where step-N checkpoint directories are written'),
@@ -260,14 +277,6 @@ export const PromptSpec = z
 /** R-Drop: two dropout passes, their mean loss + alpha × the symmetric KL between them. */
 export const RDropSpec = z
   .object({ alpha: z.number().min(0).default(1).describe('weight of the symmetric KL between the two passes') })
-  .strict();
-
-/** SimCSE-style InfoNCE between two dropout views of the [CLS] states, in-batch negatives, added to the task loss. */
-export const ContrastiveSpec = z
-  .object({
-    weight: z.number().min(0).default(0.1).describe('weight of the InfoNCE term'),
-    temperature: z.number().gt(0).max(1).default(0.05).describe('τ of cos(h, h′)/τ'),
-  })
   .strict();
 
 /** Train rows whose label disagrees with their embedding cluster, listed for a person (trainer/label_review.py). */

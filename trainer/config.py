@@ -173,9 +173,15 @@ class PretrainConfig:
     masking: MaskingSpec = field(default_factory=MaskingSpec)
     vocab: VocabSpec | None = None
     dictionary: DictionarySpec | None = None
+    contrastive: PretrainContrastiveSpec | None = None
     device: Literal["auto", "cpu", "cuda"] = "auto"
     command: Literal["pretrain"] = "pretrain"
     raw: dict = field(default_factory=dict, repr=False, compare=False)  # the validated JSON, saved in checkpoints
+
+    def __post_init__(self):
+        if self.contrastive is not None and self.model.objective != "mlm":
+            raise ConfigError(f"contrastive: only with model.objective 'mlm' (got {self.model.objective!r}): the "
+                              "views are an MLM encoder's pooled states")
 
 
 @dataclass(frozen=True)
@@ -297,6 +303,11 @@ class LabelReviewSpec:
 class ContrastiveSpec:
     weight: float = 0.1
     temperature: float = 0.05
+
+
+@dataclass(frozen=True)
+class PretrainContrastiveSpec(ContrastiveSpec):
+    pooling: Literal["cls", "mean"] = "cls"
 
 
 @dataclass(frozen=True)
@@ -506,7 +517,7 @@ def _pretrain(raw: dict) -> PretrainConfig:
         t["swa"] = _build(SwaSpec, t["swa"])
     if "adapter" in t:
         t["adapter"] = _build(AdapterSpec, t["adapter"])
-    rest = {k: v for k, v in raw.items() if k not in ("model", "data", "train", "masking", "vocab", "dictionary")}
+    rest = {k: v for k, v in raw.items() if k not in ("model", "data", "train", "masking", "vocab", "dictionary", "contrastive")}
     return _build(
         PretrainConfig,
         rest,
@@ -516,6 +527,7 @@ def _pretrain(raw: dict) -> PretrainConfig:
         masking=_build(MaskingSpec, raw["masking"]),
         vocab=_build(VocabSpec, raw["vocab"]) if "vocab" in raw else None,
         dictionary=_build(DictionarySpec, raw["dictionary"]) if "dictionary" in raw else None,
+        contrastive=_build(PretrainContrastiveSpec, raw["contrastive"]) if "contrastive" in raw else None,
         raw=raw,
     )
 

@@ -16,6 +16,7 @@ class Window:
     mean_loss: float  # mean over the window's steps (all ranks' shares summed)
     tokens_per_sec: float
     flops_per_sec: float
+    mean_contrastive: float | None = None  # the InfoNCE term's mean, the same way (contrastive pretraining)
 
 
 class Interval:
@@ -28,13 +29,16 @@ class Interval:
 
     def _open(self) -> None:
         self.loss = torch.zeros((), device=self._device)
+        self.contrastive: torch.Tensor | None = None
         self.steps = 0
         self.tokens = 0
         self.flops = 0.0
         self.t0 = time.perf_counter()
 
-    def add(self, loss: torch.Tensor, tokens: int, flops: float) -> None:
+    def add(self, loss: torch.Tensor, tokens: int, flops: float, contrastive: torch.Tensor | None = None) -> None:
         self.loss += loss
+        if contrastive is not None:
+            self.contrastive = contrastive if self.contrastive is None else self.contrastive + contrastive
         self.steps += 1
         self.tokens += tokens
         self.flops += flops
@@ -42,6 +46,7 @@ class Interval:
     def close(self, ranks: Ranks) -> Window:
         mean_loss = ranks.sum_(self.loss).item() / self.steps  # .item() syncs: the elapsed time below is honest
         elapsed = time.perf_counter() - self.t0
-        window = Window(self.steps, mean_loss, self.tokens / elapsed, self.flops / elapsed)
+        contrastive = ranks.sum_(self.contrastive).item() / self.steps if self.contrastive is not None else None
+        window = Window(self.steps, mean_loss, self.tokens / elapsed, self.flops / elapsed, contrastive)
         self._open()
         return window

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from .events import log
+from .robust import info_nce
 
 IGNORE = -100
 
@@ -156,17 +157,57 @@ class MaskedLM:
     def __call__(self, input_ids, attention_mask, positions, targets, with_accuracy: bool = False):
         """input_ids [B, T]; positions [M] flat indices into B·T (padding rows point at 0 with target -100);
         targets [M]. Returns (sum of losses, number of correct predictions or None)."""
+        return self._loss(input_ids, attention_mask, positions, targets, with_accuracy)[:2]
+
+    def _loss(self, input_ids, attention_mask, positions, targets, with_accuracy: bool = False):
+        """(sum of losses, correct count or None, the body's last hidden states [B, T, d])."""
         if self.head is None:
-            logits = self.model(input_ids=input_ids, attention_mask=attention_mask).logits  # [B, T, V]
-            logits = logits.reshape(-1, logits.shape[-1]).index_select(0, positions)  # [M, V]
+            out = self.model(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
+            hidden = out.hidden_states[-1]
+            logits = out.logits.reshape(-1, out.logits.shape[-1]).index_select(0, positions)  # [M, V]
         else:
             hidden = self.body(input_ids=input_ids, attention_mask=attention_mask)[0]  # [B, T, d]
-            hidden = hidden.reshape(-1, hidden.shape[-1]).index_select(0, positions)  # [M, d]
-            logits = self.head(hidden)  # [M, V]
+            logits = self.head(hidden.reshape(-1, hidden.shape[-1]).index_select(0, positions))  # [M, d] → [M, V]
         logits = logits.float()
         loss = F.cross_entropy(logits, targets, ignore_index=IGNORE, reduction="sum")
         correct = ((logits.argmax(-1) == targets) & (targets != IGNORE)).sum() if with_accuracy else None
-        return loss, correct
+        return loss, correct, hidden
+
+
+def pool(hidden: torch.Tensor, attention_mask: torch.Tensor | None, how: str) -> torch.Tensor:
+    """[B, T, d] → [B, d]: the first ([CLS]) position, or the mean over real tokens (all of them when packed)."""
+    if how == "cls":
+        return hidden[:, 0]
+    if attention_mask is None:
+        return hidden.mean(1)
+    m = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * m).sum(1) / m.sum(1).clamp_min(1)
+
+
+class ContrastiveMaskedLM(MaskedLM):
+    """MLM plus SimCSE's InfoNCE (robust.info_nce) between two dropout views of each sequence's pooled state.
+
+    View 1 is the MLM forward's own hidden states (the masked input); view 2 is one more body forward over the
+    same masked input, whose only difference is its dropout draw: the cost is one extra body forward (and its
+    backward) per micro-batch, no extra head. The other sequences of the micro-batch are the negatives, so the term
+    depends on the micro-batch size (OOM halving changes it; DDP ranks see their own micro-batches only).
+    Training only: returns (sum of MLM losses, InfoNCE of this micro-batch, a mean over its rows); the loop adds
+    weight × InfoNCE weighted by the micro-batch's share of the step's sequences. Evaluation uses plain MaskedLM.
+    """
+
+    def __init__(self, model, temperature: float, pooling: str):
+        super().__init__(model)
+        self.temperature = temperature
+        self.pooling = pooling
+
+    def __call__(self, input_ids, attention_mask, positions, targets):
+        loss, _, hidden = self._loss(input_ids, attention_mask, positions, targets)
+        second = (self.body(input_ids=input_ids, attention_mask=attention_mask)[0] if self.head is not None else
+                  self.model(input_ids=input_ids, attention_mask=attention_mask,
+                             output_hidden_states=True).hidden_states[-1])
+        nce = info_nce(pool(hidden, attention_mask, self.pooling), pool(second, attention_mask, self.pooling),
+                       self.temperature)
+        return loss, nce
 
 
 class CausalLM:
@@ -190,6 +231,14 @@ class CausalLM:
 
 def objective_for(model, objective: str):
     return MaskedLM(model) if objective == "mlm" else CausalLM(model)
+
+
+def training_objective_for(model, objective: str, contrastive):
+    """The loss the loop trains on: the plain objective, or MLM + InfoNCE when `contrastive` (config.py checked
+    that the objective is MLM)."""
+    if contrastive is None:
+        return objective_for(model, objective)
+    return ContrastiveMaskedLM(model, contrastive.temperature, contrastive.pooling)
 
 
 @dataclass(frozen=True)

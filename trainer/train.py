@@ -7,7 +7,8 @@ One optimizer step consumes batchSize × gradAccum sequences from the data strea
 [position, position + n). The step's masks come from an rng seeded with (seed, position), so what a step sees is a
 pure function of its position; a checkpoint stores the position (plus model, optimizer, EMA/SWA, RNG states and
 the config) and a resumed run continues with exactly the batches, masks and dropout draws it would have had.
-Events go to stdout (events.py), logs to stderr.
+Events go to stdout (events.py), logs to stderr. With `contrastive` the loss is MLM + weight × InfoNCE
+(model.ContrastiveMaskedLM); progress events carry the InfoNCE term as contrastiveLoss.
 
 DDP: under torchrun (WORLD_SIZE > 1) every rank builds (reads, masks) the whole step exactly as one process would
 and trains on its contiguous share of the step's sequences; gradients are scaled so that DDP's average equals the
@@ -49,7 +50,7 @@ from .evaluate import autocast_for, evaluate_batches, heldout_batches, make_mask
 from .events import Events, log
 from .interval import Interval
 from .model import (add_lora, flops_model, head_parameters, head_warmup_steps, load_model_checked, load_tokenizer,
-                    lr_at, objective_for, peak_flops, restore_config)
+                    lr_at, objective_for, peak_flops, restore_config, training_objective_for)
 from .token_shards import EncodeParams, ShardCache, segmenter_identity, shard_corpus
 from .vocab import extend_tokenizer, resize_embeddings, tokens_per_doc
 from .words import Segmenter, read_lexicon
@@ -64,6 +65,7 @@ class TrainState:
     position: int = 0  # next slot of the data stream
     tokens: int = 0  # tokens trained on so far
     loss_log: list = field(default_factory=list)  # [step, mean loss since the previous log]
+    contrastive_log: list = field(default_factory=list)  # [step, mean InfoNCE since the previous log] (contrastive)
     dictionary: DictionaryTotals = field(default_factory=DictionaryTotals)  # definitions appended (definitions.py)
 
     def __post_init__(self):
@@ -181,9 +183,10 @@ def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sig
                 if id(p) in head_ids:
                     p.requires_grad_(True)
     model.to(device).train()
-    objective = objective_for(model, cfg.model.objective)
-    ddp_model = wrap_ddp(model, objective, device, ranks, t.seed)
-    step_fn = ddp_model if ddp_model is not None else objective
+    objective = objective_for(model, cfg.model.objective)  # held-out evaluation: MLM/CLM alone
+    train_objective = training_objective_for(model, cfg.model.objective, cfg.contrastive)
+    ddp_model = wrap_ddp(model, train_objective, device, ranks, t.seed)
+    step_fn = ddp_model if ddp_model is not None else train_objective
     step_fn = torch.compile(step_fn) if t.compile else step_fn
     params = {n: p for n, p in model.named_parameters() if p.requires_grad}
     log.info("model: %.1fM parameters, %.1fM trainable", sum(p.numel() for p in model.parameters()) / 1e6,
@@ -206,6 +209,7 @@ def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sig
 
     # ------------------------------------------------------------------------------------------------ loop
     n_seqs = t.batch_size * t.grad_accum  # sequences per optimizer step, whatever the micro-batch size
+    body_passes = 2 if cfg.contrastive is not None else 1  # the contrastive view is one more body forward (MFU)
     peak = peak_flops(device)
     lr = lr_at(state.step, t.lr, t.warmup_steps, t.max_steps, t.schedule)
     interval = Interval(device)
@@ -237,11 +241,16 @@ def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sig
         n_targets = max(1, step.targets)  # the whole step's targets: every target token weighs the same
         try:
             step_loss = torch.zeros((), device=device)
+            step_nce = torch.zeros((), device=device) if cfg.contrastive is not None else None
             for i, b in enumerate(step.batches):
                 with accumulating(ddp_model, last=i == len(step.batches) - 1):
                     with autocast:
-                        loss_sum, _ = step_fn(*b.args())
+                        loss_sum, nce = step_fn(*b.args())  # nce: None, or the micro-batch's InfoNCE (model.py)
                     loss = loss_sum / n_targets
+                    if step_nce is not None:  # a mean over the micro-batch's rows: weighted by their share of the step
+                        nce = nce * (len(b.input_ids) / n_seqs)
+                        loss = loss + cfg.contrastive.weight * nce
+                        step_nce += nce.detach()
                     (loss * ranks.world).backward()  # DDP averages over ranks: × world gives the step's gradient
                 step_loss += loss.detach()
             if state.step < head_warmup:  # a pure function of the step: resume stays exact
@@ -269,15 +278,19 @@ def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sig
         if step.injected is not None:
             state.dictionary.add(step.injected)
         interval.add(step_loss, step.tokens,
-                     flops.per_step(step.tokens, step.targets if mlm else step.tokens, cfg.data.seq_len))
+                     flops.per_step(step.tokens * body_passes, step.targets if mlm else step.tokens, cfg.data.seq_len),
+                     step_nce)
 
         if state.step % t.log_every == 0 or state.step == t.max_steps:
             window = interval.close(ranks)
             if not math.isfinite(window.mean_loss):
                 raise FloatingPointError(f"loss is {window.mean_loss} at step {state.step}")
             mfu = window.flops_per_sec / (peak * ranks.world) if peak else None
-            events.progress(state.step, t.max_steps, window.mean_loss, lr, window.tokens_per_sec, mfu)
+            events.progress(state.step, t.max_steps, window.mean_loss, lr, window.tokens_per_sec, mfu,
+                            contrastiveLoss=window.mean_contrastive)
             state.loss_log.append([state.step, window.mean_loss])
+            if window.mean_contrastive is not None:
+                state.contrastive_log.append([state.step, window.mean_contrastive])
         if t.eval_every and state.step % t.eval_every == 0 and ranks.main:
             for name, batches in heldout.items():
                 for key, value in evaluate_batches(model, objective, batches, device, autocast).items():
@@ -322,6 +335,9 @@ def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sig
     losses = [loss for _, loss in state.loss_log]
     if losses:
         metrics.update({"train.finalLoss": losses[-1], "train.firstLoss": losses[0], "train.minLoss": min(losses)})
+    if state.contrastive_log:
+        metrics.update({"train.firstContrastiveLoss": state.contrastive_log[0][1],
+                        "train.finalContrastiveLoss": state.contrastive_log[-1][1]})
     metrics.update({"train.steps": state.step, "train.tokens": state.tokens})
     if definitions is not None:
         found = state.dictionary.metrics(len(definitions.entries))

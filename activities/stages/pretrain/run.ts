@@ -108,6 +108,7 @@ export const pretrainStage: StageImpl<Params> = {
         },
         masking: { ...p.masking, ...(lexicon ? { lexicon: lexicon.path } : {}) },
         ...(dictionary && p.dictionary ? { dictionary: { ...p.dictionary, inject: p.dictionary.inject === 'all' ? 'all' : 'selected', path: dictionary } } : {}),
+        ...(p.contrastive ? { contrastive: p.contrastive } : {}),
         ...(p.vocab.extend ? { vocab: { lexicon: lexicon!.path, maxNewTokens: p.vocab.maxNewTokens, minSubtokens: p.vocab.minSubtokens, padToMultipleOf: p.vocab.padToMultipleOf } } : {}),
         train: p.train,
         outputDir,
@@ -146,6 +147,7 @@ export const pretrainStage: StageImpl<Params> = {
       generalHeldoutDocs: general?.evalDocs ?? 0,
       replayDocs: p.replayRatio > 0 ? (general?.trainDocs ?? 0) : 0,
       lexiconWords: lexicon?.words ?? 0,
+      ...(p.contrastive ? { contrastive: p.contrastive } : {}), // the report names the setting beside its InfoNCE values
     };
     ctx.log(`pretrain: ${steps} steps, final loss ${finalLoss?.toFixed(4)}${resumedFromStep !== null ? `, resumed from step ${resumedFromStep}` : ''}`);
     return { files, schema: MODEL_SCHEMA, metrics };

@@ -54,9 +54,13 @@ export const PretrainParams = z
       .describe('a needs-stage whose documents are general-domain text: part held out (the forgetting probe), the rest available for replay'),
     generalEvalFraction: z.number().min(0).max(1).default(0.2).describe('share of the general documents held out for evaluation'),
     replayRatio: z.number().min(0).max(1).default(0).describe('fraction of training sequences drawn from the general documents'),
+    contrastive: PretrainConfig.shape.contrastive,
     device: PretrainConfig.shape.device,
   })
-  .strict();
+  .strict()
+  .superRefine((p, ctx) => {
+    if (p.contrastive && p.objective !== 'mlm') ctx.addIssue({ code: 'custom', message: `only with objective mlm (got ${p.objective}): the views are an MLM encoder's pooled states`, path: ['contrastive'] });
+  });
 
 /** The `pretrain` kind as the compiler and the engine see it; `version` is part of the cache key: bump it when run.ts changes its output. */
 export const pretrainKind = stageKind({

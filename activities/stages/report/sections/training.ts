@@ -1,11 +1,23 @@
 /** Training curves: each pretrain stage's loss by step (from its model's metrics.json) and its summary numbers. */
 import { withCurrentMetricNames } from '../../../model-stage/metric-names';
 import { stagesOfKind, thin, type ReportData } from '../gather';
-import { esc, kvTable, notInPipeline } from '../html';
+import { esc, fmtNum, kvTable, notInPipeline } from '../html';
 import { lineChart } from '../svg';
 import type { Section } from './types';
 
-const SUMMARY = ['train.steps', 'train.finalLoss', 'train.firstLoss', 'train.minLoss', 'train.tokens', 'tokensPerSec', 'attempt', 'resumedFromStep', 'checkpointsUploaded', 'trainDocs', 'heldoutDocs', 'generalHeldoutDocs', 'replayDocs', 'objective', 'seqLen'];
+const SUMMARY = ['train.steps', 'train.finalLoss', 'train.firstLoss', 'train.minLoss', 'train.firstContrastiveLoss', 'train.finalContrastiveLoss', 'train.tokens', 'tokensPerSec', 'attempt', 'resumedFromStep', 'checkpointsUploaded', 'trainDocs', 'heldoutDocs', 'generalHeldoutDocs', 'replayDocs', 'objective', 'seqLen'];
+
+/** What contrastive pretraining did, when it was on: its setting and the InfoNCE term at the first and last log. */
+function contrastiveLine(x: Record<string, unknown>): string {
+  const cl = x.contrastive;
+  if (typeof cl !== 'object' || cl === null) return '';
+  const c = cl as Record<string, unknown>;
+  return (
+    `<p>Contrastive pretraining (SimCSE InfoNCE between two dropout views, ${esc(c.pooling)} pooling, weight ${fmtNum(c.weight)}, τ ${fmtNum(c.temperature)}): ` +
+    `InfoNCE ${fmtNum(x['train.firstContrastiveLoss'])} at the first log → ${fmtNum(x['train.finalContrastiveLoss'])} at the last. ` +
+    'The training loss above includes weight × InfoNCE; the held-out eval.* losses are MLM alone (the perplexity stage compares them with the base).</p>'
+  );
+}
 
 function stagePart(data: ReportData, name: string): string {
   const m = data.manifests[name];
@@ -22,7 +34,8 @@ function stagePart(data: ReportData, name: string): string {
       : '<p class="absent">No loss curve was logged (metrics.json without lossCurve).</p>') +
     `<div class="cols">${kvTable(SUMMARY.filter((k) => k in x).map((k) => [k, x[k]]), `train.${name}`)}` +
     (evals.length ? kvTable(evals.map((k) => [k, x[k]]), `train.${name}`) : '') +
-    `</div>`
+    `</div>` +
+    contrastiveLine(x)
   );
 }
 
