@@ -347,6 +347,10 @@ export const FinetuneConfig = z
     labelReview: LabelReviewSpec.optional().describe('list train rows whose label disagrees with their embedding cluster, for a person to review (no rows are changed)'),
     contrastive: ContrastiveSpec.optional().describe('a contrastive (SimCSE) auxiliary loss on two dropout views of the [CLS] states, every model alike'),
     prompt: PromptSpec.optional().describe('classification by the MLM head at a template\'s mask over label words (no new classifier head), every model alike'),
+    dictionary: DictionarySpec.pick({ path: true, inject: true })
+      .strict()
+      .optional()
+      .describe('classification: after each example\'s text, the definitions of the dictionary terms it mentions ([SEP] term: definition ...), in train, dev, test and UDA texts alike, every model alike; the text is kept whole, the definitions fill what maxLength leaves'),
     interval: IntervalSpec.default({ confidence: 0.95, resamples: 2000, seed: 0 }).describe(
       'the paired bootstrap of every model against "base" (trainer/paired_bootstrap.py): metrics.json comparison',
     ),

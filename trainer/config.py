@@ -350,7 +350,7 @@ class TaskSamplingSpec:
 
 # options that change one task's training (its own rows, heads, losses); a multi-task run does not take them
 _SINGLE_TASK_ONLY = ("uda", "noise", "ema", "adversarial", "rdrop", "prompt", "contrastive", "label_review",
-                     "save_model")
+                     "save_model", "dictionary")
 
 
 @dataclass(frozen=True)
@@ -383,6 +383,7 @@ class FinetuneConfig:
     prompt: PromptSpec | None = None
     contrastive: ContrastiveSpec | None = None
     label_review: LabelReviewSpec | None = None
+    dictionary: DictionarySpec | None = None  # path and inject: definitions appended to the example texts
     command: Literal["finetune"] = "finetune"
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -402,6 +403,10 @@ class FinetuneConfig:
         if self.prompt is not None and self.contrastive is not None:
             raise ConfigError("contrastive: not with prompt (the contrastive views are the encoder's [CLS] states, "
                               "a prompt model scores label words)")
+        if self.dictionary is not None and (self.task == "ner" or self.prompt is not None):
+            raise ConfigError("dictionary: definitions are appended to the texts of task 'classification' without "
+                              "prompt (" + ("ner tags label words" if self.task == "ner" else "a prompt template "
+                                            "holds the text") + ")")
         if self.task == "ner" and self.prompt is not None:
             raise ConfigError("prompt: prompt-based fine-tuning is for task 'classification', not ner")
         if self.label_review is not None:
@@ -554,7 +559,7 @@ def _task(name: str, raw: dict) -> TaskSpec:
 def _finetune(raw: dict) -> FinetuneConfig:
     rest = {k: v for k, v in raw.items()
             if k not in ("models", "data", "uda", "noise", "ema", "saveModel", "interval", "adversarial", "rdrop",
-                         "prompt", "contrastive", "labelReview", "tasks", "taskSampling")}
+                         "prompt", "contrastive", "labelReview", "tasks", "taskSampling", "dictionary")}
     return _build(
         FinetuneConfig,
         rest,
@@ -574,6 +579,7 @@ def _finetune(raw: dict) -> FinetuneConfig:
         prompt=_build(PromptSpec, raw["prompt"]) if "prompt" in raw else None,
         contrastive=_build(ContrastiveSpec, raw["contrastive"]) if "contrastive" in raw else None,
         label_review=_build(LabelReviewSpec, raw["labelReview"]) if "labelReview" in raw else None,
+        dictionary=_build(DictionarySpec, raw["dictionary"]) if "dictionary" in raw else None,
         raw=raw,
     )
 

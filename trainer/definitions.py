@@ -30,6 +30,9 @@ Choices:
 
 Everything is a pure function of the sequence's ids and flags, so a step's batch depends only on its position
 (exact resume) and on neither the token-shard nor the in-memory path.
+
+Fine-tuning (finetune `dictionary`, TextDefinitions): the same `text [SEP] term: definition ...` form on the example
+texts, found on the text itself (words.Segmenter with the terms as lexicon); the text is never cut for them.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from .data import Packed, json_lines
 from .errors import ConfigError
 from .events import log
 from .longtail import _HAS_CJK, _byte_level
-from .words import WORD_START, _norm
+from .words import WORD_START, Segmenter, _norm
 
 
 @dataclass(frozen=True)
@@ -205,3 +208,32 @@ def load_definitions(spec, tokenizer, seq_len: int, objective: str) -> Definitio
         log.warning("dictionary %s: no term to inject with inject '%s'%s", spec.path, spec.inject,
                     " (the longtail stage selected none)" if spec.inject == "selected" else "")
     return defs
+
+
+class TextDefinitions:
+    """Fine-tuning's form of the same augmentation (finetune `dictionary`): after an example's text, the definitions
+    of the dictionary terms it mentions, `text [SEP] term₁: definition₁ [SEP] term₂: definition₂` (the tokenizer
+    adds the last [SEP]), so a fine-tuned model sees its inputs as dictionary-enhanced pretraining showed them.
+    Terms are found as whole words in the text (words.Segmenter with the terms as its lexicon: case-insensitive,
+    runs of whitespace as one space); the text is never cut for definitions, which fill what maxLength leaves."""
+
+    def __init__(self, entries: list[Entry], inject: str, language: str = "auto"):
+        self.entries = [e for e in entries if inject == "all" or e.selected]
+        self._by_key = {_norm(e.term): e for e in self.entries}
+        self._segmenter = Segmenter(language, [e.term for e in self.entries])
+        self._found: dict[str, list[Entry]] = {}  # text → its terms: each set is encoded once per model
+
+    def found(self, text: str) -> list[Entry]:
+        """The distinct entries whose term occurs whole in `text`, in the order of first occurrence."""
+        if text not in self._found:
+            starts, ends, is_lex = self._segmenter.units(text)
+            keys = (_norm(text[s:e]) for s, e, lex in zip(starts.tolist(), ends.tolist(), is_lex.tolist()) if lex)
+            self._found[text] = [self._by_key[k] for k in dict.fromkeys(keys) if k in self._by_key]
+        return self._found[text]
+
+    def append(self, texts: list[str], sep: str) -> list[str]:
+        return ["".join([text, *(f" {sep} {e.term}: {e.definition}" for e in self.found(text))]) for text in texts]
+
+    def share(self, texts: list[str]) -> float:
+        """The share of texts that get at least one definition."""
+        return sum(1 for t in texts if self.found(t)) / len(texts) if texts else 0.0

@@ -37,6 +37,7 @@ import os
 import numpy as np
 
 from .config import FinetuneConfig
+from .definitions import TextDefinitions, read_dictionary
 from .errors import ConfigError
 from .evaluate import autocast_for, pick_device
 from .events import Events, log
@@ -75,6 +76,9 @@ class TaskSets:
         if len(self.labels) < 2:
             raise ConfigError(f"labels: at least two classes are needed, the train set has {self.labels}")
         self.pairs = read_pairs(d.unlabeled, d.text_field) if cfg.uda is not None else None
+        self.definitions = None
+        if cfg.dictionary is not None:
+            self.definitions = TextDefinitions(read_dictionary(cfg.dictionary.path), cfg.dictionary.inject)
         if self.pairs is not None and not self.pairs[0]:
             raise ConfigError("data.unlabeled: no pairs {text, augmented} in the files")
         for name in ("train", "test"):
@@ -106,6 +110,8 @@ class TaskSets:
         """Classification inputs: the texts themselves, or put into the prompt template (prompt-based mode)."""
         if self.cfg.prompt is not None:
             return encode_prompted(tokenizer, texts, self.cfg.prompt.template, self.cfg.data.max_length, ids)
+        if self.definitions is not None:
+            texts = self.definitions.append(texts, tokenizer.sep_token)
         return encode_texts(tokenizer, texts, self.cfg.data.max_length, ids)
 
     def model(self, path: str, tokenizer, seed: int):
@@ -249,6 +255,10 @@ def run(cfg: FinetuneConfig, events: Events | None = None) -> dict:
             events.metric(f"delta.{measure}", value)
     if noise_out is not None:
         metrics["noise"] = noise_out
+    if sets.definitions is not None:  # how many examples of each set got definitions
+        metrics["dictionary"] = {**cfg.raw["dictionary"], "terms": len(sets.definitions.entries),
+                                 "examplesWithDefinitions": {n: sets.definitions.share(r.texts)
+                                                             for n, r in sets.rows.items()}}
     if review is not None:
         metrics["labelReview"] = review
     if cfg.uda is not None:

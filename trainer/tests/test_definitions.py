@@ -12,14 +12,16 @@ from transformers import AutoTokenizer
 from trainer import config
 from trainer.batch import label_step
 from trainer.data import Packed, Stream, rng_for, tokenize_corpus
-from trainer.definitions import Definitions, Entry, load_definitions, read_dictionary
+from trainer.definitions import Definitions, Entry, TextDefinitions, load_definitions, read_dictionary
 from trainer.errors import ConfigError
 from trainer.events import Collect
+from trainer.finetune import run
 from trainer.masking import IGNORE, Masker
 from trainer.train import pretrain
 from trainer.words import Segmenter
 
-from .conftest import pretrain_config, write_config
+from .conftest import _tiny, pretrain_config, write_config
+from .test_finetune import finetune_config
 
 ENTRIES = [
     Entry("cardiomyopathy", "a disease of the heart muscle", selected=True),
@@ -198,3 +200,79 @@ def test_pretrain_with_a_dictionary_reports_and_resumes_exactly(tmp_path, genera
     _, shard_losses = _pretrain(tmp_path / "shards", general_bert, corpus, spec,
                                 tokenCache={"dir": str(tmp_path / "tokens")})
     assert shard_losses == pytest.approx(full_losses, rel=1e-5)
+
+
+# ------------------------------------------------------------------------------------------ fine-tuning: finetune `dictionary`
+
+_ORGANS = ["heart", "lung", "kidney", "liver"]
+_SYLLABLES = ["zor", "vex", "plim", "tar", "quon", "dry", "fel", "mab", "suk", "rin", "gob", "tesh"]
+
+
+@pytest.fixture(scope="module")
+def organ_task(tmp_path_factory):
+    """Made-up disease names whose definitions name the organ; the label is that organ. Train and test use disjoint
+    names and the same sentences, so the text alone says nothing about a test example's label: only its
+    definition does."""
+    import random
+
+    rnd = random.Random(0)
+    names = sorted({"".join(rnd.sample(_SYLLABLES, 3)) for _ in range(400)})[:160]
+    organ = {n: _ORGANS[i % 4] for i, n in enumerate(names)}
+    frames = ["the patient was treated for {} last week .", "a case of {} was seen in the clinic .",
+              "doctors talked about {} at the meeting .", "her father had {} for years ."]
+
+    def rows(pool, k):
+        return [{"text": rnd.choice(frames).format(n), "label": organ[n]} for n in rnd.choices(pool, k=k)]
+
+    d = tmp_path_factory.mktemp("organs")
+    files = {}
+    for name, data in (("train", rows(names[:80], 240)), ("test", rows(names[80:], 120))):
+        files[name] = str(d / f"{name}.jsonl")
+        (d / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in data), encoding="utf-8")
+    files["dictionary"] = str(d / "dictionary.jsonl")
+    (d / "dictionary.jsonl").write_text("".join(
+        json.dumps({"term": n, "definition": f"a disease of the {organ[n]}", "selected": i % 2 == 0}) + "\n"
+        for i, n in enumerate(names)), encoding="utf-8")
+    corpus = [{"text": r["text"] + f" a disease of the {r['label']}"} for r in rows(names, 400)]
+    files["corpus"] = str(d / "corpus.jsonl")
+    (d / "corpus.jsonl").write_text("".join(json.dumps(r) + "\n" for r in corpus), encoding="utf-8")
+    return files
+
+
+def test_text_definitions_whole_words_order_and_selection():
+    defs = TextDefinitions(ENTRIES, "all")
+    text = "Heart  failure after cardiomyopathy, then cardiomyopathyx and arrhythmia."
+    assert [e.term for e in defs.found(text)] == ["heart failure", "cardiomyopathy", "arrhythmia"]
+    assert TextDefinitions(ENTRIES, "selected").append([text, "nothing here"], "[SEP]") == [
+        text + " [SEP] heart failure: the heart cannot pump enough blood [SEP] cardiomyopathy: a disease of the "
+               "heart muscle", "nothing here"]
+
+
+def test_finetune_with_definitions_classifies_unseen_terms(tmp_path_factory, organ_task):
+    """The label is in the definition only: with definitions appended, test terms never seen in training are
+    classified by their definition; without, the model is near chance (measured: 1.0 vs 0.35 macro-F1, chance 0.25;
+    with only the selected half of the terms defined, 0.33: the model then learns the training names instead)."""
+    model = _tiny(tmp_path_factory, "organ-bert", "bert", [organ_task["corpus"]], 300)
+    scores = {}
+    for name, over in (("plain", {}), ("all", {"dictionary": {"path": organ_task["dictionary"], "inject": "all"}}),
+                       ("selected", {"dictionary": {"path": organ_task["dictionary"], "inject": "selected"}})):
+        tmp = tmp_path_factory.mktemp(f"ft-{name}")
+        raw = finetune_config(tmp, {"base": model}, organ_task["train"], organ_task["test"], epochs=8, **over)
+        scores[name] = run(config.parse(raw), Collect())
+    f1 = {name: m["models"]["base"]["mean"]["macroF1"] for name, m in scores.items()}
+    assert f1["all"] >= 0.9 and f1["plain"] <= 0.5, f1
+    assert "dictionary" not in scores["plain"]
+    every, half = scores["all"]["dictionary"], scores["selected"]["dictionary"]
+    assert every["examplesWithDefinitions"] == {"train": 1.0, "test": 1.0} and every["terms"] == 160
+    assert half["terms"] == 80 and 0.3 < half["examplesWithDefinitions"]["test"] < 0.7
+
+
+def test_finetune_dictionary_is_refused_for_ner_and_prompt(tmp_path, general_bert, organ_task):
+    dictionary = {"path": organ_task["dictionary"], "inject": "all"}
+    for over, message in (({"task": "ner"}, "ner tags label words"),
+                          ({"prompt": {"template": "{text} it is [MASK] .", "verbalizer": {"a": "x", "b": "y"}}},
+                           "a prompt template holds the text")):
+        raw = finetune_config(tmp_path, {"base": general_bert}, organ_task["train"], organ_task["test"],
+                              dictionary=dictionary, **over)
+        with pytest.raises(ConfigError, match=f"dictionary: .*{message}"):
+            config.parse(raw)
