@@ -16,9 +16,10 @@ export function durationToMs(d: string): number {
 /**
  * What flows along a DAG edge. `none` carries no data: such an edge only orders stages. `pairs` are
  * (original, augmented) texts for consistency training; `dataset` is labeled task data (classification or NER),
- * e.g. pseudo-labels; `promotion` records a promote stage's decision.
+ * e.g. pseudo-labels; `promotion` records a promote stage's decision; `tokens` are documents tokenised for
+ * pretraining (the tokenize stage's token shards and held-out documents).
  */
-export const ARTIFACT_TYPES = ['documents', 'model', 'lexicon', 'metrics', 'pairs', 'dataset', 'report', 'promotion', 'none'] as const;
+export const ARTIFACT_TYPES = ['documents', 'tokens', 'model', 'lexicon', 'metrics', 'pairs', 'dataset', 'report', 'promotion', 'none'] as const;
 export type ArtifactType = (typeof ARTIFACT_TYPES)[number];
 
 /** Logical task queues; a deployment may prefix them (see config/index.ts). */

@@ -21,7 +21,8 @@ export const PretrainModelSpec = ModelSpec.extend({ configOverrides: ConfigOverr
 
 export const DataSpec = z
   .object({
-    train: z.array(z.string()).min(1).describe('JSONL(.gz) document shards, one {"text": ...} per line'),
+    train: z.array(z.string()).default([]).describe('JSONL(.gz) document shards, one {"text": ...} per line (this or tokens)'),
+    tokens: z.array(z.string()).default([]).describe('token shards of a tokenize stage (trainer/token_shards.py), read as they are instead of tokenising `train`; each must come from this model\'s tokenizer and these encode settings'),
     eval: z.array(z.string()).default([]).describe('held-out domain shards'),
     generalEval: z.array(z.string()).default([]).describe('held-out general-domain shards: the forgetting probe'),
     replay: z
@@ -418,12 +419,28 @@ export const LongtailConfig = z
   })
   .strict();
 
-export const TrainerConfig = z.discriminatedUnion('command', [PretrainConfig, EvaluateConfig, FinetuneConfig, PseudolabelConfig, TranslateConfig, LongtailConfig]);
+/** One document shard into one token shard (trainer/tokenize.py): the task of the tokenize stage's fan-out. */
+export const TokenizeConfig = z
+  .object({
+    command: z.literal('tokenize'),
+    model: ModelSpec.describe('only its tokenizer is loaded; the objective decides whether an EOS follows each document (clm) and whether masking needs word flags (mlm)'),
+    input: z.string().min(1).describe('one JSONL(.gz) document shard'),
+    output: z.string().min(1).describe('the token shard to write'),
+    summary: z.string().min(1).describe('JSON {key, tokenizer, encode, tokens, docs, dtype} of the shard written'),
+    masking: MaskingSpec.default({ strategy: 'whole-word', rate: 0.15, language: 'auto' }).describe('as the pretraining will mask: whole-word and lexicon masking need word flags in the shard'),
+    textField: DataSpec.shape.textField,
+    seqLen: DataSpec.shape.seqLen.describe('changes tokens only without packing (documents are truncated to it)'),
+    packing: DataSpec.shape.packing,
+  })
+  .strict();
+
+export const TrainerConfig = z.discriminatedUnion('command', [PretrainConfig, EvaluateConfig, FinetuneConfig, PseudolabelConfig, TranslateConfig, LongtailConfig, TokenizeConfig]);
 export type TrainerConfigT = z.output<typeof TrainerConfig>;
 export type PretrainConfigT = z.output<typeof PretrainConfig>;
 export type EvaluateConfigT = z.output<typeof EvaluateConfig>;
 export type TranslateConfigT = z.output<typeof TranslateConfig>;
 export type LongtailConfigT = z.output<typeof LongtailConfig>;
+export type TokenizeConfigT = z.output<typeof TokenizeConfig>;
 export type FinetuneConfigT = z.output<typeof FinetuneConfig>;
 export type PseudolabelConfigT = z.output<typeof PseudolabelConfig>;
 

@@ -1,4 +1,4 @@
-"""Command line: `python -m trainer <pretrain|evaluate|finetune|pseudolabel|translate|longtail|tiny-model> ...` (see trainer/__init__.py).
+"""Command line: `python -m trainer <pretrain|evaluate|finetune|pseudolabel|translate|longtail|tokenize|tiny-model> ...` (see trainer/__init__.py).
 
 Exit codes (schemas/trainer.ts TRAINER_EXIT): 0 done, 2 bad config, 3 CUDA out of memory, 143 terminated after a
 checkpoint; anything else is a crash the activity may retry.
@@ -70,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--config", required=True)
     lt = sub.add_parser("longtail", help="how the base tokenizer fragments each term of a lexicon (long-tail analysis)")
     lt.add_argument("--config", required=True)
+    tk = sub.add_parser("tokenize", help="one document shard into a token shard (the tokenize stage's task)")
+    tk.add_argument("--config", required=True)
     sub.add_parser("tiny-model", help="build a tiny model + tokenizer (see --help of the command)")
     args = parser.parse_args(argv)
 
@@ -85,6 +87,12 @@ def main(argv: list[str] | None = None) -> int:
 
             _quiet_transformers()
             longtail(load_longtail(args.config), events=Events())
+            return 0
+        if args.command == "tokenize":  # a tokenizer only: its own typed config (trainer/tokenize.py)
+            from .tokenize import load as load_tokenize, run as tokenize
+
+            _quiet_transformers()
+            tokenize(load_tokenize(args.config), events=Events())
             return 0
         from . import config
 

@@ -80,9 +80,15 @@ class DataSpec:
     packing: bool = True
     eval_max_sequences: int = 256
     token_cache: TokenCacheSpec | None = None
+    tokens: list[str] = field(default_factory=list)  # token shards of a tokenize stage, instead of `train`
 
     def __post_init__(self):
-        require_data_files(train=self.train, eval=self.eval, generalEval=self.general_eval)
+        if not self.train and not self.tokens:
+            raise ConfigError("data.train: no documents (and no data.tokens, the token shards of a tokenize stage)")
+        if self.train and self.tokens:
+            raise ConfigError("data.tokens: given beside data.train: train from the documents or from their token "
+                              "shards, not both")
+        require_data_files(train=self.train, eval=self.eval, generalEval=self.general_eval, tokens=self.tokens)
 
 
 @dataclass(frozen=True)

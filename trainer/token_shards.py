@@ -74,6 +74,11 @@ class EncodeParams:
         return {"packing": self.packing, "seqLen": None if self.packing else self.seq_len,
                 "appendEos": self.append_eos, "textField": self.text_field, "flags": self.flags}
 
+    @staticmethod
+    def of(packing: bool, seq_len: int, objective: str, text_field: str, segmenter) -> EncodeParams:
+        """What a run with this objective and segmenter encodes: decoders (clm) get an EOS after each document."""
+        return EncodeParams(packing, seq_len, objective != "mlm", text_field, segmenter_identity(segmenter))
+
 
 def segmenter_identity(segmenter) -> str | None:
     if segmenter is None:
@@ -338,7 +343,39 @@ def shard_corpus(paths: list[str], tokenizer, cache: ShardCache, params: EncodeP
         if shard.meta.get("key") != key:
             raise ConfigError(f"token cache {cache.dir}: {path} holds shard {shard.meta.get('key')}, not {key}")
         shards.append(shard)
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (
+    return ShardCorpus(shards, params.seq_len, params.packing, _pad_id(tokenizer))
+
+
+def _pad_id(tokenizer) -> int:
+    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (
         tokenizer.eos_token_id if tokenizer.eos_token_id is not None else 0)
-    return ShardCorpus(shards, params.seq_len, params.packing, pad)
+
+
+def stored_corpus(paths: list[str], tokenizer, params: EncodeParams, where: str = "data.tokens",
+                  cache: ShardCache | None = None) -> ShardCorpus:
+    """Token shards built elsewhere (the tokenize stage) as a ShardCorpus, after checking that each was encoded
+    with this tokenizer and these parameters: a shard of another tokenizer would feed the model wrong ids.
+    `cache`: the local cache directory they were downloaded into, kept within its size (these shards pinned)."""
+    tok = tokenizer_digest(tokenizer)
+    expected = params.as_meta()
+    shards = []
+    for i, path in enumerate(paths):
+        try:
+            shard = TokenShard(path)
+        except ValueError as e:
+            raise ConfigError(f"{where}[{i}]: {e}") from None
+        got = shard.meta.get("tokenizer")
+        if got != tok:
+            raise ConfigError(f"{where}[{i}]: {path} was tokenised with tokenizer {str(got)[:12]}, but the model's "
+                              f"tokenizer is {tok[:12]} (another base model, or vocab.extend changed it): tokenize "
+                              f"with this base model, or pretrain from the documents")
+        for field_name, want in expected.items():
+            if shard.meta.get(field_name) != want:
+                raise ConfigError(f"{where}[{i}]: {path} was encoded with {field_name}={shard.meta.get(field_name)!r}"
+                                  f", this run encodes with {field_name}={want!r}: tokenize with the same settings")
+        shards.append(shard)
+    if cache is not None:
+        cache.pinned.update(os.path.join(cache.dir, os.path.basename(p)) for p in paths)  # as evict() names them
+        cache.evict()
+    return ShardCorpus(shards, params.seq_len, params.packing, _pad_id(tokenizer))
 

@@ -51,7 +51,7 @@ from .events import Events, log
 from .interval import Interval
 from .model import (add_lora, flops_model, head_parameters, head_warmup_steps, load_model_checked, load_tokenizer,
                     lr_at, objective_for, peak_flops, restore_config, training_objective_for)
-from .token_shards import EncodeParams, ShardCache, segmenter_identity, shard_corpus
+from .token_shards import EncodeParams, ShardCache, shard_corpus, stored_corpus
 from .vocab import extend_tokenizer, resize_embeddings, tokens_per_doc
 from .words import Segmenter, read_lexicon
 
@@ -376,8 +376,7 @@ def _training_stream(cfg: PretrainConfig, tokenizer, segmenter, metrics: dict, e
     """The training corpus (and the replay corpus), tokenised in memory or read from token shards, as a Stream."""
     mlm = cfg.model.objective == "mlm"
     cache = ShardCache(cfg.data.token_cache.dir, cfg.data.token_cache.max_bytes) if cfg.data.token_cache else None
-    encode = EncodeParams(cfg.data.packing, cfg.data.seq_len, not mlm, cfg.data.text_field,
-                          segmenter_identity(segmenter))
+    encode = EncodeParams.of(cfg.data.packing, cfg.data.seq_len, cfg.model.objective, cfg.data.text_field, segmenter)
 
     def read_corpus(paths: list[str]):
         if cache is not None:  # token shards: tokenised once per shard and tokenizer, memory-mapped
@@ -385,7 +384,8 @@ def _training_stream(cfg: PretrainConfig, tokenizer, segmenter, metrics: dict, e
         return tokenize_corpus(paths, tokenizer, cfg.data.seq_len, packing=cfg.data.packing,
                                text_field=cfg.data.text_field, segmenter=segmenter, append_eos=not mlm)
 
-    corpus = read_corpus(cfg.data.train)
+    # token shards of a tokenize stage: read as they are (checked against this tokenizer), never tokenised here
+    corpus = stored_corpus(cfg.data.tokens, tokenizer, encode, cache=cache) if cfg.data.tokens else read_corpus(cfg.data.train)
     replay = None
     if cfg.data.replay is not None and cfg.data.replay.ratio > 0:
         replay = read_corpus(cfg.data.replay.paths)

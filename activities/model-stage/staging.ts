@@ -9,7 +9,7 @@ import path from 'node:path';
 import { once } from 'node:events';
 import readline from 'node:readline';
 import zlib from 'node:zlib';
-import type { ManifestT } from '../../schemas/manifest';
+import type { ArtifactFileT, ManifestT } from '../../schemas/manifest';
 import { documentShards, readDocuments, readShard } from '../documents';
 import { ConfigError, InputError } from '../errors';
 import { keys, s3Fingerprint, type ArtifactStore } from '../store';
@@ -210,17 +210,54 @@ export async function splitDocuments(
   let trainDocs = 0;
   for (const f of manifests.flatMap((m) => documentShards(m))) {
     const out = new JsonlGzFile(path.join(dir, `${name}-train-${String(train.length).padStart(5, '0')}.jsonl.gz`));
-    for await (const doc of readShard(store, f)) {
-      if (!doc.text.trim()) continue;
-      await (isHeldOut(doc.id, fraction) ? held : out).write({ id: doc.id, text: doc.text });
-      if ((out.count + held.count) % 10_000 === 0) signal.throwIfAborted();
-    }
+    await splitShard(store, f, fraction, out, held, signal);
     trainDocs += out.count;
     const file = await out.close();
     if (file) train.push(file);
   }
   const evalDocs = held.count;
   return { train, eval: await held.close(), trainDocs, evalDocs };
+}
+
+/**
+ * One document shard split by document id into train and held-out files (as `{id, text}`): what pretrain does
+ * per shard and the tokenize stage per task, so both hand the trainer the same train files (byte for byte: the
+ * token shards' content keys agree) and hold out the same documents.
+ */
+async function splitShard(store: ArtifactStore, f: ArtifactFileT, fraction: number, train: JsonlGzFile, held: JsonlGzFile, signal: AbortSignal, wholeHeld = false): Promise<void> {
+  for await (const doc of readShard(store, f)) {
+    if (!doc.text.trim()) continue;
+    if (isHeldOut(doc.id, fraction)) await held.write(wholeHeld ? doc : { id: doc.id, text: doc.text });
+    else await train.write({ id: doc.id, text: doc.text });
+    if ((train.count + held.count) % 10_000 === 0) signal.throwIfAborted();
+  }
+}
+
+/**
+ * One document shard's split as files in `dir`: `<name>-train.jsonl.gz` for the trainer and `<name>-eval.jsonl.gz`,
+ * whose records are whole documents (a documents shard; concatDocuments reads them back). Undefined when empty.
+ */
+export async function splitOneShard(
+  store: ArtifactStore,
+  f: ArtifactFileT,
+  fraction: number,
+  dir: string,
+  name: string,
+  signal: AbortSignal,
+): Promise<{ train?: string; eval?: string; trainDocs: number; evalDocs: number }> {
+  const train = new JsonlGzFile(path.join(dir, `${name}-train.jsonl.gz`));
+  const held = new JsonlGzFile(path.join(dir, `${name}-eval.jsonl.gz`));
+  await splitShard(store, f, fraction, train, held, signal, true);
+  const [trainDocs, evalDocs] = [train.count, held.count];
+  return { train: await train.close(), eval: await held.close(), trainDocs, evalDocs };
+}
+
+/** Documents shards (e.g. splitOneShard's held-out files) as one `{id, text}` file, as splitDocuments writes its held-out split. */
+export async function concatDocuments(store: ArtifactStore, files: readonly ArtifactFileT[], file: string): Promise<{ path?: string; docs: number }> {
+  const out = new JsonlGzFile(file);
+  for (const f of files) for await (const doc of readShard(store, f)) await out.write({ id: doc.id, text: doc.text });
+  const docs = out.count;
+  return { path: await out.close(), docs };
 }
 
 /** Every document of some artifacts, as one local gzip JSONL file (undefined when there are none). */

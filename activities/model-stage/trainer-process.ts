@@ -78,7 +78,7 @@ export function writeTrainerConfig(schema: z.ZodType, value: unknown, file: stri
 }
 
 export interface TrainerRunOptions {
-  command: 'pretrain' | 'evaluate' | 'translate' | 'finetune' | 'pseudolabel' | 'longtail';
+  command: 'pretrain' | 'evaluate' | 'translate' | 'finetune' | 'pseudolabel' | 'longtail' | 'tokenize';
   configPath: string;
   resumeDir?: string;
   cwd: string;

@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import type { z } from 'zod';
-import { EvaluateConfig, FinetuneConfig, LongtailConfig, PretrainConfig, PseudolabelConfig, TranslateConfig, type TrainerEvent } from '../../schemas/trainer';
+import { EvaluateConfig, FinetuneConfig, LongtailConfig, PretrainConfig, PseudolabelConfig, TokenizeConfig, TranslateConfig, type TrainerEvent } from '../../schemas/trainer';
 import type { StageContext } from '../stages/types';
 import { freePort, nodeAddress, type TrainerRendezvous } from './rendezvous';
 import { runTrainer, throwIfTrainerFailed, writeTrainerConfig } from './trainer-process';
@@ -19,6 +19,7 @@ const CONFIGS = {
   finetune: FinetuneConfig,
   pseudolabel: PseudolabelConfig,
   longtail: LongtailConfig,
+  tokenize: TokenizeConfig,
 } as const;
 
 export type TrainerCommand = keyof typeof CONFIGS;

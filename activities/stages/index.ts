@@ -18,6 +18,7 @@ import { reportStage } from './report/run';
 import { promoteStage } from './promote/run';
 import { seenStage } from './seen/run';
 import { augmentStage } from './augment/run';
+import { tokenizeStage } from './tokenize/run';
 
 export const stageImpls: StageImpls = {
   source: sourceStage,
@@ -37,5 +38,6 @@ export const stageImpls: StageImpls = {
   promote: promoteStage,
   seen: seenStage,
   augment: augmentStage,
+  tokenize: tokenizeStage,
   noop: noopStage,
 };

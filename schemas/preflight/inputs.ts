@@ -97,6 +97,25 @@ function dictionaryProblem(inputs: StageInputs): Found {
   return undefined;
 }
 
+/**
+ * pretrain from a tokenize stage's tokens: the settings that change tokens must be the same on both sides (the
+ * trainer also checks each shard against the base model's tokenizer when the stage starts).
+ */
+function tokensProblem(p: StageParams<'pretrain'>, inputs: StageInputs): Found {
+  const from = inputs.of('tokens').map((n) => inputs.stage(n)).find((st) => st?.kind === 'tokenize');
+  if (!from) return undefined;
+  const t = from.params as StageParams<'tokenize'>;
+  const flags = (objective: string, strategy: string, extra = false) => objective === 'mlm' && (strategy !== 'token' || extra);
+  const injects = p.dictionary !== undefined && p.dictionary.inject !== 'off';
+  const differ: string[] = [];
+  if (t.objective !== p.objective) differ.push(`objective ${t.objective} vs ${p.objective}`);
+  if (t.packing !== p.packing) differ.push(`packing ${t.packing} vs ${p.packing}`);
+  if (!p.packing && t.seqLen !== p.seqLen) differ.push(`seqLen ${t.seqLen} vs ${p.seqLen} (without packing documents are cut to it)`);
+  if (flags(t.objective, t.masking.strategy) !== flags(p.objective, p.masking.strategy, injects)) differ.push(`word flags: masking.strategy ${t.masking.strategy} vs ${p.masking.strategy}${injects ? ' with dictionary' : ''}`);
+  else if (flags(p.objective, p.masking.strategy) && (t.masking.language !== p.masking.language || (t.masking.strategy === 'lexicon') !== (p.masking.strategy === 'lexicon'))) differ.push(`masking ${t.masking.strategy}/${t.masking.language} vs ${p.masking.strategy}/${p.masking.language}`);
+  return when(differ.length, 'needs', () => `the tokens of ${from.name} were encoded with other settings than this pretraining's (tokenize vs pretrain: ${differ.join('; ')}): set the same in stages.${from.name}.with`);
+}
+
 /** The stage a metric path reads from: its first segment (`evaluate` of `evaluate.delta.macroF1`). */
 const metricStage = (metric: string | undefined) => metric?.split('.')[0];
 
@@ -156,11 +175,17 @@ const rules: { [K in StageKindName]?: Rule<K> } = {
     const lexicon = i.of('lexicon').length > 0 || !i.known;
     const promoted = p.baseModel?.startsWith('promoted:');
     const injects = p.dictionary !== undefined && p.dictionary.inject !== 'off';
+    const tokens = i.of('tokens');
+    const domainDocs = i.of('documents').filter((n) => n !== p.generalFrom);
     return [
       named('with.generalFrom', p.generalFrom, i, 'documents'),
-      when(i.known && !i.of('documents').some((n) => n !== p.generalFrom), 'needs', () =>
+      when(i.known && !domainDocs.length && !tokens.length, 'needs', () =>
         `pretrain needs domain documents: add a needs-stage that produces documents${p.generalFrom ? ` besides generalFrom (${p.generalFrom})` : ''}`,
       ),
+      atMostOne(i, 'tokens', 'pretrain'),
+      when(tokens.length && domainDocs.length, 'needs', () => `the tokens of ${list(tokens)} are the domain data, so the documents of ${list(domainDocs)} cannot be too (general text goes through generalFrom)`),
+      when(tokens.length && p.vocab.extend, 'with.vocab.extend', () => `the tokens of ${list(tokens)} hold the base tokenizer's ids, which extending the vocabulary changes: pretrain from the documents instead`),
+      tokensProblem(p, i),
       atMostOne(i, 'model', 'pretrain'),
       atMostOne(i, 'lexicon', 'pretrain'),
       when(p.fallbackModel && !promoted, 'with.fallbackModel', () => 'only used with baseModel promoted:<name>', 'bad-params'),
@@ -172,6 +197,14 @@ const rules: { [K in StageKindName]?: Rule<K> } = {
       when(injects && p.objective === 'clm', 'with.dictionary', () => 'definitions are appended to masked-LM inputs only (objective is clm)', 'bad-params'),
     ];
   },
+  tokenize: (p, i) => [
+    when(i.known && !i.of('documents').length, 'needs', () => 'tokenize needs a documents input (a needs-stage producing documents)'),
+    atMostOne(i, 'model', 'tokenize'),
+    atMostOne(i, 'lexicon', 'tokenize'),
+    when(p.baseModel && i.of('model').length, 'with.baseModel', () => `set, but needs-stage ${i.of('model')[0]} also produces a model: use one or the other`),
+    when(!p.baseModel && !i.of('model').length && i.known, 'with.baseModel', () => 'required (a local model directory, s3://bucket/prefix/ or promoted:<name>) unless a needs-stage produces a model'),
+    when(p.masking.strategy === 'lexicon' && i.known && !i.of('lexicon').length, 'with.masking.strategy', () => 'lexicon masking needs a lexicon input (a newwords stage in needs): its words decide the word flags'),
+  ],
   perplexity: (p, i) => [
     named('with.domain', p.domain, i, 'documents'),
     named('with.general', p.general, i, 'documents'),

@@ -23,6 +23,7 @@ import { seenKind } from '../../activities/stages/seen/spec';
 import { promoteKind } from '../../activities/stages/promote/spec';
 import { reportKind } from '../../activities/stages/report/spec';
 import { augmentKind } from '../../activities/stages/augment/spec';
+import { tokenizeKind } from '../../activities/stages/tokenize/spec';
 import { noopKind } from '../../activities/stages/noop/spec';
 
 export type { PlanApproval, StageKind } from '../stage-kind';
@@ -45,6 +46,7 @@ export const stageKinds = {
   promote: promoteKind,
   report: reportKind,
   augment: augmentKind,
+  tokenize: tokenizeKind,
   noop: noopKind,
 };
 

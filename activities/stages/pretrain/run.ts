@@ -32,7 +32,7 @@ import {
   type ModelSource,
 } from '../../model-stage/staging';
 import { runTrainerStage } from '../../model-stage/trainer-stage';
-import { tokenCacheDir } from '../../model-stage/token-cache';
+import { stageTokensInput, tokenCacheDir } from '../../model-stage/token-cache';
 
 type Params = StageParams<'pretrain'>;
 
@@ -59,8 +59,11 @@ export const pretrainStage: StageImpl<Params> = {
     const positions = modelPositions(baseDir);
     if (positions && p.seqLen > positions) throw new ConfigError(`seqLen: ${p.seqLen} is longer than the base model's ${positions} positions (${describeSource(source)})`);
     const data = dir('data');
-    const domain = await splitDocuments(ctx.store, inputs.domain.map((i) => i.manifest), p.evalFraction, data, 'domain', ctx.signal);
-    if (!domain.train.length) throw new ConfigError(`evalFraction: no domain documents left for training (${domain.evalDocs} held out of ${domain.evalDocs + domain.trainDocs})`);
+    // A tokens input (a tokenize stage) was split and tokenised there: its shards are fetched, never tokenised here.
+    const domain = inputs.tokens
+      ? { train: [], ...(await stageTokensInput(ctx.store, inputs.tokens, tokenCacheDir(), path.join(data, 'domain-eval.jsonl.gz'))) }
+      : { tokens: [], downloaded: 0, ...(await splitDocuments(ctx.store, inputs.domain.map((i) => i.manifest), p.evalFraction, data, 'domain', ctx.signal)) };
+    if (!domain.train.length && !domain.tokens.length) throw new ConfigError(`evalFraction: no domain documents left for training (${domain.evalDocs} held out of ${domain.evalDocs + domain.trainDocs})`);
     const general = inputs.general
       ? await splitDocuments(ctx.store, [inputs.general.manifest], p.generalEvalFraction, data, 'general', ctx.signal)
       : undefined;
@@ -97,6 +100,7 @@ export const pretrainStage: StageImpl<Params> = {
         model: { path: baseDir, objective: p.objective, ...(p.configOverrides ? { configOverrides: p.configOverrides } : {}) },
         data: {
           train: domain.train,
+          tokens: domain.tokens,
           eval: domain.eval ? [domain.eval] : [],
           generalEval: general?.eval ? [general.eval] : [],
           ...(p.replayRatio > 0 ? { replay: { paths: general!.train, ratio: p.replayRatio } } : {}),
@@ -144,6 +148,7 @@ export const pretrainStage: StageImpl<Params> = {
       checkpointsUploaded: track.uploaded,
       trainDocs: domain.trainDocs,
       heldoutDocs: domain.evalDocs,
+      tokenShardsDownloaded: domain.downloaded,
       generalHeldoutDocs: general?.evalDocs ?? 0,
       replayDocs: p.replayRatio > 0 ? (general?.trainDocs ?? 0) : 0,
       lexiconWords: lexicon?.words ?? 0,
@@ -160,6 +165,8 @@ export const pretrainStage: StageImpl<Params> = {
 
 interface ClassifiedInputs {
   domain: StageInputArtifact[];
+  /** a tokenize stage's output: the domain data, tokenised (then `domain` is empty) */
+  tokens?: StageInputArtifact;
   general?: StageInputArtifact;
   model?: StageInputArtifact;
   lexicon?: StageInputArtifact;
@@ -177,7 +184,11 @@ function classifyInputs(inputs: StageInputArtifact[], p: Params): ClassifiedInpu
     throw new ConfigError(`generalFrom: "${p.generalFrom}" is not a needs-stage producing documents (documents inputs: ${docs.map((d) => d.stage).join(', ') || 'none'})`);
   }
   const domain = docs.filter((i) => i !== general);
-  if (!domain.length) throw new ConfigError('pretrain needs domain documents: add a needs-stage that produces documents');
+  const tokens = inputs.filter((i) => i.manifest.kind === 'tokens');
+  if (tokens.length > 1) throw new ConfigError(`pretrain takes at most one tokens input, got ${tokens.map((t) => t.stage).join(', ')}`);
+  if (tokens.length && domain.length) throw new ConfigError(`needs: the tokens of ${tokens[0].stage} are the domain data, so documents of ${domain.map((d) => d.stage).join(', ')} cannot be too (general text goes through generalFrom)`);
+  if (tokens.length && p.vocab.extend) throw new ConfigError(`vocab.extend: the tokens of ${tokens[0].stage} hold the base tokenizer's ids, which extending the vocabulary changes: pretrain from the documents instead`);
+  if (!domain.length && !tokens.length) throw new ConfigError('pretrain needs domain documents: add a needs-stage that produces documents (or tokens)');
   if (models.length > 1) throw new ConfigError(`pretrain takes at most one model input, got ${models.map((m) => m.stage).join(', ')}`);
   if (p.fallbackModel && !p.baseModel?.startsWith('promoted:')) throw new ConfigError('fallbackModel: only used with baseModel promoted:<name>');
   if (p.baseModel && models.length) throw new ConfigError(`baseModel: set, but needs-stage ${models[0].stage} also produces a model: use one or the other`);
@@ -191,7 +202,7 @@ function classifyInputs(inputs: StageInputArtifact[], p: Params): ClassifiedInpu
   if (injects && !glossary) {
     throw new ConfigError(`dictionary: needs a lexicon input from a longtail stage given a dictionary (its ${DICTIONARY_FILE}); ${lexicons.length ? `${lexicons[0].stage}'s lexicon has none` : 'there is no lexicon input'}`);
   }
-  return { domain, general, model: models[0], lexicon: lexicons[0], glossary };
+  return { domain, tokens: tokens[0], general, model: models[0], lexicon: lexicons[0], glossary };
 }
 
 /** Follows the trainer's events: heartbeats, checkpoint uploads (in order), the numbers for the manifest. */

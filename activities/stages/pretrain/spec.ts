@@ -45,7 +45,7 @@ export const PretrainParams = z
     train: TrainSpec,
     seqLen: DataSpec.shape.seqLen,
     packing: DataSpec.shape.packing,
-    evalFraction: z.number().min(0).lt(1).default(0.05).describe('share of the domain documents held out (by document id hash) for evaluation'),
+    evalFraction: z.number().min(0).lt(1).default(0.05).describe('share of the domain documents held out (by document id hash) for evaluation; with a tokens input, the tokenize stage\'s evalFraction made the split'),
     evalMaxSequences: DataSpec.shape.evalMaxSequences,
     generalFrom: z
       .string()
@@ -66,7 +66,7 @@ export const PretrainParams = z
 export const pretrainKind = stageKind({
   description: 'Continue pretraining a base model (MLM/CLM) on the domain documents; resumable from checkpoints in the store',
   params: PretrainParams,
-  accepts: ['documents', 'lexicon', 'model'],
+  accepts: ['documents', 'tokens', 'lexicon', 'model'],
   produces: 'model',
   version: '1',
   defaultQueue: QUEUES.gpu,
