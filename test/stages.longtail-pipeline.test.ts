@@ -2,7 +2,8 @@
  * The long-tail analysis as a pipeline on the real stack (Temporal dev server, MinIO, workers, the trainer):
  * two sources → newwords against the general one → longtail with a tiny BERT trained on general text and a
  * glossary → pretrain with the selected terms' definitions appended to its sequences (dictionary-enhanced MLM) →
- * report. The stored report lists the selected terms and how many definitions pretraining appended; a glossary
+ * evaluate with the same definitions after its examples → report. The stored report lists the selected terms
+ * and how many definitions pretraining and fine-tuning appended; a glossary
  * path that does not exist, and definitions asked for without a longtail stage, are refused when the plan is
  * compiled, naming the param.
  */
@@ -48,6 +49,15 @@ before(async () => {
   const baseModel = await buildTinyModel({ corpus: [path.join(general, 'everyday.jsonl')], out: path.join(stack.dir, 'tiny-bert'), hidden: 32, layers: 1 });
   const glossary = path.join(stack.dir, 'glossary.jsonl');
   fs.writeFileSync(glossary, [{ term: 'hyperparameter', definition: 'a setting of training chosen before it starts' }, { term: 'Stochastic gradient descent', definition: 'steps along the gradient of a random batch' }, { term: 'teapot', definition: 'a pot for tea; in no document, so never selected' }].map((d) => JSON.stringify(d)).join('\n') + '\n');
+  // a labeled task: half the examples mention a glossary term (label jargon), half do not (plain)
+  const task = (seed: number, n: number) =>
+    texts(seed, n, []).map((t, i) => (i % 2 ? { text: t.split('. ')[0], label: 'plain' } : { text: `${t.split('. ')[0]} hyperparameter`, label: 'jargon' }));
+  const taskFile = (name: string, rows: object[]) => {
+    const file = path.join(stack.dir, 'task', `${name}.jsonl`);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    return file;
+  };
   stages = {
     domain: { uses: 'source', with: { paths: [domain] } },
     general: { uses: 'source', with: { paths: [general] } },
@@ -58,7 +68,12 @@ before(async () => {
       needs: ['domain', 'longtail'],
       with: { baseModel, seqLen: 64, evalFraction: 0.1, dictionary: { inject: 'selected', perTermTokens: 12 }, train: { maxSteps: 4, batchSize: 4, lr: 2e-3, checkpointEvery: 100, logEvery: 2 }, device: 'cpu' },
     },
-    report: { uses: 'report', needs: ['longtail', 'pretrain'], with: { title: 'Long tail' } },
+    evaluate: {
+      uses: 'evaluate',
+      needs: ['pretrain', 'longtail'],
+      with: { data: { train: taskFile('train', task(3, 16)), test: taskFile('test', task(4, 8)), maxLength: 48 }, dictionary: { inject: 'selected' }, seeds: [1], epochs: 1, maxSteps: 2, batchSize: 8, device: 'cpu' },
+    },
+    report: { uses: 'report', needs: ['longtail', 'pretrain', 'evaluate'], with: { title: 'Long tail' } },
   };
 });
 after(async () => {
@@ -84,6 +99,9 @@ test('newwords → longtail → pretrain with definitions → report: the select
   const withDefs = pt['dictionary.sequencesWithDefinitions'] as number;
   assert.ok(withDefs > 0 && (pt['dictionary.definitionsAppended'] as number) >= withDefs, JSON.stringify(pt));
   assert.equal(pt['dictionary.sequenceShare'], withDefs / 16);
+  // evaluate appended them to the examples that mention a selected term: half of each set
+  const ev = (await store.readManifest(result.status.stages.evaluate.digest!))!.metrics.dictionary as Record<string, unknown>;
+  assert.deepEqual({ ...ev, path: undefined }, { path: undefined, inject: 'selected', terms: 2, examplesWithDefinitions: { train: 0.5, test: 0.5 } });
   const report = (await store.readManifest(result.status.stages.report.digest!))!;
   const html = (await (await store.getStream(report.files[0].key)).toArray()).join('');
   assert.match(html, /<section id="longtail" data-section="longtail"><h2>Long-tail terms<\/h2>/);
@@ -91,21 +109,25 @@ test('newwords → longtail → pretrain with definitions → report: the select
   assert.match(html, /<tr data-term="weight decay"><td>/);
   const line = new RegExp(`Pretrain stage <code>pretrain</code> \\(dictionary-enhanced MLM\\): ${pt['dictionary.definitionsAppended']} definitions appended in ${((withDefs / 16) * 100).toFixed(1)}% of 16 training sequences, 2 distinct terms of 2 injectable`);
   assert.match(html, line);
+  assert.match(html, /Evaluate stage <code>evaluate<\/code>: definitions appended to 50.0% of the train, 50.0% of the test examples \(inject selected, 2 injectable terms\)/);
 });
 
 test('definitions without a longtail stage (or one without a glossary) are refused when the plan is compiled', () => {
   const fromNewwords = structuredClone(stages) as Record<string, { needs?: string[]; with: Record<string, unknown> }>;
   fromNewwords.pretrain.needs = ['domain', 'newwords'];
   fromNewwords.report.needs = ['pretrain'];
+  delete (fromNewwords as Record<string, unknown>).evaluate;
   const res = compilePipeline({ name: 'longtail', stages: fromNewwords });
   assert.equal(res.ok, false);
   assert.match(res.ok ? '' : formatIssues('<spec>', res.issues), /stages\.pretrain\.with\.dictionary.*longtail stage with a dictionary to needs \(the lexicon input newwords is not a longtail stage\)/);
   const noGlossary = structuredClone(stages) as Record<string, { with: Record<string, unknown> }>;
   delete noGlossary.longtail.with.dictionary;
   const res2 = compilePipeline({ name: 'longtail', stages: noGlossary });
-  assert.match(res2.ok ? '' : formatIssues('<spec>', res2.issues), /stages\.pretrain\.with\.dictionary.*longtail stage "longtail" has no glossary/);
+  const issues = res2.ok ? '' : formatIssues('<spec>', res2.issues);
+  for (const stage of ['pretrain', 'evaluate']) assert.match(issues, new RegExp(`stages\\.${stage}\\.with\\.dictionary.*longtail stage "longtail" has no glossary`));
   const off = structuredClone(noGlossary) as Record<string, { with: Record<string, unknown> }>;
   off.pretrain.with.dictionary = { inject: 'off' };
+  delete off.evaluate.with.dictionary;
   assert.equal(compilePipeline({ name: 'longtail', stages: off }).ok, true);
 });
 

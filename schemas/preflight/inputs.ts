@@ -217,6 +217,8 @@ const rules: { [K in StageKindName]?: Rule<K> } = {
     when(p.uda && p.task !== 'classification', 'with.uda', () => `consistency training is for classification, not ${p.task}`, 'bad-params'),
     when(p.labelReview && p.task !== 'classification', 'with.labelReview', () => `label review is for classification, not ${p.task}`, 'bad-params'),
     when(p.prompt && p.task !== 'classification', 'with.prompt', () => `prompt-based fine-tuning is for classification, not ${p.task}`, 'bad-params'),
+    p.dictionary ? dictionaryProblem(i) : undefined,
+    when(p.dictionary && (p.task !== 'classification' || p.prompt), 'with.dictionary', () => `definitions are appended to classification texts without prompt (${p.prompt ? 'a prompt template holds the text' : `not ${p.task}`})`, 'bad-params'),
     when(p.prompt && p.labels?.some((l) => !(l in p.prompt!.verbalizer)), 'with.prompt.verbalizer', () =>
       `no label word for ${p.labels!.filter((l) => !(l in p.prompt!.verbalizer)).join(', ')} (every label needs one)`, 'bad-params'),
   ],

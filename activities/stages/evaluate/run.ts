@@ -16,9 +16,10 @@ import type { FinetuneTaskSpec, TrainerEvent } from '../../../schemas/trainer';
 import { ConfigError } from '../../errors';
 import { adaptedAndBase } from '../../model-stage/adapted-model';
 import { downloadFiles, workSubdir } from '../../model-stage/files';
-import { describeSource, modelFiles, modelRefFingerprint, stageModel } from '../../model-stage/staging';
+import { DICTIONARY_FILE, describeSource, modelFiles, modelRefFingerprint, stageModel } from '../../model-stage/staging';
 import { fineTuningOf, runTrainerStage } from '../../model-stage/trainer-stage';
 import { countRows, refList, stageDatasets, stagePairs, stageTaskFiles, taskFilesFingerprint } from '../../model-stage/task-data';
+import { glossaryFile } from '../longtail/dictionary';
 import type { StageContext, StageImpl } from '../types';
 
 type Params = StageParams<'evaluate'>;
@@ -114,6 +115,8 @@ export interface FinetuneMetrics {
   contrastive?: unknown;
   /** train rows whose label disagrees with their embedding cluster (trainer/label_review.py), for a person */
   labelReview?: unknown;
+  /** definitions appended to the texts (`dictionary`): its config, the injectable terms, per set the share of examples that got any */
+  dictionary?: unknown;
   /** multi-task: each task's own scores, deltas and paired intervals (its data: its staged rows) */
   tasks?: Record<string, TaskScores>;
   /** multi-task: the trainer's task sampling ({strategy, temperature, proportions, trainRows, taskSteps}) */
@@ -178,6 +181,11 @@ export const evaluateStage: StageImpl<Params> = {
     const pairs = p.uda ? await stagePairs(ctx.store, pairsInputs, pairsFile) : 0;
     if (p.uda && !pairs) throw new ConfigError(`uda: the pairs of ${pairsInputs.map((i) => i.stage).join(', ')} are empty`);
 
+    const lexicons = ctx.inputs.filter((i) => i.manifest.kind === 'lexicon');
+    const dictionary = p.dictionary ? path.join(data, DICTIONARY_FILE) : undefined;
+    if (dictionary) await ctx.store.downloadFile(glossaryFile(lexicons).key, dictionary);
+    else if (lexicons.length) ctx.log(`evaluate: the lexicon of ${lexicons.map((i) => i.stage).join(', ')} is not used (no dictionary params)`);
+
     const adaptedDir = dir('adapted');
     await downloadFiles(ctx.store, modelFiles(adapted.manifest), adaptedDir);
     const baseDir = await stageModel(ctx.store, baseSource, dir('base'));
@@ -229,6 +237,7 @@ export const evaluateStage: StageImpl<Params> = {
         prompt: p.prompt,
         contrastive: p.contrastive,
         labelReview: p.labelReview,
+        ...(dictionary ? { dictionary: { path: dictionary, inject: p.dictionary!.inject } } : {}),
         logEvery: p.logEvery,
         interval: p.interval,
         outputDir,
@@ -333,6 +342,7 @@ export interface TrainerFinetuneMetrics {
   rdrop?: unknown;
   contrastive?: unknown;
   labelReview?: unknown;
+  dictionary?: unknown;
   /** multi-task: each task's metrics, in the single-task shape */
   tasks?: Record<string, TrainerFinetuneMetrics>;
   sampling?: unknown;
@@ -415,6 +425,7 @@ export function finetuneMetrics(
     ...(m.rdrop !== undefined ? { rdrop: m.rdrop } : {}),
     ...(m.contrastive !== undefined ? { contrastive: m.contrastive } : {}),
     ...(m.labelReview !== undefined ? { labelReview: m.labelReview } : {}),
+    ...(m.dictionary !== undefined ? { dictionary: m.dictionary } : {}),
     ...(m.tasks ? { tasks, sampling: m.sampling } : {}),
   };
 }

@@ -27,7 +27,7 @@ const TaskData = z
   .strict();
 
 /** Options of one task's training that a multi-task run (shared encoder, one head per task) does not take. */
-const SINGLE_TASK_ONLY = ['labels', 'uda', 'noise', 'ema', 'adversarial', 'rdrop', 'prompt', 'contrastive', 'labelReview', 'ablation'] as const;
+const SINGLE_TASK_ONLY = ['labels', 'uda', 'noise', 'ema', 'adversarial', 'rdrop', 'prompt', 'contrastive', 'labelReview', 'ablation', 'dictionary'] as const;
 
 /**
  * Fine-tune the base and the adapted model on the same labeled task (same seeds, data and budget) and compare
@@ -69,6 +69,12 @@ export const EvaluateParams = z
     prompt: F.prompt,
     contrastive: F.contrastive,
     labelReview: F.labelReview,
+    dictionary: F.dictionary
+      .unwrap()
+      .omit({ path: true })
+      .strict()
+      .optional()
+      .describe("classification: after each example's text, the definitions of the terms it mentions from the dictionary.jsonl of the lexicon input (a longtail stage given a dictionary); train, dev and test alike, every model alike; the fine-tuning side of pretrain's dictionary"),
     logEvery: F.logEvery,
     device: F.device,
     ablation: z
@@ -105,7 +111,7 @@ export const EvaluateParams = z
 export const evaluateKind = stageKind({
   description: 'Fine-tune base and adapted model on a labeled task (classification or NER) over several seeds; test scores and deltas',
   params: EvaluateParams,
-  accepts: ['model', 'pairs', 'dataset'],
+  accepts: ['model', 'pairs', 'dataset', 'lexicon'],
   produces: 'metrics',
   version: '2',
   defaultQueue: QUEUES.gpu,

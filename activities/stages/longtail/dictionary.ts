@@ -5,7 +5,10 @@
  * the stage fails without retrying; a term defined twice the same way is one entry, two ways is an error.
  */
 import fs from 'node:fs';
+import type { ArtifactFileT } from '../../../schemas/manifest';
 import { ConfigError } from '../../errors';
+import { DICTIONARY_FILE } from '../../model-stage/staging';
+import type { StageInputArtifact } from '../types';
 
 export interface Definition {
   term: string;
@@ -18,6 +21,18 @@ export function termKey(term: string): string {
 }
 
 const MAX_REPORTED = 20;
+
+/**
+ * The glossary a stage with a `dictionary` param appends definitions from: the dictionary.jsonl (terms with their
+ * `selected` flags) of its lexicon input, which a longtail stage given a dictionary writes.
+ */
+export function glossaryFile(lexicons: StageInputArtifact[]): ArtifactFileT {
+  const file = lexicons[0]?.manifest.files.find((f) => f.name === DICTIONARY_FILE);
+  if (!file) {
+    throw new ConfigError(`dictionary: needs a lexicon input from a longtail stage given a dictionary (its ${DICTIONARY_FILE}); ${lexicons.length ? `${lexicons[0].stage}'s lexicon has none` : 'there is no lexicon input'}`);
+  }
+  return file;
+}
 
 export function readDictionary(file: string): Map<string, Definition> {
   if (!fs.existsSync(file)) throw new ConfigError(`dictionary: ${file} does not exist`);

@@ -32,6 +32,7 @@ import {
   type ModelSource,
 } from '../../model-stage/staging';
 import { runTrainerStage } from '../../model-stage/trainer-stage';
+import { glossaryFile } from '../longtail/dictionary';
 import { stageTokensInput, tokenCacheDir } from '../../model-stage/token-cache';
 
 type Params = StageParams<'pretrain'>;
@@ -198,10 +199,7 @@ function classifyInputs(inputs: StageInputArtifact[], p: Params): ClassifiedInpu
   if (p.masking.strategy === 'lexicon' && !lexicons.length) throw new ConfigError('masking.strategy: lexicon masking needs a lexicon input (a newwords stage in needs)');
   const injects = p.dictionary !== undefined && p.dictionary.inject !== 'off';
   if (injects && p.objective === 'clm') throw new ConfigError('dictionary: definitions are appended to masked-LM inputs only (objective is clm)');
-  const glossary = injects ? lexicons[0]?.manifest.files.find((f) => f.name === DICTIONARY_FILE) : undefined;
-  if (injects && !glossary) {
-    throw new ConfigError(`dictionary: needs a lexicon input from a longtail stage given a dictionary (its ${DICTIONARY_FILE}); ${lexicons.length ? `${lexicons[0].stage}'s lexicon has none` : 'there is no lexicon input'}`);
-  }
+  const glossary = injects ? glossaryFile(lexicons) : undefined;
   return { domain, tokens: tokens[0], general, model: models[0], lexicon: lexicons[0], glossary };
 }
 

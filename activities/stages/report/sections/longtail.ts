@@ -55,6 +55,17 @@ function injectionLine(data: ReportData, name: string): string {
   );
 }
 
+/** And at fine-tuning: an evaluate stage with `dictionary` says which share of each set's examples got definitions. */
+function fineTuningLine(data: ReportData, name: string): string {
+  const d = data.manifests[name]?.metrics.dictionary as { inject?: string; terms?: number; examplesWithDefinitions?: Record<string, number> } | undefined;
+  if (!d?.examplesWithDefinitions) return '';
+  const shares = Object.entries(d.examplesWithDefinitions).map(([set, share]) => `${fmtPct(share)} of the ${set}`);
+  return (
+    `<p class="dictionary" data-key="longtail.finetuned.${esc(name)}">Evaluate stage <code>${esc(name)}</code>: definitions appended to ${esc(shares.join(', '))} examples ` +
+    `(inject ${esc(d.inject)}, ${esc(fmtNum(d.terms))} injectable terms), every model alike.</p>`
+  );
+}
+
 export const longtailSection: Section = {
   id: 'longtail',
   title: 'Long-tail terms',
@@ -64,7 +75,8 @@ export const longtailSection: Section = {
     return (
       '<p><em>fragmented</em>: terms the base tokenizer cuts into several pieces; <em>undefinedNeedy</em>: terms that need knowledge but have no definition in the glossary (what to add to it). Score = rare in general text × frequent enough in the domain × fragmented by the base tokenizer × defined in the glossary (each in [0, 1]); <em>need</em> leaves out the definition.</p>' +
       stages.map((n) => part(data, n)).join('') +
-      stagesOfKind(data, 'pretrain').map((n) => injectionLine(data, n)).join('')
+      stagesOfKind(data, 'pretrain').map((n) => injectionLine(data, n)).join('') +
+      stagesOfKind(data, 'evaluate').map((n) => fineTuningLine(data, n)).join('')
     );
   },
 };
