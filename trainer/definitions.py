@@ -171,6 +171,8 @@ class Definitions:
         with_defs = n_defs = n_tokens = 0
         for r in range(n):
             length = T if lengths is None else int(lengths[r])
+            if lengths is not None and length and ids[r, length - 1] == self.sep:
+                length -= 1  # a whole document's own closing [SEP] becomes the first segment's opening one
             chosen: list[int] = []
             cost = 1  # the closing [SEP]
             for k, end in self.found(seqs.ids[r], seqs.flags[r], length):

@@ -72,9 +72,12 @@ def test_only_selected_terms_get_definitions_and_all_gets_every_defined_one(tok)
     assert _tail(every, 0) == (_segment(tok, ENTRIES[1]) + _segment(tok, ENTRIES[0]) + _segment(tok, ENTRIES[2])
                                + [tok.sep_token_id])
     assert got.definitions == 3
-    # the text before the definitions is untouched (unpacked: it grew into the padding)
+    # the text before the definitions is untouched (unpacked: it grew into the padding); its closing [SEP] opens
+    # the first definition: one [SEP] between text and definitions
     n = int(seqs.lengths[0])
-    assert every.text_lengths[0] == n and every.ids[0, :n].tolist() == seqs.ids[0, :n].tolist()
+    assert seqs.ids[0, n - 1] == tok.sep_token_id and every.text_lengths[0] == n - 1
+    assert every.ids[0, :n].tolist() == seqs.ids[0, :n].tolist() and every.ids[0, n] != tok.sep_token_id
+    assert every.lengths[0] == n - 1 + len(_tail(every, 0))
 
 
 def test_no_term_no_definition_and_whole_words_only(tok):
@@ -82,7 +85,7 @@ def test_no_term_no_definition_and_whole_words_only(tok):
     out, got = Definitions(ENTRIES, "all", tok, T, 40, 32).inject(seqs)
     assert got.with_definitions == 0 and got.definitions == 0
     assert np.array_equal(out.ids, seqs.ids) and np.array_equal(out.lengths, seqs.lengths)
-    assert out.text_lengths.tolist() == seqs.lengths.tolist()
+    assert out.text_lengths.tolist() == seqs.lengths.tolist()  # nothing appended: the whole text, [SEP] too
 
 
 def test_budget_length_and_cut_tail_on_packed_sequences(tok):
