@@ -74,7 +74,7 @@ export const DictionarySpec = z
   })
   .strict();
 
-export const AdapterSpec = z
+export const LoraAdapterSpec = z
   .object({
     type: z.literal('lora'),
     r: z.number().int().positive().default(8),
@@ -83,6 +83,22 @@ export const AdapterSpec = z
     targetModules: z.array(z.string()).optional().describe('default: the attention projections of the architecture'),
   })
   .strict();
+
+/** T-DNA (trainer/ngram_adapter.py): the base frozen, the lexicon's n-grams embedded and added to the lower layers. */
+export const NgramAdapterSpec = z
+  .object({
+    type: z.literal('ngram'),
+    lexicon: z.string().min(1).describe('the n-grams: one word or phrase per line, or JSONL with a `word` field (the newwords artifact); the pretrain stage fills it from its lexicon input'),
+    layers: z.number().int().positive().default(2).describe('the lower K encoder layers whose outputs get the n-gram representations added'),
+    maxNgrams: z.number().int().positive().default(10000).describe('at most this many n-grams, in lexicon order (after dropping terms the tokenizer keeps whole or cannot spell, and rare ones)'),
+    minFreq: z.number().int().positive().default(1).describe('occurrences an n-gram needs in the tokenised training sequences'),
+    init: z.enum(['zero', 'normal']).default('zero').describe('zero: the adapted model starts as exactly the base model; normal: n-gram embeddings drawn from N(0, 0.02)'),
+  })
+  .strict();
+
+export const AdapterSpec = z
+  .discriminatedUnion('type', [LoraAdapterSpec, NgramAdapterSpec])
+  .describe('train adapters on a frozen base: lora (low-rank updates, merged into the saved model) or ngram (T-DNA n-gram adapters, saved beside the model)');
 
 export const TrainSpec = z
   .object({

@@ -137,6 +137,19 @@ class AdapterSpec:
 
 
 @dataclass(frozen=True)
+class NgramAdapterSpec:
+    lexicon: str
+    type: Literal["ngram"] = "ngram"
+    layers: int = 2
+    max_ngrams: int = 10000
+    min_freq: int = 1
+    init: Literal["zero", "normal"] = "zero"
+
+    def __post_init__(self):
+        require_file(self.lexicon, "train.adapter.lexicon")
+
+
+@dataclass(frozen=True)
 class EmaSpec:
     decay: float
 
@@ -164,7 +177,7 @@ class TrainSpec:
     eval_every: int | None = None
     ema: EmaSpec | None = None
     swa: SwaSpec | None = None
-    adapter: AdapterSpec | None = None
+    adapter: AdapterSpec | NgramAdapterSpec | None = None
     oom_batch_halving: bool = False
     head_warmup_steps: int | Literal["auto"] = "auto"
 
@@ -527,7 +540,7 @@ def _pretrain(raw: dict) -> PretrainConfig:
     if "swa" in t:
         t["swa"] = _build(SwaSpec, t["swa"])
     if "adapter" in t:
-        t["adapter"] = _build(AdapterSpec, t["adapter"])
+        t["adapter"] = _build(NgramAdapterSpec if t["adapter"]["type"] == "ngram" else AdapterSpec, t["adapter"])
     rest = {k: v for k, v in raw.items() if k not in ("model", "data", "train", "masking", "vocab", "dictionary", "contrastive")}
     return _build(
         PretrainConfig,
@@ -611,8 +624,20 @@ def load_schema() -> dict:
         return json.load(f)
 
 
+def _branch(schema: dict, obj: dict) -> tuple[int, dict] | None:
+    """The branch of a discriminated union (oneOf of objects) whose `const` properties `obj` has, with its index."""
+    for i, b in enumerate(schema["oneOf"]):
+        consts = {k: v["const"] for k, v in b.get("properties", {}).items() if "const" in v}
+        if consts and all(obj.get(k) == v for k, v in consts.items()):
+            return i, b
+    return None
+
+
 def _apply_defaults(schema: dict, obj: Any) -> Any:
     """Fill absent properties that have a `default` in the schema (recursively), like zod's parse does."""
+    if isinstance(obj, dict) and "oneOf" in schema:
+        found = _branch(schema, obj)
+        return _apply_defaults(found[1], obj) if found else obj
     if not isinstance(obj, dict) or schema.get("type") != "object":
         return obj
     props = schema.get("properties", {})
@@ -645,6 +670,13 @@ def _format(error) -> list[str]:
     if error.validator == "required":
         missing = [k for k in error.validator_value if k not in error.instance]
         return [f"{_path(where + [k])}: required field missing" for k in missing]
+    if error.validator == "oneOf" and isinstance(error.instance, dict):  # a discriminated union: its branch's errors
+        found = _branch(error.schema, error.instance)
+        if found is None:
+            consts = [f"{k}={v['const']!r}" for b in error.schema["oneOf"]
+                      for k, v in b.get("properties", {}).items() if "const" in v]
+            return [f"{_path(where)}: expected one of {', '.join(consts)}"]
+        return [line for e in error.context if e.relative_schema_path[0] == found[0] for line in _format(e)]
     return [f"{_path(where)}: {error.message}"]
 
 

@@ -42,6 +42,7 @@ from .errors import ConfigError
 from .evaluate import autocast_for, pick_device
 from .events import Events, log
 from .model import load_tokenizer
+from .ngram_adapter import save_model
 from .noise import confident_learning, out_of_fold, stratified_folds
 from .label_review import embed, kmeans, review
 from .paired_bootstrap import versus_base
@@ -231,7 +232,7 @@ def run(cfg: FinetuneConfig, events: Events | None = None) -> dict:
             save = cfg.save_model
             if save is not None and save.model == name and (save.seed or cfg.seeds[0]) == seed:
                 out = os.path.join(cfg.output_dir, "model")
-                model.save_pretrained(out, safe_serialization=True)
+                save_model(model, out)
                 tokenizer.save_pretrained(out)
             del model
         mean, std = summarize(runs)

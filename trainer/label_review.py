@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from .data import rng_for
+from .ngram_adapter import attach_saved
 
 
 @torch.no_grad()
@@ -21,7 +22,9 @@ def embed(path: str, tokenizer, texts: list[str], max_length: int, batch_size: i
     """[N, D] L2-normalised mean-pooled last hidden states of the encoder at `path`."""
     from transformers import AutoModel
 
-    model = AutoModel.from_pretrained(path, local_files_only=True, dtype=torch.float32).to(device).eval()
+    model = AutoModel.from_pretrained(path, local_files_only=True, dtype=torch.float32)
+    attach_saved(model, path)
+    model = model.to(device).eval()
     out = []
     for start in range(0, len(texts), batch_size):
         enc = tokenizer(texts[start: start + batch_size], truncation=True, max_length=max_length, padding=True,

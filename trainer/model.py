@@ -20,6 +20,7 @@ import torch.nn.functional as F
 
 from .events import log
 from .robust import info_nce
+from .ngram_adapter import attach_saved
 
 IGNORE = -100
 
@@ -63,6 +64,7 @@ def load_model_checked(path: str, objective: str, overrides: dict | None = None)
         model, info = cls.from_pretrained(path, **kwargs)
     prefix = model.base_model_prefix + "."
     missing = [k for k in info.get("missing_keys") or () if not k.startswith(prefix)]
+    attach_saved(model, path)  # an n-gram-adapted model (ngram_adapter.py) runs with its adapter
     return Loaded(model, bool(missing), bool(info.get("unexpected_keys")))
 
 

@@ -31,6 +31,7 @@ from .config import FinetuneConfig
 from .data import rng_for
 from .events import Events, log
 from .model import IGNORE, load_tokenizer, lr_at
+from .ngram_adapter import attach_saved
 from .paired_bootstrap import versus_base
 from .scores import summarize
 from .task_train import Budget, Progress, Window
@@ -88,6 +89,7 @@ def load_multitask_model(path: str, heads: dict[str, tuple[str, int]], seed: int
     config = AutoConfig.from_pretrained(path, local_files_only=True)
     torch.manual_seed(seed)  # the heads' initialisation
     encoder = AutoModel.from_pretrained(path, config=config, local_files_only=True, dtype=torch.float32)
+    attach_saved(encoder, path)
     dropout = next((getattr(config, a) for a in ("hidden_dropout_prob", "dropout") if hasattr(config, a)), 0.1)
     return MultiTaskModel(encoder, heads, float(dropout))
 

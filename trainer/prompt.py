@@ -19,6 +19,7 @@ import torch
 
 from .config import MASK, TEXT
 from .errors import ConfigError
+from .ngram_adapter import attach_saved, save_model
 from .taskdata import Encoded, _pad, pad_id
 
 def label_token_ids(tokenizer, verbalizer: dict[str, str], labels: Sequence[str],
@@ -102,7 +103,7 @@ class PromptClassifier(torch.nn.Module):
         return SimpleNamespace(logits=out[rows, cols][:, self.label_ids])
 
     def save_pretrained(self, path: str, **kw) -> None:
-        self.mlm.save_pretrained(path, **kw)
+        save_model(self.mlm, path)
 
 
 def load_prompt_model(path: str, tokenizer, label_ids: list[int], seed: int) -> PromptClassifier:
@@ -110,4 +111,5 @@ def load_prompt_model(path: str, tokenizer, label_ids: list[int], seed: int) -> 
 
     torch.manual_seed(seed)
     mlm = AutoModelForMaskedLM.from_pretrained(path, local_files_only=True, dtype=torch.float32)
+    attach_saved(mlm, path)
     return PromptClassifier(mlm, tokenizer.mask_token_id, label_ids)

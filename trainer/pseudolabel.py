@@ -42,6 +42,7 @@ from .evaluate import autocast_for, pick_device
 from .events import Events, log
 from .data import json_lines, read_texts
 from .model import load_tokenizer
+from .ngram_adapter import save_model
 from .task_train import Budget, Progress, fit, load_task_model, predict_texts
 from .taskdata import Encoded, encode_texts, label_ids, pad_id, read_classification
 
@@ -94,7 +95,7 @@ def _labels_and_order(cfg: PseudolabelConfig, labeled) -> tuple[list[str], list[
 
 
 def _save(model, tokenizer, out: str) -> None:
-    model.save_pretrained(out, safe_serialization=True)
+    save_model(model, out)
     tokenizer.save_pretrained(out)
 
 

@@ -41,6 +41,7 @@ from .robust import EmbeddingAttack, info_nce, symmetric_kl
 from .data import rng_for
 from .events import Events, log
 from .model import IGNORE, lr_at
+from .ngram_adapter import attach_saved
 from .taskdata import Encoded, encode_texts
 
 _DROPOUT_FIELDS = ("hidden_dropout_prob", "attention_probs_dropout_prob", "dropout", "attention_dropout")
@@ -63,10 +64,12 @@ def load_task_model(path: str, task: str, labels: list[str], seed: int, dropout:
     torch.manual_seed(seed)
     kwargs = dict(config=config, local_files_only=True, ignore_mismatched_sizes=True, dtype=torch.float32)
     try:
-        return cls.from_pretrained(path, attn_implementation="sdpa", **kwargs)
+        model = cls.from_pretrained(path, attn_implementation="sdpa", **kwargs)
     except (ValueError, ImportError) as e:  # architecture without SDPA support
         log.warning("SDPA attention unavailable for %s (%s): using the default attention", path, e)
-        return cls.from_pretrained(path, **kwargs)
+        model = cls.from_pretrained(path, **kwargs)
+    attach_saved(model, path)  # an n-gram adapter trains with the model, as in T-DNA
+    return model
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ import numpy as np
 import torch
 
 from . import checkpoint as ckpt
+from . import ngram_adapter
 from .averaging import Averages
 from .base_weights import unused_base_weights
 from .batch import StepBatches, step_batches
@@ -172,7 +173,13 @@ def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sig
     peft_model = None
     if t.adapter is not None:
         a = t.adapter
-        peft_model = add_lora(model, a.r, a.alpha, a.dropout, a.target_modules)
+        if a.type == "ngram":  # base frozen, the adapter saved beside the model (ngram_adapter.py)
+            _, found = ngram_adapter.add_for_training(a, model, tokenizer, stream.sources[0], cfg.model.objective)
+            metrics.update(found)
+            for k, v in found.items():
+                events.metric(k, v)
+        else:
+            peft_model = add_lora(model, a.r, a.alpha, a.dropout, a.target_modules)
         if ext is not None:  # the new rows must learn: embeddings (and a tied/untied output + bias) train fully
             model.get_input_embeddings().weight.requires_grad_(True)
             out = model.get_output_embeddings()
@@ -329,8 +336,8 @@ def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sig
     if carried:
         log.info("carried from the base model unchanged: %s", ", ".join(sorted(carried)))
         metrics["model.baseWeightsCarried"] = float(len(carried))
-    final.save_pretrained(cfg.output_dir, safe_serialization=True,
-                          state_dict={**final.state_dict(), **carried} if carried else None)
+    ngram_adapter.save_model(final, cfg.output_dir,
+                             state_dict={**final.state_dict(), **carried} if carried else None)
     tokenizer.save_pretrained(cfg.output_dir)
     losses = [loss for _, loss in state.loss_log]
     if losses:

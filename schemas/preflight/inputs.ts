@@ -195,6 +195,8 @@ const rules: { [K in StageKindName]?: Rule<K> } = {
       when(p.masking.strategy === 'lexicon' && !lexicon, 'with.masking.strategy', () => 'lexicon masking needs a lexicon input (a newwords stage in needs)'),
       injects ? dictionaryProblem(i) : undefined,
       when(injects && p.objective === 'clm', 'with.dictionary', () => 'definitions are appended to masked-LM inputs only (objective is clm)', 'bad-params'),
+      when(p.train.adapter?.type === 'ngram' && !lexicon, 'with.train.adapter', () => "the ngram adapter needs a lexicon input (a newwords stage in needs): its n-grams are the lexicon's words"),
+      when(p.train.adapter?.type === 'ngram' && p.objective === 'clm', 'with.train.adapter', () => 'the ngram adapter is for MLM encoders: in a causal LM an n-gram would show each position the tokens after it', 'bad-params'),
     ];
   },
   tokenize: (p, i) => [

@@ -113,9 +113,9 @@ export const pretrainStage: StageImpl<Params> = {
         },
         masking: { ...p.masking, ...(lexicon ? { lexicon: lexicon.path } : {}) },
         ...(dictionary && p.dictionary ? { dictionary: { ...p.dictionary, inject: p.dictionary.inject === 'all' ? 'all' : 'selected', path: dictionary } } : {}),
-        ...(p.contrastive ? { contrastive: p.contrastive } : {}),
         ...(p.vocab.extend ? { vocab: { lexicon: lexicon!.path, maxNewTokens: p.vocab.maxNewTokens, minSubtokens: p.vocab.minSubtokens, padToMultipleOf: p.vocab.padToMultipleOf } } : {}),
-        train: p.train,
+        ...(p.contrastive ? { contrastive: p.contrastive } : {}),
+        train: trainerTrain(p.train, lexicon?.path),
         outputDir,
         checkpointDir,
         device: p.device,
@@ -164,6 +164,13 @@ export const pretrainStage: StageImpl<Params> = {
   },
 };
 
+/** The trainer's `train` section: an ngram adapter's n-grams are the staged lexicon (classifyInputs made sure there is one). */
+function trainerTrain(train: Params['train'], lexicon: string | undefined) {
+  const adapter = train.adapter;
+  if (adapter?.type !== 'ngram') return { ...train, adapter };
+  return { ...train, adapter: { ...adapter, lexicon: lexicon! } };
+}
+
 interface ClassifiedInputs {
   domain: StageInputArtifact[];
   /** a tokenize stage's output: the domain data, tokenised (then `domain` is empty) */
@@ -197,6 +204,7 @@ function classifyInputs(inputs: StageInputArtifact[], p: Params): ClassifiedInpu
   if (lexicons.length > 1) throw new ConfigError(`pretrain takes at most one lexicon input, got ${lexicons.map((m) => m.stage).join(', ')}`);
   if (p.vocab.extend && !lexicons.length) throw new ConfigError('vocab.extend: needs a lexicon input (a newwords stage in needs)');
   if (p.masking.strategy === 'lexicon' && !lexicons.length) throw new ConfigError('masking.strategy: lexicon masking needs a lexicon input (a newwords stage in needs)');
+  if (p.train.adapter?.type === 'ngram' && !lexicons.length) throw new ConfigError('train.adapter: the ngram adapter needs a lexicon input (a newwords stage in needs): its n-grams are the lexicon\'s words');
   const injects = p.dictionary !== undefined && p.dictionary.inject !== 'off';
   if (injects && p.objective === 'clm') throw new ConfigError('dictionary: definitions are appended to masked-LM inputs only (objective is clm)');
   const glossary = injects ? glossaryFile(lexicons) : undefined;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigOverrides, DataSpec, DictionarySpec, MaskingSpec, ModelSpec, PretrainConfig, TrainSpec, VocabSpec } from '../../../schemas/trainer';
+import { ConfigOverrides, DataSpec, DictionarySpec, LoraAdapterSpec, MaskingSpec, ModelSpec, NgramAdapterSpec, PretrainConfig, TrainSpec, VocabSpec } from '../../../schemas/trainer';
 import { QUEUES } from '../../../schemas/common';
 import { stageKind } from '../../../schemas/stage-kind';
 
@@ -42,7 +42,12 @@ export const PretrainParams = z
       .strict()
       .optional()
       .describe("MLM only (Dict-BERT): append the glossary definitions of the terms a training sequence mentions, as [SEP]-separated segments within seqLen; the glossary is the dictionary.jsonl of the lexicon input, which must come from a longtail stage. Omitted: no definitions"),
-    train: TrainSpec,
+    train: TrainSpec.extend({
+      adapter: z
+        .discriminatedUnion('type', [LoraAdapterSpec, NgramAdapterSpec.omit({ lexicon: true })])
+        .optional()
+        .describe('train adapters on a frozen base: lora (merged into the saved model) or ngram (T-DNA: the lexicon input\'s n-grams, embedded and added to the lower layers; saved beside the model, used by every later stage)'),
+    }).strict(),
     seqLen: DataSpec.shape.seqLen,
     packing: DataSpec.shape.packing,
     evalFraction: z.number().min(0).lt(1).default(0.05).describe('share of the domain documents held out (by document id hash) for evaluation; with a tokens input, the tokenize stage\'s evalFraction made the split'),

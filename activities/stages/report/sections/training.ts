@@ -3,6 +3,7 @@ import { withCurrentMetricNames } from '../../../model-stage/metric-names';
 import { stagesOfKind, thin, type ReportData } from '../gather';
 import { esc, fmtNum, kvTable, notInPipeline } from '../html';
 import { lineChart } from '../svg';
+import { ngramAdapterLine } from './ngram-adapter';
 import type { Section } from './types';
 
 const SUMMARY = ['train.steps', 'train.finalLoss', 'train.firstLoss', 'train.minLoss', 'train.firstContrastiveLoss', 'train.finalContrastiveLoss', 'train.tokens', 'tokensPerSec', 'attempt', 'resumedFromStep', 'checkpointsUploaded', 'trainDocs', 'heldoutDocs', 'generalHeldoutDocs', 'replayDocs', 'objective', 'seqLen'];
@@ -35,7 +36,8 @@ function stagePart(data: ReportData, name: string): string {
     `<div class="cols">${kvTable(SUMMARY.filter((k) => k in x).map((k) => [k, x[k]]), `train.${name}`)}` +
     (evals.length ? kvTable(evals.map((k) => [k, x[k]]), `train.${name}`) : '') +
     `</div>` +
-    contrastiveLine(x)
+    contrastiveLine(x) +
+    ngramAdapterLine(x)
   );
 }
 
