@@ -170,3 +170,8 @@ def test_refusals_name_the_field(tmp_path, tiny_bert, tiny_gpt2, corpus):
                  events=Collect())
     with pytest.raises(ConfigError, match="train.adapter.init"):
         config.parse(_adapter_config(tmp_path, tiny_bert, corpus, init="ones"))
+    # the union's errors are those of the branch `type` names
+    with pytest.raises(ConfigError, match="train.adapter.r: unknown field"):
+        config.parse(_adapter_config(tmp_path, tiny_bert, corpus, r=8))
+    with pytest.raises(ConfigError, match="train.adapter: expected one of type='lora', type='ngram'"):
+        config.parse(_adapter_config(tmp_path, tiny_bert, corpus, type="prefix"))
