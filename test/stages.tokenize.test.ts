@@ -18,7 +18,7 @@ import { promisify } from 'node:util';
 import { getRunStatus, startRun, waitForRun, type RunResult } from '../client/runs';
 import { trainerPython } from '../activities/model-stage/trainer-process';
 import { splitDocuments } from '../activities/model-stage/staging';
-import { readTokensIndex } from '../activities/model-stage/token-cache';
+import { readTokensIndex, stageTokenShards } from '../activities/model-stage/token-cache';
 import { pretrainStage } from '../activities/stages/pretrain/run';
 import type { StageInputArtifact } from '../activities/stages/types';
 import { REPO_ROOT } from '../infra/paths';
@@ -166,6 +166,25 @@ print(total)
   const args = split.train.flatMap((f, i) => [f, shards[i]]);
   const { stdout } = await promisify(execFile)(await trainerPython(), ['-c', code, baseModel, ...args], { cwd: REPO_ROOT, env: { ...process.env, PYTHONPATH: REPO_ROOT } });
   assert.equal(Number(stdout.trim()), index.shards.reduce((n, s) => n + s.tokens, 0));
+});
+
+test('staged token shards are pinned in the attempt\'s dir: another trainer evicting the cache entry leaves them readable', { timeout: 120_000 }, async () => {
+  assert.ok(reference, 'needs the first test');
+  const store = stack.store(reference.cfg);
+  const manifest = reference.tokens.manifest;
+  const index = await readTokensIndex(store, 'tokenize', manifest);
+  const cache = path.join(stack.dir, 'pin-cache');
+  const pinDir = path.join(stack.dir, 'pin-attempt');
+  const first = await stageTokenShards(store, manifest, index, cache, pinDir);
+  assert.equal(first.downloaded, SHARDS);
+  assert.ok(first.paths.every((p) => path.dirname(p) === pinDir), 'the trainer reads the attempt\'s links');
+  const bytes = first.paths.map((p) => fs.readFileSync(p));
+  for (const f of tokenFiles(cache)) fs.rmSync(path.join(cache, f)); // the eviction of a concurrent trainer
+  assert.deepEqual(first.paths.map((p) => fs.readFileSync(p)), bytes, 'the pinned shards outlive the cache entries');
+  const again = await stageTokenShards(store, manifest, index, cache, pinDir);
+  assert.equal(again.downloaded, SHARDS, 'evicted entries are fetched again');
+  const third = await stageTokenShards(store, manifest, index, cache, pinDir);
+  assert.equal(third.downloaded, 0, 'present entries are reused');
 });
 
 test('SIGKILL of a tokenize worker mid-stage: the stage completes with the same manifest digest', { timeout: 400_000 }, async () => {

@@ -60,31 +60,55 @@ export function heldoutFiles(manifest: ManifestT, index: TokensIndex): ArtifactF
 /**
  * The token shards of a tokens artifact as local files in `dir` (the worker's token cache), downloaded only when
  * missing: a resume, a retry or another run on this worker fetches nothing. A download lands under a private
- * name and is renamed in place, so concurrent attempts never see a partial shard.
+ * name and is renamed in place, so concurrent attempts never see a partial shard. With `pinDir` (the attempt's
+ * work dir) each shard is also hard-linked there and that link is what the trainer reads: another trainer on this
+ * worker evicting the cache entry in between removes a name, not the data this attempt uses. (Across file systems
+ * no link can be made and the cache path is used as it is.)
  */
-export async function stageTokenShards(store: ArtifactStore, manifest: ManifestT, index: TokensIndex, dir: string): Promise<{ paths: string[]; downloaded: number }> {
+export async function stageTokenShards(store: ArtifactStore, manifest: ManifestT, index: TokensIndex, dir: string, pinDir?: string): Promise<{ paths: string[]; downloaded: number }> {
   fs.mkdirSync(dir, { recursive: true });
+  if (pinDir) fs.mkdirSync(pinDir, { recursive: true });
   const paths: string[] = [];
   let downloaded = 0;
   for (const s of index.shards) {
     const f = fileNamed(manifest, s.name);
     const local = path.join(dir, `${s.key}.tok`);
-    if (fs.existsSync(local) && fs.statSync(local).size === f.bytes) {
-      const now = new Date();
-      fs.utimesSync(local, now, now); // most recently used, as the trainer's cache counts it
-    } else {
-      const part = path.join(dir, `.${s.key}.${process.pid}.${randomBytes(4).toString('hex')}.part`);
-      try {
-        await store.downloadFile(f.key, part);
-        fs.renameSync(part, local);
-      } finally {
-        fs.rmSync(part, { force: true });
+    for (let attempt = 0; ; attempt++) {
+      if (fs.existsSync(local) && fs.statSync(local).size === f.bytes) {
+        const now = new Date();
+        fs.utimesSync(local, now, now); // most recently used, as the trainer's cache counts it
+      } else {
+        const part = path.join(dir, `.${s.key}.${process.pid}.${randomBytes(4).toString('hex')}.part`);
+        try {
+          await store.downloadFile(f.key, part);
+          fs.renameSync(part, local);
+        } finally {
+          fs.rmSync(part, { force: true });
+        }
+        downloaded++;
       }
-      downloaded++;
+      const pinned = pinDir ? pin(local, pinDir) : local;
+      if (pinned) {
+        paths.push(pinned);
+        break;
+      }
+      if (attempt > 0) throw new Error(`token shard ${s.name}: evicted from ${dir} twice while being staged`);
     }
-    paths.push(local);
   }
   return { paths, downloaded };
+}
+
+/** `local` hard-linked into `pinDir`; undefined when it was evicted meanwhile (fetch it again), `local` itself across file systems. */
+function pin(local: string, pinDir: string): string | undefined {
+  const pinned = path.join(pinDir, path.basename(local));
+  fs.rmSync(pinned, { force: true });
+  try {
+    fs.linkSync(local, pinned);
+    return pinned;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    return local;
+  }
 }
 
 /**
@@ -93,7 +117,7 @@ export async function stageTokenShards(store: ArtifactStore, manifest: ManifestT
  */
 export async function stageTokensInput(store: ArtifactStore, input: StageInputArtifact, cacheDir: string, evalFile: string) {
   const index = await readTokensIndex(store, input.stage, input.manifest);
-  const { paths, downloaded } = await stageTokenShards(store, input.manifest, index, cacheDir);
+  const { paths, downloaded } = await stageTokenShards(store, input.manifest, index, cacheDir, path.join(path.dirname(evalFile), 'token-shards'));
   const held = await concatDocuments(store, heldoutFiles(input.manifest, index), evalFile);
   return { index, tokens: paths, downloaded, eval: held.path, evalDocs: held.docs, trainDocs: index.shards.reduce((n, s) => n + s.docs, 0) };
 }
