@@ -23,6 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .data import open_text
+from .errors import ConfigError
 
 log = logging.getLogger("trainer")
 
@@ -36,15 +37,21 @@ _SPACE_RE = re.compile(r"\s+")
 
 
 def read_lexicon(path: str) -> list[str]:
-    """One word per line, or JSONL records with a `word` field (the `newwords` artifact). Order kept, deduplicated."""
+    """One word per line, or JSONL records with a `word` field (the `newwords` artifact). Order kept, deduplicated.
+    A line starting with "{" is a JSON record: a word that starts with "{" goes in a record."""
     words: list[str] = []
     with open_text(path) as f:
-        for line in f:
+        for number, line in enumerate(f, 1):
             line = line.strip()
             if not line:
                 continue
             if line.startswith("{"):
-                word = json.loads(line).get("word")
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as e:
+                    raise ConfigError(f"lexicon {path}:{number}: a line starting with '{{' must be a JSON record "
+                                      f'{{"word": ...}} ({e.msg}); write such a word as {{"word": "{line[:40]}"}}') from None
+                word = record.get("word") if isinstance(record, dict) else None
                 if not isinstance(word, str):
                     continue
             else:

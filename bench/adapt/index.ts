@@ -137,6 +137,9 @@ export async function makeBundle(o: BundleOptions): Promise<string> {
     // a real glossary for the dictionary-enhanced pretraining arm (infra/glossary.sh: FOLDOC from Debian's archive)
     const glossary = await bashPrint('glossary.sh');
     fs.cpSync(path.join(glossary, 'glossary.jsonl'), path.join(o.out, 'glossary.jsonl'));
+    // its terms as a lexicon for the n-gram adapter arm: domain terms a person wrote down, where a pipeline would
+    // use the newwords stage's mined lexicon ({word} records: FOLDOC has terms such as "{IDF}")
+    writeJsonl(path.join(o.out, 'glossary-terms.jsonl'), readJsonl(path.join(o.out, 'glossary.jsonl')).map((x) => ({ word: String(x.term).replace(/\s+/g, ' ') })));
     const meta = JSON.parse(fs.readFileSync(path.join(data, 'meta.json'), 'utf8')) as Record<string, unknown>;
     source = { data, base, meta, glossary, domainDocs: take('domain', o.domainDocs ?? 8000), generalDocs: take('general', o.generalDocs ?? 8000), ...(o.compact ? { compact: 'base weights float16, documents gzipped' } : {}) };
   }

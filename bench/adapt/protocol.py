@@ -140,6 +140,11 @@ def pretrain(name: str, base: str, train: list[str], out: str, size: Size, devic
     return out
 
 
+def pretrain_metrics(out: str) -> dict:
+    with open(os.path.join(out, "metrics.json"), encoding="utf-8") as f:
+        return json.load(f)["metrics"]
+
+
 def pseudolabel(teacher: str, task: str, out: str, size: Size, device: str) -> str:
     from trainer.pseudolabel import run
 
@@ -323,6 +328,9 @@ def main() -> int:
                + (f", {torch.cuda.get_device_name(0)}" if device == "cuda" else ""),
                "bundle": bundle, "summary": summary, "comparison": comparison, "versusReference": versus_reference, "timings": timings,
                "seconds": round(time.perf_counter() - started, 1),
+               # what each pretrained arm's trainer measured (losses; a technique's own counts: definitions appended,
+               # n-grams, InfoNCE)
+               "pretrainMetrics": {arm: pretrain_metrics(models[arm]) for arm in arms if arm in models and arm != "base"},
                "runs": {arm: runs[arm]["seeds"] for arm in arms}, "testGold": gold}
     with open(os.path.join(a.out, "results.json"), "w", encoding="utf-8") as f:
         json.dump(results, f)
