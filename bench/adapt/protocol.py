@@ -217,7 +217,8 @@ def main() -> int:
                    "contrastive, prompt, ema, ...)")
     p.add_argument("--techniques", default="{}", help="JSON {name: finetune options}: for each, one more arm "
                    "<ref>+<name> per --technique-on arm, fine-tuned from that arm's model with those options and "
-                   "compared to base like every arm (a technique against its own reference: compare the rows)")
+                   "compared to base like every arm (a technique against its own reference: compare the rows); "
+                   "\"{bundle}\" in a string is the bundle's folder")
     p.add_argument("--pretrain-techniques", default="{}", help="JSON {name: pretrain config laid over the adapted "
                    "arm's}: for each, one more arm adapted+<name>, pretrained like adapted with it, fine-tuned like every "
                    "arm and compared with adapted as well; \"{bundle}\" in a string is the bundle's folder")
@@ -225,7 +226,7 @@ def main() -> int:
     a = p.parse_args()
     try:
         OPTIONS.update(json.loads(a.options))
-        techniques = json.loads(a.techniques)
+        techniques = json.loads(a.techniques.replace("{bundle}", os.path.abspath(a.bundle)))
         pretrain_techniques = json.loads(a.pretrain_techniques.replace("{bundle}", os.path.abspath(a.bundle)))
     except json.JSONDecodeError as e:
         p.error(f"--options/--techniques/--pretrain-techniques: not JSON ({e})")
