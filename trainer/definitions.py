@@ -20,7 +20,9 @@ Choices:
   - Masking covers the text part only: the definitions are the knowledge the model should use to predict masked
     text (a masked rare term next to its own definition is the Dict-BERT signal); masking them would hide that
     knowledge, and the masking budget (rate × maskable tokens) stays that of the text. Packed.text_lengths tells
-    the masker where the text ends.
+    the masker where the text ends. A masked term can be copied from its own `term: definition` segment, so the
+    training loss is lower with definitions; masking them too changed nothing measurable in the synthetic check
+    of bench/adapt/dictionary_synthetic.py (docs/benchmarks.md).
   - token_type_ids stay 0: the [SEP] marks the segments. The model call (model.MaskedLM), evaluation and
     fine-tuning take no token types, many encoders have a single type (RoBERTa, type_vocab_size 1), and a packed
     sequence already mixes several documents under type 0; giving definitions type 1 would need a second input
