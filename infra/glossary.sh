@@ -15,26 +15,14 @@ FOLDOC_SHA256=745cbedb55c2da609cc88ee0284e9d11a67a11ae3709daf7bad0e895ac3294c3
 BUILD=1 # bump when infra/foldoc.py changes what it writes
 # -------------------------------------------------------------------------------------------------------------------
 dest="$cache/data/foldoc-$FOLDOC_VERSION-v$BUILD"
-if [ -f "$dest/.complete" ]; then echo "$dest"; exit 0; fi
-
-die() { echo "glossary: ERROR: $*" >&2; exit 1; }
-command -v apt-get >/dev/null || die "needs apt-get (a Debian or Ubuntu machine): the glossary comes from Debian's archive"
-[ "$(id -u)" = 0 ] || die "needs root for apt-get into a private directory (or copy a built $dest from a machine that has it)"
-
-mkdir -p "$cache/data"
-exec 9>"$cache/data/.glossary.lock"
-flock 9
-if [ -f "$dest/.complete" ]; then echo "$dest"; exit 0; fi
-
-apt_dir="$cache/apt"
-mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
-apt_opts=(-q -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache" -o Acquire::Languages=en -o APT::Sandbox::User=root)
+# shellcheck source=infra/debian-archive.sh
+. "$here/debian-archive.sh"
+archive_begin glossary "$dest"
 tmp="$(mktemp -d "$cache/data/.glossary.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
 fetch() { (cd "$tmp" && apt-get "${apt_opts[@]}" download "dict-foldoc=$FOLDOC_VERSION" >&2); }
 if ! fetch; then
-  echo "glossary: fetching Debian's package indexes with apt-get update (private lists in $apt_dir, once)" >&2
-  apt-get "${apt_opts[@]}" update >&2 || die "apt-get update failed (see above)"
+  archive_update
   fetch || die "apt-get download dict-foldoc=$FOLDOC_VERSION failed"
 fi
 deb="$(ls "$tmp"/dict-foldoc_*.deb)"

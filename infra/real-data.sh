@@ -23,23 +23,10 @@ FORTUNES_SHA256=41d0551dc0ff52f875a2ecef7c39da2f672ab468c37e170119f7e0245a9d63c5
 BUILD=1 # bump when infra/real_data.py changes what it writes
 # -------------------------------------------------------------------------------------------------------------------
 dest="$cache/data/debian-bookworm-v$BUILD"
-if [ -f "$dest/.complete" ]; then echo "$dest"; exit 0; fi
-
-die() { echo "real-data: ERROR: $*" >&2; exit 1; }
-command -v apt-get >/dev/null || die "needs apt-get (a Debian or Ubuntu machine): the data comes from Debian's archive"
-command -v python3 >/dev/null || die "needs python3"
-[ "$(id -u)" = 0 ] || die "needs root for apt-get update into a private directory (run as root, or copy a built $dest from a machine that has it)"
-
-mkdir -p "$cache/data"
-exec 9>"$cache/data/.real-data.lock"
-flock 9
-if [ -f "$dest/.complete" ]; then echo "$dest"; exit 0; fi
-
-apt_dir="$cache/apt"
-mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
-apt_opts=(-q -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache" -o Acquire::Languages=en -o APT::Sandbox::User=root)
-echo "real-data: fetching Debian's package indexes with apt-get update (private lists in $apt_dir, ~20 MB, once)" >&2
-apt-get "${apt_opts[@]}" update >&2 || die "apt-get update failed (see above)"
+# shellcheck source=infra/debian-archive.sh
+. "$here/debian-archive.sh"
+archive_begin real-data "$dest"
+archive_update
 
 index_file() { # identifier [extra indextargets filter]
   apt-get "${apt_opts[@]}" indextargets --format '$(FILENAME)' "Codename: bookworm" "Component: main" "Identifier: $1" "${@:2}" | head -n 1
