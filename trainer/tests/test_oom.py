@@ -17,10 +17,11 @@ from .conftest import losses, pretrain_config
 
 
 def _oom_above(limit: int, calls: list):
-    real = train.objective_for
+    """A stand-in for train.training_objective_for (the loss the loop trains on) that runs out of memory."""
+    real = train.training_objective_for
 
-    def objective_for(model, objective):
-        inner = real(model, objective)
+    def objective_for(model, objective, contrastive):
+        inner = real(model, objective, contrastive)
 
         def call(input_ids, *args, **kw):
             calls.append(input_ids.shape[0])
@@ -53,7 +54,7 @@ def test_oom_halving_continues_with_the_same_data(tmp_path, no_dropout_bert, cor
     reference = Collect()
     train.pretrain(config.parse(_raw(tmp_path / "ref", no_dropout_bert, corpus, True)), events=reference)
     calls: list[int] = []
-    monkeypatch.setattr(train, "objective_for", _oom_above(2, calls))
+    monkeypatch.setattr(train, "training_objective_for", _oom_above(2, calls))
     events = Collect()
     train.pretrain(config.parse(_raw(tmp_path / "oom", no_dropout_bert, corpus, True)), events=events)
     assert calls[:3] == [8, 4, 2] and set(calls[3:]) == {2}  # 8 → 4 → 2, then accumulate 4 micro-batches
@@ -64,7 +65,7 @@ def test_oom_halving_continues_with_the_same_data(tmp_path, no_dropout_bert, cor
 
 
 def test_oom_without_halving_is_exit_code_3(tmp_path, tiny_bert, corpus, monkeypatch):
-    monkeypatch.setattr(train, "objective_for", _oom_above(2, []))
+    monkeypatch.setattr(train, "training_objective_for", _oom_above(2, []))
     with pytest.raises(OutOfMemory, match="oomBatchHalving is off") as e:
         train.pretrain(config.parse(_raw(tmp_path, tiny_bert, corpus, False)), events=Collect())
     assert e.value.exit_code == EXIT_OOM == 3
