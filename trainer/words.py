@@ -50,7 +50,7 @@ def read_lexicon(path: str) -> list[str]:
                     record = json.loads(line)
                 except json.JSONDecodeError as e:
                     raise ConfigError(f"lexicon {path}:{number}: a line starting with '{{' must be a JSON record "
-                                      f'{{"word": ...}} ({e.msg}); write such a word as {{"word": "{line[:40]}"}}') from None
+                                      f'{{"word": ...}} ({e.msg}); write such a word as {json.dumps({"word": line[:40]}, ensure_ascii=False)}') from None
                 word = record.get("word") if isinstance(record, dict) else None
                 if not isinstance(word, str):
                     continue

@@ -292,39 +292,40 @@ def main() -> int:
               device)
     gold = m["testGold"]
     runs.update(m["models"])
+
+    def fine_tune_alone(arm: str, model: str, rows: list[str], pairs: str | None = None,
+                        technique: dict | None = None) -> None:
+        """An arm fine-tuned in its own run (other rows, UDA pairs or options), on the base arm's test set."""
+        got = timed(f"finetune {arm}", finetune, {arm: model}, rows, task, os.path.join(work, arm), size, seeds, device,
+                    pairs, technique)
+        if got["testGold"] != gold:
+            raise SystemExit(f"{arm}: a different test set than the base arm's")
+        runs[arm] = got["models"][arm]
+
     pseudo = ""
     if any("+pl" in x for x in arms):
         pseudo = timed("pseudolabel", pseudolabel, adapted, task, os.path.join(work, "pl"), size, device)
     for arm, pairs in (("adapted+pl", None), ("adapted+pl+uda", os.path.join(b, "pairs.jsonl"))):
         if arm not in arms:
             continue
-        m = timed(f"finetune {arm}", finetune, {arm: adapted}, train + ([pseudo] if pseudo else []), task,
-                  os.path.join(work, arm), size, seeds, device, pairs)
-        if m["testGold"] != gold:
-            raise SystemExit(f"{arm}: a different test set than the base arm's")
-        runs[arm] = m["models"][arm]
-
+        fine_tune_alone(arm, adapted, train + ([pseudo] if pseudo else []), pairs=pairs)
     for arm, (ref, opts) in technique_arms.items():
-        m = timed(f"finetune {arm}", finetune, {arm: models[ref]}, train, task, os.path.join(work, arm), size, seeds,
-                  device, technique=opts)
-        if m["testGold"] != gold:
-            raise SystemExit(f"{arm}: a different test set than the base arm's")
-        runs[arm] = m["models"][arm]
+        fine_tune_alone(arm, models[ref], train, technique=opts)
 
     outcomes = {arm: Outcomes.from_runs(runs[arm]["seeds"], gold) for arm in arms}
     comparison = compare_to("base", outcomes, resamples=size.resamples)
     # a technique on adapted is judged against adapted too: what the technique itself adds
+    references = {**{arm: ref for arm, (ref, _) in technique_arms.items() if ref != "base"},
+                  **{arm: "adapted" for arm in pretrained_arms}}
     versus_reference = {arm: paired_difference(outcomes[arm], outcomes[ref], "macroF1", DEFAULT_CONFIDENCE,
-                                               size.resamples, 0)
-                        for arm, (ref, _) in technique_arms.items() if ref != "base"}
-    versus_reference.update({arm: paired_difference(outcomes[arm], outcomes["adapted"], "macroF1", DEFAULT_CONFIDENCE,
-                                                    size.resamples, 0) for arm in pretrained_arms})
+                                               size.resamples, 0) for arm, ref in references.items()}
     summary = {arm: {meas: summarize_arm(outcomes[arm], meas) for meas in ("macroF1", "accuracy")} for arm in arms}
     with open(os.path.join(b, "bundle.json"), encoding="utf-8") as f:
         bundle = json.load(f)
     results = {"schema": "bench-adapt/v1", "size": a.size, "options": OPTIONS,
                "techniques": {**{arm: {"on": ref, "options": opts} for arm, (ref, opts) in technique_arms.items()},
-                              **{arm: {"on": "adapted", "pretrain": cfg} for arm, cfg in pretrained_arms.items()}}, "sizes": asdict(size), "seeds": seeds, "arms": arms,
+                              **{arm: {"on": "adapted", "pretrain": cfg} for arm, cfg in pretrained_arms.items()}},
+               "sizes": asdict(size), "seeds": seeds, "arms": arms,
                "device": device, "machine": f"{platform.machine()} {os.cpu_count()} CPUs"
                + (f", {torch.cuda.get_device_name(0)}" if device == "cuda" else ""),
                "bundle": bundle, "summary": summary, "comparison": comparison, "versusReference": versus_reference, "timings": timings,
