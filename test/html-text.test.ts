@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseHTML } from 'linkedom';
-import { dropRepeatedLines, extractMainText, leanHtml } from '../activities/stages/html-text';
+import { bodyLength, cutTrailingChrome, dropRepeatedLines, extractMainText, leanHtml } from '../activities/stages/html-text';
 import { pruneBoilerplate, type PruneNode } from '../activities/stages/html-prune';
 
 const ARTICLE = [
@@ -71,6 +71,26 @@ describe('extractMainText', () => {
     assert.equal(noHeadline, ARTICLE.join('\n\n'), 'no headline invented from the site name');
   });
 
+  test('the byline and date under the headline are kept after it, outside bodyLength; a bare date and a category line are not', () => {
+    const body = ARTICLE.map((p) => `<p>${p}</p>`).join('');
+    const html = `<!doctype html><html><head><title>Pier to be restored - Harbour News</title></head><body>
+<div id="main"><h1>Pier to be restored</h1><div class="byline">By Jane Doe on May 3, 2024 at 9:15 AM</div>
+<div class="date">Friday, May 3, 2024</div><div class="cat">Posted in Harbour</div><div class="entry">${body}</div></div></body></html>`;
+    const x = extractMainText(html);
+    assert.equal(x.text, ['Pier to be restored', 'By Jane Doe on May 3, 2024 at 9:15 AM', ...ARTICLE].join('\n\n'));
+    assert.equal(x.dateline, 'By Jane Doe on May 3, 2024 at 9:15 AM');
+    assert.equal(bodyLength(x), ARTICLE.join('\n\n').length);
+  });
+
+  test('a photo post whose only prose is the blog\'s description box yields the headline, not the box', () => {
+    const about = 'This blog is about street fashion in the city: we walk the markets and the high street every week and photograph the people we meet, and we have been doing it since 2006 with a camera.';
+    const html = `<!doctype html><html><head><title>The Style Blog: In the pink</title></head><body>
+<div class="post"><h3>In the pink</h3><div class="post-body"><img src="pink.jpg"></div></div>
+<div class="col"><div class="widget Text"><p>${about}</p><p>${about}</p></div><div class="widget Label"><a href="/shoes">Shoes</a></div></div></body></html>`;
+    const { text } = extractMainText(html);
+    assert.equal(text, 'In the pink');
+  });
+
   test('a page with <html> but no <body> (content straight after </head>) is read like one with a <body>', () => {
     const body = ARTICLE.map((p) => `<p>${p}</p>`).join('');
     const { text, extractor } = extractMainText(`<html><head><title>Pier</title></head><div id="menu"><a href="/">Home</a></div><div class="post">${body}</div></html>`);
@@ -133,6 +153,18 @@ describe('text clean-up', () => {
   test('a line repeated later (a print copy of the story) is kept once; short lines may repeat', () => {
     const long = 'Authorities arrested two former executives of the bank on Monday morning.';
     assert.equal(dropRepeatedLines(`${long}\nReply\n\nBy A. Writer\n${long}\nReply`), `${long}\nReply\n\nBy A. Writer\nReply`);
+  });
+
+  test('a trailing "Related posts" / "Don\'t miss" / "About the author" section is cut; a bare "Related:" list is kept', () => {
+    const story = ['First paragraph of the story, long enough to be most of the text of this short example.', 'Second paragraph of it.'];
+    const tail = ['About the author', 'Jane writes about harbours.'];
+    assert.equal(cutTrailingChrome([...story, ...tail].join('\n\n')), story.join('\n\n'));
+    assert.equal(cutTrailingChrome([...story, "Don't miss", 'Ferry timetable'].join('\n')), story.join('\n'));
+    assert.equal(cutTrailingChrome([...story, 'About Jane Doe', 'Jane writes about harbours.'].join('\n')), story.join('\n'));
+    const related = [...story, 'Related:', 'Ferry timetable'].join('\n');
+    assert.equal(cutTrailingChrome(related), related);
+    const long = ['Related posts', ...story].join('\n');
+    assert.equal(cutTrailingChrome(long), long, 'not when it would cut more than half the text');
   });
 
   test('leanHtml drops scripts, styles, comments and layout indentation, keeps word breaks between inline tags and <pre>', () => {

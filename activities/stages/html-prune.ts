@@ -56,9 +56,16 @@ const CHROME_TEXT = new RegExp(
     'reply$', 'permalink', 'subscribe(?: to| now|$)', 'follow (?:us|me)', 'sign up', 'advertisement$', 'sponsored',
     'copyright', '\\(c\\) ?\\d{4}', '©', 'all rights reserved', 'powered by', 'this (?:entry|post) was posted', 'you can follow any responses',
     'your email address will not be published', 'required fields are marked', 'email this', 'print this', 'back to top',
+    '[‹«]? ?back to (?:story|article)', '[‹«]? ?(?:previous|next) (?:post|article|story|entry)\\b', 'previously posted',
+    'view all posts by', 'more posts(?: -|$)', 'write (?:a )?comment$',
+    'discuss (?:this )?story$', 'pin it$', 'loading ?(?:\\.\\.\\.|…)$', 'comments$', 'rss$', 'archives$', 'related topics:',
+    'printer[- ]friendly', 'newsletter sign[- ]?up', 'featured post$', 'the comments to this entry are closed', 'your rating:',
+    'write to .* at \\S+@\\S+',
   ].join('|') + ')',
   'i',
 );
+/** Stock sentences of post metadata and print-edition notes: dropped as whole blocks of up to 60 words. */
+const CHROME_SENTENCE = /^(?:this (?:entry|post) was posted|you can (?:follow any responses|leave a response)|a version of this article appeared|tags:)/i;
 
 const BLOCK = new Set([
   'ADDRESS', 'ARTICLE', 'ASIDE', 'BLOCKQUOTE', 'DD', 'DIV', 'DL', 'DT', 'FIGCAPTION', 'FIGURE', 'FOOTER', 'FORM', 'H1', 'H2', 'H3', 'H4',
@@ -149,7 +156,8 @@ export function pruneBoilerplate(root: PruneNode, log?: (rule: string, text: str
     if (!BLOCK.has(tag) || s.hasBlockChild || s.chars === 0) continue;
     leaves.push(s);
     const text = squash(s.node.textContent);
-    if (words(text) <= 25 && CHROME_TEXT.test(text)) drop(s, 'phrase');
+    const n = words(text);
+    if ((n <= 25 && CHROME_TEXT.test(text)) || (n <= 60 && CHROME_SENTENCE.test(text))) drop(s, 'phrase');
   }
   // Runs of three or more consecutive short blocks that are mostly link text: menus, archives, "more stories".
   const linky = (s: Stats) => s.linkChars / s.chars >= 0.5 && words(squash(s.node.textContent)) < 8;

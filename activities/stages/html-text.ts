@@ -8,7 +8,7 @@
 import { Readability } from '@mozilla/readability';
 import { parseHTML } from 'linkedom';
 import { findComments, type CommentNode } from './html-comments';
-import { findHeadline } from './html-headline';
+import { findHeadline, type Headline } from './html-headline';
 import { proseWords, pruneBoilerplate, type PruneNode } from './html-prune';
 
 export interface ExtractedText {
@@ -16,6 +16,8 @@ export interface ExtractedText {
   text: string;
   /** The headline `text` starts with (html-headline.ts), when the page has one; not part of `bodyLength`. */
   headline?: string;
+  /** The date and byline lines that follow the headline in `text` (html-headline.ts); not part of `bodyLength` either. */
+  dateline?: string;
   /** Which path produced the text: `readability` or the `body` fallback. */
   extractor: 'readability' | 'body';
   /** The page's user comments (html-comments.ts), when asked for and found; never a repeat of lines in `text`. */
@@ -52,11 +54,15 @@ export function extractMainText(html: string, options: ExtractOptions = {}): Ext
   const headline = findHeadline(doc, title);
   const article = pickArticle(doc, html);
   let text = '';
-  let lead: string | undefined;
+  let lead: [string, string] | undefined;
   let extractor: ExtractedText['extractor'] = 'readability';
-  if (article) {
+  if (article && headline && isChromePick(article)) {
+    // A photo or video post: its text is the headline, the date and a caption; what Readability found is chrome.
+    const dateline = headline.dateline.map(normalizeText).join('\n');
+    [text, lead] = [[headline.text, dateline].filter(Boolean).join('\n\n'), [headline.text, dateline]];
+  } else if (article) {
     pruneBoilerplate(article as unknown as PruneNode);
-    [text, lead] = withHeadline(dropRepeatedLines(normalizeText(blockText(article))), headline);
+    [text, lead] = withHeadline(cutTrailingChrome(dropRepeatedLines(normalizeText(blockText(article)))), headline);
   }
   if (!text) {
     const fresh = parseDocument(html);
@@ -65,7 +71,8 @@ export function extractMainText(html: string, options: ExtractOptions = {}): Ext
     [text, extractor] = [body ? normalizeText(blockText(body)) : '', 'body'];
   }
   const comments = threads.length ? newLines(text, threads) : '';
-  return { title, text, ...(lead ? { headline: lead } : {}), extractor, ...(comments ? { comments } : {}) };
+  const [h, dateline] = lead ?? [];
+  return { title, text, ...(h ? { headline: h } : {}), ...(dateline ? { dateline } : {}), extractor, ...(comments ? { comments } : {}) };
 }
 
 /**
@@ -85,22 +92,30 @@ function newLines(text: string, threads: CommentNode[]): string {
 }
 
 /**
- * The article text led by the headline (unless one of its first lines already is the headline), and the headline
- * line it starts with. The gold texts of the Dragnet pages start with the headline; Readability keeps or drops it
- * depending on where the page puts it, and a document without its headline loses what it is about.
+ * The article text led by the headline (unless one of its first lines already is the headline) and the dateline
+ * lines the article does not hold already; and the headline and dateline it starts with. The gold texts of the
+ * Dragnet pages start with the headline; Readability keeps or drops it depending on where the page puts it, and a
+ * document without its headline loses what it is about.
  */
-function withHeadline(text: string, headline: string | undefined): [string, string | undefined] {
+function withHeadline(text: string, headline: Headline | undefined): [string, [string, string] | undefined] {
   if (!text || !headline) return [text, undefined];
-  const h = normalizeText(headline);
+  const h = normalizeText(headline.text);
   const lines = text.split('\n', 6);
   const at = lines.findIndex((l) => l.toLowerCase() === h.toLowerCase());
-  if (at === 0) return [text, lines[0]];
-  return at > 0 ? [text, undefined] : [`${h}\n\n${text}`, h];
+  if (at > 0) return [text, undefined];
+  const body = at === 0 ? text.slice(lines[0].length).trimStart() : text;
+  // The date and byline, unless the article already has them (Readability keeps them when they sit in its container).
+  const lower = body.slice(0, 2000).toLowerCase();
+  const dateline = headline.dateline.map(normalizeText).filter((l) => !lower.includes(l.toLowerCase())).join('\n');
+  const head = at === 0 ? lines[0] : h;
+  return [[head, dateline, body].filter(Boolean).join('\n\n'), [head, dateline]];
 }
 
-/** The length of the text without the headline it starts with: what a minimum length of main text is checked on. */
-export function bodyLength(x: Pick<ExtractedText, 'text' | 'headline'>): number {
-  return x.headline ? x.text.slice(x.headline.length).trimStart().length : x.text.length;
+/** The length of the text without the headline and dateline it starts with: what a minimum length of main text is checked on. */
+export function bodyLength(x: Pick<ExtractedText, 'text' | 'headline' | 'dateline'>): number {
+  if (!x.headline) return x.text.length;
+  const rest = x.text.slice(x.headline.length).trimStart();
+  return x.dateline && rest.startsWith(x.dateline) ? rest.slice(x.dateline.length).trimStart().length : rest.length;
 }
 
 /** NFC, unified newlines, runs of spaces collapsed, at most one blank line between paragraphs. */
@@ -135,6 +150,54 @@ export function dropRepeatedLines(text: string): string {
   return out.join('\n').replace(/\n{3,}/g, '\n\n').trim();
 }
 
+// A short line that opens the chrome a page puts after its article: lists of other stories, the author's box
+// ("About the author", "About Jane Doe", "Author: Jane Doe"; not "About the Mets:", a section of a sports preview).
+const TAIL_OPENER = new RegExp(
+  '^(?:' + [
+    'related (?:posts|stories|content|links|coverage)', '(?:you )?(?:may|might) also (?:like|enjoy)', 'we also recommend',
+    'recommended(?: for you| reading| stories| posts)?', 'more (?:on|from|in|stories|news|articles|posts|headlines)\\b.*',
+    '(?:most|more) (?:popular|read|viewed|shared|emailed|commented)(?: stories| posts| articles| news)?', 'popular (?:posts|stories|articles)', "don'?t miss",
+    'featured (?:content|stories|posts|articles)', 'also on\\b.*', 'read next', 'top stories', 'trending(?: now)?',
+    'about the author', 'posted on this day\\b.*', 'about (?!the\\b)[\\p{L}.]+(?: [\\p{L}.]+)?', 'author: .*', '(?:like|share) this',
+  ].join('|') + ')[:.!]?$',
+  'iu',
+);
+
+/**
+ * The text without the trailing section that a short "Related posts" / "Don't miss" / "About the author" line opens,
+ * when that section is less than half the text: Readability keeps the lists and boxes that sit in the article's
+ * container after its body, and their items are link titles and bios whose markup names nothing. A bare
+ * "Related:" or "Related articles:" is not an opener: bloggers put such lists in the post body, and the Dragnet
+ * gold keeps them.
+ */
+export function cutTrailingChrome(text: string): string {
+  const lines = text.split('\n');
+  let at = 0;
+  for (let i = lines.length - 1, after = 0; i > 0; after += lines[i].length + 1, i--) {
+    if (lines[i].length <= 60 && TAIL_OPENER.test(lines[i]) && after < text.length / 2) at = i;
+  }
+  return at ? lines.slice(0, at).join('\n').trim() : text;
+}
+
+// Class/id words of the page chrome Readability falls back to on a post with little text: a blog's description or
+// about box, a text widget, the related-articles box, the site footer or banner.
+const CHROME_PICK = /^(?:widgets?|textwidget|sidebar|footer|foot|banner|description|related)$/i;
+
+/**
+ * Whether Readability's article is only page chrome: short, and every top-level element it kept is named as chrome.
+ * Readability returns the longest block of the page when the post itself is a photo or a video with a caption.
+ */
+function isChromePick(root: DomNode): boolean {
+  const page = (root as unknown as { firstElementChild: ChromeNode | null }).firstElementChild;
+  const tops = Array.from(page?.children ?? []);
+  if (!tops.length || (root.textContent ?? '').length > 1500) return false;
+  return tops.every((el) => `${el.getAttribute('class') ?? ''} ${el.getAttribute('id') ?? ''}`.split(/[\s_-]+/).some((w) => CHROME_PICK.test(w)));
+}
+interface ChromeNode {
+  children: ArrayLike<ChromeNode>;
+  getAttribute(name: string): string | null;
+}
+
 /**
  * Readability's article, first with a low length threshold so that a short post found by its strict pass
  * (unlikely-looking containers stripped) is accepted. At Readability's default threshold (500 characters) a
@@ -166,6 +229,9 @@ function pickArticle(doc: ReturnType<typeof parseDocument>, html: string): DomNo
 function readabilityRoot(doc: ReturnType<typeof parseDocument>, charThreshold: number): { root: DomNode; length: number } | undefined {
   try {
     const reader = new Readability(doc as unknown as ConstructorParameters<typeof Readability>[0], { charThreshold, keepClasses: true, serializer: (node: unknown) => node as DomNode });
+    // Readability takes the byline element out of the article (into its metadata); the text keeps it where the page
+    // has it, as the reader sees it. No option for this in 0.6.0, so its byline test is switched off per instance.
+    (reader as unknown as { _isValidByline: () => boolean })._isValidByline = () => false;
     const article = reader.parse();
     return article?.content ? { root: article.content, length: article.length ?? 0 } : undefined;
   } catch {

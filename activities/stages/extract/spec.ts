@@ -36,7 +36,7 @@ export const extractKind = stageKind({
   params: ExtractParams,
   accepts: ['documents'],
   produces: 'documents',
-  version: '5',
+  version: '6',
   defaultQueue: QUEUES.cpu,
   fanout: () => true, // one task per input shard
 });
