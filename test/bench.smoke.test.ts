@@ -33,10 +33,11 @@ const MARKERS: Record<string, RegExp> = {
   'bench:pipeline': /^smoke: ok$/m,
   'bench:train': /smoke run \(tiny model/,
   'bench:adapt': /^bench:adapt smoke: ok$/m,
+  'bench:tokens': /^bench:tokens smoke: ok$/m,
 };
 
 /** Longest first, so the two lanes end at about the same time. */
-const ORDER = ['bench:scale', 'bench:pipeline', 'bench:adapt', 'bench:engine', 'bench:train', 'bench:io', 'bench:crawl', 'bench:data', 'bench:extract'];
+const ORDER = ['bench:scale', 'bench:pipeline', 'bench:adapt', 'bench:engine', 'bench:train', 'bench:tokens', 'bench:io', 'bench:crawl', 'bench:data', 'bench:extract'];
 const ordered = [...scripts].sort((a, b) => (ORDER.indexOf(a) + 1 || 99) - (ORDER.indexOf(b) + 1 || 99));
 
 const TIMEOUT_MS = 240_000;

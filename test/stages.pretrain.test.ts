@@ -182,12 +182,14 @@ test('SIGKILL of the GPU worker mid-training: another worker resumes from the la
   const first = spawnGpuWorker(cfg, logFile);
   const started = await startRun(stack.client, cfg, p);
   const messages: string[] = [];
+  const stepMessage = /^step \d+\/300 loss \d+\.\d+ \S+ tok\/s/;
   const atKill = await waitFor(
-    'a checkpoint in the server-side heartbeat',
+    'a checkpoint and a training step in the server-side heartbeats',
     async () => {
       const msg = (await getRunStatus(stack.client, started.workflowId)).stages.pretrain?.message;
       if (msg) messages.push(msg);
-      return serverCheckpoint(started.workflowId);
+      // Heartbeats are throttled: a poll can see the checkpoint before it saw any step message; wait for both.
+      return messages.some((m) => stepMessage.test(m)) ? serverCheckpoint(started.workflowId) : undefined;
     },
     120_000,
   );
@@ -197,7 +199,7 @@ test('SIGKILL of the GPU worker mid-training: another worker resumes from the la
   assert.ok(trainers.length >= 1, 'the trainer was running under the killed worker');
   // The trainer dies with its worker (no orphan training on): PR_SET_PDEATHSIG.
   await waitFor('the trainer to die with its worker', async () => trainersOf(first.pid!).length === 0, 10_000);
-  assert.ok(messages.some((m) => /^step \d+\/300 loss \d+\.\d+ \S+ tok\/s/.test(m)), `heartbeat messages: ${messages.slice(-3)}`);
+  assert.ok(messages.some((m) => stepMessage.test(m)), `heartbeat messages: ${messages.slice(-3)}`);
 
   const second = spawnGpuWorker(cfg, logFile);
   try {
@@ -212,6 +214,9 @@ test('SIGKILL of the GPU worker mid-training: another worker resumes from the la
     assert.ok(resumed > 0 && resumed < TRAIN.maxSteps);
     const firstStep = m.firstStep as number;
     assert.ok(firstStep > resumed && firstStep <= resumed + TRAIN.logEvery, `first step of the retry ${firstStep}, resumed from ${resumed}`);
+    // What an operator sizes workers and timeouts by: the retry's own start-up, and the trainer process's peak memory.
+    assert.ok((m.secondsToFirstProgress as number) > 0, `secondsToFirstProgress ${m.secondsToFirstProgress}`);
+    assert.ok((m['process.peakRssMb'] as number) > 100, `the trainer (torch loaded) peaked at ${m['process.peakRssMb']} MiB`);
     assert.equal(m['train.steps'], TRAIN.maxSteps);
     assert.equal(m['data.tokenShardsBuilt'], 0, 'the retry tokenised nothing: the killed attempt left its token shards in the token cache');
     t.diagnostic(`killed with checkpoint ${atKill.step} on the server; attempt ${pre.attempt} resumed from step ${resumed}, first progress at step ${firstStep}, final loss ${m['train.finalLoss']} (uninterrupted: ${reference?.pretrain['train.finalLoss']})`);

@@ -346,6 +346,9 @@ def _pretrain(cfg: PretrainConfig, resume: str | None, events: Events, stop, sig
         metrics.update({"train.firstContrastiveLoss": state.contrastive_log[0][1],
                         "train.finalContrastiveLoss": state.contrastive_log[-1][1]})
     metrics.update({"train.steps": state.step, "train.tokens": state.tokens})
+    peak = _peak_rss_mb()
+    if peak is not None:  # what a worker must provision, whatever the corpus size (issue #12: independent of it)
+        metrics["process.peakRssMb"] = peak
     if definitions is not None:
         found = state.dictionary.metrics(len(definitions.entries))
         metrics.update(found)
@@ -377,6 +380,17 @@ def _extend_vocab(cfg: PretrainConfig, tokenizer, ranks: Ranks):
     return ext, {"vocab.tokensAdded": len(ext.words), "vocab.inVocabulary": ext.in_vocab,
                  "vocab.addedTokens": ext.added_tokens, "vocab.tokensPerDocBefore": before,
                  "vocab.tokensPerDocAfter": tokens_per_doc(ext.tokenizer, sample)}
+
+
+def _peak_rss_mb() -> float | None:
+    """This process's peak resident set (VmHWM), in MiB. Not ru_maxrss: after a vfork + exec (how a worker starts
+    the trainer) that also counts the parent's pages."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            kb = next((int(line.split()[1]) for line in f if line.startswith("VmHWM:")), None)
+    except OSError:  # not Linux
+        return None
+    return None if kb is None else round(kb / 1024, 1)
 
 
 def _training_stream(cfg: PretrainConfig, tokenizer, segmenter, metrics: dict, events: Events) -> Stream:

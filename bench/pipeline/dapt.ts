@@ -55,12 +55,16 @@ export interface RunMeasure {
   extractMsPerPage?: number;
 }
 
-/** utime + stime of a process in seconds, from /proc/<pid>/stat (fields 14 and 15, in clock ticks of 1/100 s). */
-export function cpuSeconds(pid: number): number {
+/**
+ * utime + stime of a process in seconds, from /proc/<pid>/stat (fields 14 and 15, in clock ticks of 1/100 s);
+ * `children`: plus cutime + cstime (fields 16 and 17), the CPU of its children once they have exited (a stage
+ * that runs a subprocess per task, e.g. tokenize's trainer).
+ */
+export function cpuSeconds(pid: number, children = false): number {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    return (Number(fields[11]) + Number(fields[12]) + (children ? Number(fields[13]) + Number(fields[14]) : 0)) / 100;
   } catch {
     return NaN;
   }
@@ -77,12 +81,15 @@ export function peakRss(pid: number): number {
 }
 
 /** CPU samples of a set of processes over time, read back by interpolation at any instant. */
-class CpuSampler {
+export class CpuSampler {
   private readonly samples: { t: number; cpu: number }[] = [];
   private timer?: NodeJS.Timeout;
-  constructor(private readonly pids: number[]) {}
+  constructor(
+    private readonly pids: number[],
+    private readonly children = false,
+  ) {}
   private sample(): void {
-    this.samples.push({ t: Date.now(), cpu: this.pids.reduce((a, p) => a + cpuSeconds(p), 0) });
+    this.samples.push({ t: Date.now(), cpu: this.pids.reduce((a, p) => a + cpuSeconds(p, this.children), 0) });
   }
   start(everyMs = 200): void {
     this.sample();

@@ -48,6 +48,7 @@ export interface PretrainRecord {
 
 export const pretrainStage: StageImpl<Params> = {
   async run(ctx: StageContext<Params>) {
+    const attemptStartedAt = Date.now();
     const p = ctx.params;
     const inputs = classifyInputs(ctx.inputs, p);
     const source: ModelSource = p.baseModel
@@ -93,7 +94,7 @@ export const pretrainStage: StageImpl<Params> = {
     }
 
     const ledgerId = ctx.cacheKey ?? `${ctx.run}/${ctx.stage}`;
-    const track = new TrainingTracker(ctx, ledgerId, checkpointDir);
+    const track = new TrainingTracker(ctx, ledgerId, checkpointDir, attemptStartedAt);
     await runTrainerStage(ctx, {
       what: 'pretrain',
       config: {
@@ -146,6 +147,7 @@ export const pretrainStage: StageImpl<Params> = {
       attempt: ctx.attempt,
       resumedFromStep,
       firstStep: track.firstStep ?? null,
+      secondsToFirstProgress: track.secondsToFirstProgress ?? null,
       checkpointsUploaded: track.uploaded,
       trainDocs: domain.trainDocs,
       heldoutDocs: domain.evalDocs,
@@ -216,6 +218,8 @@ class TrainingTracker {
   uploads: Promise<void> = Promise.resolve();
   uploaded = 0;
   firstStep: number | undefined;
+  /** Attempt start → the trainer's first progress event: staging, download, start-up and the first steps. */
+  secondsToFirstProgress: number | undefined;
   lastStep = 0;
   lastLoss: number | undefined;
   tokensPerSec: number | undefined;
@@ -228,6 +232,7 @@ class TrainingTracker {
     private readonly ctx: StageContext<Params>,
     private readonly ledgerId: string,
     private readonly checkpointDir: string,
+    private readonly attemptStartedAt: number,
   ) {}
 
   onEvent(e: TrainerEvent): void {
@@ -254,6 +259,7 @@ class TrainingTracker {
     if (this.firstStep === undefined) {
       this.firstStep = e.step;
       this.startedAt = now;
+      this.secondsToFirstProgress = (now - this.attemptStartedAt) / 1000;
     }
     this.lastStep = e.step;
     this.lastLoss = e.loss;
