@@ -4,7 +4,7 @@
  * pseudo-labels, adapted + pseudo-labels + UDA; each arm's mean ± std over seeds and its paired difference to the
  * base with a 95% interval.
  *
- *   npm run bench:adapt -- [--size cpu] [--seeds 1,2,3,4,5] [--arms base,adapted] [--options JSON] [--out DIR] [--write-docs docs/benchmarks.md]
+ *   npm run bench:adapt -- [--size cpu|cpu-hour] [--seeds 1,2,3,4,5] [--arms base,adapted] [--options JSON] [--out DIR] [--write-docs docs/benchmarks.md]
  *     --options: finetune options every arm gets alike, e.g. '{"adversarial": {"method": "fgm"}}'
  *     --techniques '{"fgm": {"adversarial": {"method": "fgm"}}, "rdrop": {"rdrop": {}}}' [--technique-on base,adapted]:
  *       the toolbox's techniques, each one more arm <ref>+<name> fine-tuned with its options, in the same run
@@ -194,7 +194,7 @@ async function main(): Promise<void> {
   });
   if (a.render) return render(path.resolve(a.render), a['write-docs']);
   const size = a.smoke ? 'smoke' : a.size!;
-  if (!['smoke', 'cpu', 'gpu'].includes(size)) throw new Error(`--size: expected cpu or gpu, got "${size}"`);
+  if (!['smoke', 'cpu', 'cpu-hour', 'gpu'].includes(size)) throw new Error(`--size: expected cpu, cpu-hour or gpu, got "${size}"`);
   const domainDocs = a['domain-docs'] ? Number(a['domain-docs']) : size === 'gpu' ? 34_000 : 8000;
   if (a['bundle-only']) {
     const dir = await makeBundle({ out: path.resolve(a['bundle-only']), smoke: a.smoke, domainDocs, data: a.data, base: a.base, compact: size === 'gpu' });

@@ -77,6 +77,10 @@ SIZES = {
     # fine-tuning on the 160 labeled rows — what fits there in well under an hour, far below what the method needs
     "cpu": Size(pretrain_steps=40, pretrain_batch=8, seq_len=64, finetune_steps=20, finetune_batch=16,
                 finetune_lr=2e-4, max_length=48, pseudo_threshold=0.5, teacher_steps=20, resamples=2000),
+    # about an hour of the 2-core machine alone: 15x the CPU size's domain tokens (300 x 16 x 64 per pretrained
+    # arm) and 6 epochs of fine-tuning, to see whether the CPU size's null result is only its size
+    "cpu-hour": Size(pretrain_steps=300, pretrain_batch=16, seq_len=64, finetune_steps=60, finetune_batch=16,
+                     finetune_lr=1e-4, max_length=64, pseudo_threshold=0.5, teacher_steps=60, resamples=2000),
     # one GPU, under 8 minutes: ~10x the domain tokens of the CPU size, longer fine-tuning
     "gpu": Size(pretrain_steps=1500, pretrain_batch=64, seq_len=128, finetune_steps=300, finetune_batch=16,
                 finetune_lr=5e-5, max_length=128, pseudo_threshold=0.7, teacher_steps=300, resamples=4000),
