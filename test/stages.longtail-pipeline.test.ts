@@ -19,6 +19,7 @@ import { EN_GENERAL, writeVocab } from './helpers/newwords-corpus';
 import { plan } from './helpers/plans';
 import { startStack, type Stack } from './helpers/stack';
 import { buildTinyModel } from './helpers/tiny-model';
+import { objectText } from './helpers/object-text';
 
 process.env.OMP_NUM_THREADS ??= '1';
 
@@ -103,7 +104,7 @@ test('newwords → longtail → pretrain with definitions → report: the select
   const ev = (await store.readManifest(result.status.stages.evaluate.digest!))!.metrics.dictionary as Record<string, unknown>;
   assert.deepEqual({ ...ev, path: undefined }, { path: undefined, inject: 'selected', terms: 2, examplesWithDefinitions: { train: 0.5, test: 0.5 } });
   const report = (await store.readManifest(result.status.stages.report.digest!))!;
-  const html = (await (await store.getStream(report.files[0].key)).toArray()).join('');
+  const html = await objectText(store, report.files[0].key);
   assert.match(html, /<section id="longtail" data-section="longtail"><h2>Long-tail terms<\/h2>/);
   for (const term of ['hyperparameter', 'stochastic gradient descent']) assert.match(html, new RegExp(`<tr data-term="${term}" class="selected">`), term);
   assert.match(html, /<tr data-term="weight decay"><td>/);

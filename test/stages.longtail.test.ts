@@ -30,6 +30,7 @@ import { rng } from './helpers/near-corpus';
 import { EN_GENERAL, writeVocab } from './helpers/newwords-corpus';
 import { makeStageContext, publishAsInput, startTestMinio, type TestMinio } from './helpers/stage-context';
 import { buildTinyModel } from './helpers/tiny-model';
+import { objectText } from './helpers/object-text';
 
 const DEFINED_RARE = ['stochastic gradient descent', 'hyperparameter'];
 const COMMON = 'learning rate'; // defined, but general text uses it too
@@ -93,7 +94,7 @@ after(async () => {
 });
 
 async function readJsonl<T>(key: string): Promise<T[]> {
-  const text = (await (await store.getStream(key)).toArray()).join('');
+  const text = await objectText(store, key);
   return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
 }
 

@@ -20,6 +20,7 @@ import { EN_WORDS, ZH_WORDS, rng } from './helpers/near-corpus';
 import { referenceNewwords } from './helpers/newwords-reference';
 import { EN_GENERAL, EN_TERMS, ZH_TERMS, writeVocab } from './helpers/newwords-corpus';
 import { makeStageContext, publishAsInput, startTestMinio, type TestMinio } from './helpers/stage-context';
+import { objectText } from './helpers/object-text';
 
 
 let minio: TestMinio;
@@ -61,7 +62,7 @@ async function input(store: ArtifactStore, stage: string, docs: Doc[], shardSize
 }
 
 async function lexiconText(store: ArtifactStore, key: string): Promise<string> {
-  return (await (await store.getStream(key)).toArray()).join('');
+  return objectText(store, key);
 }
 
 /** Runs the stage (its phases inline) on domain and general documents; the lexicon file's text and the metrics. */

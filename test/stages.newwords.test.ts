@@ -17,6 +17,7 @@ import { stageKinds, type StageParamsInput } from '../schemas/stages';
 import { ZH_WORDS, rng } from './helpers/near-corpus';
 import { EN_GENERAL, EN_TERMS, ZH_TERMS, writeVocab } from './helpers/newwords-corpus';
 import { makeStageContext, publishAsInput, startTestMinio, type TestMinio } from './helpers/stage-context';
+import { objectText } from './helpers/object-text';
 
 
 let minio: TestMinio;
@@ -53,7 +54,7 @@ async function mine(params: StageParamsInput<'newwords'>) {
   const g = corpus(2, 300, 0);
   const inputs = [await input(store, 'domain', [...d.en, ...d.zh]), await input(store, 'general', [...g.en, ...g.zh])];
   const out = await newwordsStage.run!(makeStageContext({ store, params: stageKinds.newwords.params.parse(params), inputs }).ctx);
-  const text = (await (await store.getStream(out.files[0].key)).toArray()).join('');
+  const text = await objectText(store, out.files[0].key);
   const lexicon = text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as LexiconEntry);
   return { out, lexicon, words: lexicon.map((e) => e.word) };
 }
