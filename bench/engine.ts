@@ -18,15 +18,16 @@ import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { stageCacheKey } from '../activities/cache-key';
 import { ArtifactStore, keys } from '../activities/store';
-import { connectClient, startRun, waitForRun } from '../client/runs';
-import { ensureBinaries, startMinio, startTemporal, type MinioServer, type TemporalServer } from '../infra/servers';
+import { startRun, waitForRun } from '../client/runs';
+import { ensureBinaries } from '../infra/servers';
 import type { Plan } from '../schemas/plan';
-import { loadConfig, type DaptConfig } from '../config';
+import type { DaptConfig } from '../config';
 import { startWorkers, type RunningWorkers } from '../worker/worker';
 import { runBaselineDag, runBaselineFanout, startBaselineWorkers, type BaselineWorkers } from './baseline';
 import { median, summarize, traceRun, type TraceSummary } from './history';
 import { dagWorkload, fanoutWorkload, type Workload, type WorkloadName } from './workloads';
 import { renderReport, writeDocsSection, type Environment, type ResultRow } from './report';
+import { startBenchStack, type BenchStack } from './local-stack';
 
 const TARGET_RATIO = 1.3;
 
@@ -197,25 +198,12 @@ async function main(): Promise<void> {
   console.log(`temporal: ${env.temporal}; minio: ${env.minio}`);
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dapt-bench-'));
-  let temporal: TemporalServer | undefined;
-  let minio: MinioServer | undefined;
-  let client: Client | undefined;
+  let stack: BenchStack | undefined;
   let dapt: RunningWorkers | undefined;
   let baseline: BaselineWorkers | undefined;
   try {
-    [temporal, minio] = await Promise.all([
-      startTemporal({ logFile: path.join(dir, 'temporal.log'), uiPort: false }),
-      startMinio({ dataDir: path.join(dir, 'minio'), logFile: path.join(dir, 'minio.log') }),
-    ]);
-    const config = loadConfig(
-      {
-        temporal: { address: temporal.address, namespace: temporal.namespace },
-        store: { endpoint: minio.endpoint, accessKey: minio.accessKey, secretKey: minio.secretKey, bucket: 'bench' },
-        queuePrefix: 'dapt-',
-      },
-      {},
-    );
-    client = await connectClient(config);
+    stack = await startBenchStack(dir, { bucket: 'bench', queuePrefix: 'dapt-' });
+    const { client, config } = stack;
     // dapt's workers first: startWorkers installs the SDK runtime, which must happen before any other Worker.
     dapt = await startWorkers({ config, queues: ['cpu'], concurrency: opts.slots, log: () => {} });
     baseline = await startBaselineWorkers(config, opts.slots);
@@ -272,8 +260,7 @@ async function main(): Promise<void> {
   } finally {
     await baseline?.shutdown().catch((e) => console.error('baseline workers:', e));
     await dapt?.shutdown().catch((e) => console.error('dapt workers:', e));
-    await client?.connection.close().catch(() => {});
-    await Promise.all([temporal?.stop(), minio?.stop()]).catch((e) => console.error('servers:', e));
+    await stack?.stop();
     if (!process.env.DAPT_KEEP_BENCH_DIR) fs.rmSync(dir, { recursive: true, force: true });
   }
 }

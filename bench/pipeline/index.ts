@@ -26,12 +26,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Client } from '@temporalio/client';
-import { connectClient } from '../../client/runs';
-import { startMinio, startTemporal, type MinioServer, type TemporalServer } from '../../infra/servers';
-import { loadConfig } from '../../config';
 import { startWorkers, type RunningWorkers } from '../../worker/worker';
 import { writeGeneratedSection } from '../docs-section';
+import { startBenchStack, type BenchStack } from '../local-stack';
 import { ensureCorpus, type Corpus } from './corpus';
 import { measureDapt, pipelinePlan, stagesOf, type RunMeasure } from './dapt';
 import { renderReport, type SizeResult } from './report';
@@ -209,25 +206,12 @@ async function main(): Promise<void> {
     savePartial({ date: new Date().toISOString(), command, machine, loadBefore, started, sizes, pins: opts.baseline ? PINS : undefined });
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dapt-bench-pipeline-'));
-  let temporal: TemporalServer | undefined;
-  let minio: MinioServer | undefined;
-  let client: Client | undefined;
+  let stack: BenchStack | undefined;
   let workflows: RunningWorkers | undefined;
   const sizes: SizeResult[] = [];
   try {
-    [temporal, minio] = await Promise.all([
-      startTemporal({ logFile: path.join(dir, 'temporal.log'), uiPort: false }),
-      startMinio({ dataDir: path.join(dir, 'minio'), logFile: path.join(dir, 'minio.log') }),
-    ]);
-    const base = loadConfig(
-      {
-        temporal: { address: temporal.address, namespace: temporal.namespace },
-        store: { endpoint: minio.endpoint, accessKey: minio.accessKey, secretKey: minio.secretKey, bucket: 'pipeline' },
-        queuePrefix: 'pipeline-',
-      },
-      {},
-    );
-    client = await connectClient(base);
+    stack = await startBenchStack(dir, { bucket: 'pipeline', queuePrefix: 'pipeline-' });
+    const { client, config: base } = stack;
     // Workflows only: every stage activity runs in the worker processes under test.
     workflows = await startWorkers({ config: base, queues: [], log: () => {} });
 
@@ -247,9 +231,9 @@ async function main(): Promise<void> {
       const largest = p === passes.length - 1 && !opts.smoke;
       const [most, ...rest] = [...(largest ? opts.largestWorkers : opts.smoke && input === 'jsonl' ? [1] : opts.workers)].reverse();
       const steps: (() => Promise<RunMeasure> | RunMeasure)[] = [
-        () => measureDapt({ client: client!, base, dir, plan, corpus, workers: most, log }),
+        () => measureDapt({ client, base, dir, plan, corpus, workers: most, log }),
         ...(py && largest ? [...opts.baselineWorkers].reverse().map((w) => () => runDatatrove(py, corpus, w, baselineFiles, log)) : []),
-        ...rest.map((w) => () => measureDapt({ client: client!, base, dir, plan, corpus, workers: w, log })),
+        ...rest.map((w) => () => measureDapt({ client, base, dir, plan, corpus, workers: w, log })),
       ];
       for (const step of steps) {
         runs.push(await step());
@@ -260,8 +244,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await workflows?.shutdown().catch((e: unknown) => console.error('workflow worker:', e));
-    await client?.connection.close().catch(() => {});
-    await Promise.all([temporal?.stop(), minio?.stop()]).catch((e: unknown) => console.error('servers:', e));
+    await stack?.stop();
     if (!process.env.DAPT_KEEP_BENCH_DIR) fs.rmSync(dir, { recursive: true, force: true });
   }
   const loadAfter = os.loadavg().map((x) => x.toFixed(2)).join(' ');

@@ -18,16 +18,16 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { connectClient, startRun, waitForRun } from '../../client/runs';
-import { startMinio, startTemporal, type MinioServer, type TemporalServer } from '../../infra/servers';
+import { startRun, waitForRun } from '../../client/runs';
 import { startWorkerProcess, type WorkerProcess } from '../../infra/worker-process';
 import { formatIssues } from '../../schemas/issues';
 import { compilePipeline, type Plan } from '../../schemas/plan';
 import type { FanoutBatchInput, StageState } from '../../schemas/run';
-import { loadConfig, type DaptConfig } from '../../config';
+import type { DaptConfig } from '../../config';
 import { startWorkers, type RunningWorkers } from '../../worker/worker';
 import { writeCorpus } from '../data/corpus';
 import { writeGeneratedSection } from '../docs-section';
+import { startBenchStack, type BenchStack } from '../local-stack';
 
 interface Options {
   docs: number;
@@ -221,26 +221,13 @@ async function main(): Promise<void> {
   console.log(`machine: ${machine}; load average ${loadBefore}`);
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dapt-bench-scale-'));
-  let temporal: TemporalServer | undefined;
-  let minio: MinioServer | undefined;
-  let client: Client | undefined;
+  let stack: BenchStack | undefined;
   let workflows: RunningWorkers | undefined;
   try {
     console.log(`generating ${opts.docs} documents…`);
     await writeJsonlCorpus(dir, opts.docs);
-    [temporal, minio] = await Promise.all([
-      startTemporal({ logFile: path.join(dir, 'temporal.log'), uiPort: false }),
-      startMinio({ dataDir: path.join(dir, 'minio'), logFile: path.join(dir, 'minio.log') }),
-    ]);
-    const base = loadConfig(
-      {
-        temporal: { address: temporal.address, namespace: temporal.namespace },
-        store: { endpoint: minio.endpoint, accessKey: minio.accessKey, secretKey: minio.secretKey, bucket: 'scale' },
-        queuePrefix: 'scale-',
-      },
-      {},
-    );
-    client = await connectClient(base);
+    stack = await startBenchStack(dir, { bucket: 'scale', queuePrefix: 'scale-' });
+    const { client, config: base } = stack;
     // Workflows only: every stage activity runs in the worker processes under test.
     workflows = await startWorkers({ config: base, queues: [], log: () => {} });
     const b: Bench = { dir, client, base };
@@ -267,8 +254,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await workflows?.shutdown().catch((e: unknown) => console.error('workflow worker:', e));
-    await client?.connection.close().catch(() => {});
-    await Promise.all([temporal?.stop(), minio?.stop()]).catch((e: unknown) => console.error('servers:', e));
+    await stack?.stop();
     if (!process.env.DAPT_KEEP_BENCH_DIR) fs.rmSync(dir, { recursive: true, force: true });
   }
 }

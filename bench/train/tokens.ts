@@ -26,14 +26,14 @@ import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { trainerPython } from '../../activities/model-stage/trainer-process';
-import { connectClient, startRun, waitForRun, type RunResult } from '../../client/runs';
-import { loadConfig, type DaptConfig } from '../../config';
+import { startRun, waitForRun, type RunResult } from '../../client/runs';
+import type { DaptConfig } from '../../config';
 import { REPO_ROOT } from '../../infra/paths';
-import { startMinio, startTemporal, type MinioServer, type TemporalServer } from '../../infra/servers';
 import { startWorkerProcess, type WorkerProcess } from '../../infra/worker-process';
 import { compilePipeline, formatIssues } from '../../schemas';
 import { startWorkers } from '../../worker/worker';
 import { writeGeneratedSection } from '../docs-section';
+import { startBenchStack, type BenchStack } from '../local-stack';
 import { CpuSampler, peakRss } from '../pipeline/dapt';
 
 const run = promisify(execFile);
@@ -255,25 +255,12 @@ async function main(): Promise<void> {
   // the descriptions give with their own WordPiece (the run prints the real count).
   const wordsPerCopy = smokeTexts.reduce((a, t) => a + t.split(/\s+/).length, 0);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dapt-bench-tokens-'));
-  let temporal: TemporalServer | undefined;
-  let minio: MinioServer | undefined;
-  let client: Client | undefined;
+  let stack: BenchStack | undefined;
   const ms: Measure[] = [];
   let corpusNote = '';
   try {
-    [temporal, minio] = await Promise.all([
-      startTemporal({ logFile: path.join(dir, 'temporal.log'), uiPort: false }),
-      startMinio({ dataDir: path.join(dir, 'minio'), logFile: path.join(dir, 'minio.log') }),
-    ]);
-    const base = loadConfig(
-      {
-        temporal: { address: temporal.address, namespace: temporal.namespace },
-        store: { endpoint: minio.endpoint, accessKey: minio.accessKey, secretKey: minio.secretKey, bucket: 'tokens' },
-        queuePrefix: 'tokens-',
-      },
-      {},
-    );
-    client = await connectClient(base);
+    stack = await startBenchStack(dir, { bucket: 'tokens', queuePrefix: 'tokens-' });
+    const { client, config: base } = stack;
     for (const target of opts.tokens) {
       const copies = Math.max(1, Math.round(target / (wordsPerCopy * 1.3)));
       const corpus = opts.smoke ? ensureCorpus(smokeTexts, 1) : ensureCorpus(texts, copies);
@@ -284,8 +271,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    await client?.connection.close().catch(() => {});
-    await Promise.all([temporal?.stop(), minio?.stop()]).catch((e: unknown) => console.error('servers:', e));
+    await stack?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
   const command = `npm run bench:tokens -- ${opts.smoke ? '--smoke' : `--tokens ${opts.tokens.map((t) => `${t / 1e6}M`).join(',')} --workers ${opts.workers.join(',')} --shard-docs ${opts.shardDocs}`}`;
