@@ -34,6 +34,7 @@ import { defaultJieba } from '../../activities/chinese';
 import { rng } from '../../activities/rng';
 import { intervalChart } from '../../activities/stages/report/svg';
 import { writeGeneratedSection } from '../docs-section';
+import { infraDir } from '../infra-dir';
 
 const run = promisify(execFile);
 
@@ -69,13 +70,6 @@ export function writeSmokeData(dir: string): void {
   writeJsonl(path.join(dir, 'task', 'unlabeled.jsonl'), rows(30).map(({ text }) => ({ text })));
   writeJsonl(path.join(dir, 'domain', 'domain.jsonl'), Array.from({ length: 60 }, (_, i) => ({ id: `d${i}`, text: `${sentence(i % 3)} ${sentence((i + 1) % 3)}` })));
   writeJsonl(path.join(dir, 'general', 'general.jsonl'), Array.from({ length: 60 }, (_, i) => ({ id: `g${i}`, text: Array.from({ length: 12 }, () => pick(filler)).join(' ') + '.' })));
-}
-
-async function bashPrint(script: string): Promise<string> {
-  const { stdout } = await run('bash', [path.join(REPO_ROOT, 'infra', script)], { cwd: REPO_ROOT, maxBuffer: 1 << 20 });
-  const dir = stdout.trim().split('\n').pop() ?? '';
-  if (!fs.existsSync(dir)) throw new Error(`infra/${script} printed no directory (got "${dir}")`);
-  return dir;
 }
 
 export interface BundleOptions {
@@ -115,8 +109,8 @@ export async function makeBundle(o: BundleOptions): Promise<string> {
       '--out', path.join(o.out, 'base'), '--vocab-size', '200', '--hidden', '32', '--layers', '1', '--max-positions', '64'], { cwd: REPO_ROOT, env: { ...process.env, PYTHONPATH: REPO_ROOT } });
     source = { data: 'generated (bench/adapt/index.ts writeSmokeData)', base: 'tiny random BERT (python -m trainer tiny-model)' };
   } else {
-    const data = o.data ?? (await bashPrint('real-data.sh'));
-    const base = o.base ?? (await bashPrint('warm-base.sh'));
+    const data = o.data ?? (await infraDir('real-data.sh'));
+    const base = o.base ?? (await infraDir('warm-base.sh'));
     fs.cpSync(base, path.join(o.out, 'base'), { recursive: true, dereference: true, filter: (f) => !path.basename(f).startsWith('.') });
     for (const f of ['train.jsonl', 'dev.jsonl', 'test.jsonl', 'unlabeled.jsonl']) fs.cpSync(path.join(data, 'task', f), path.join(o.out, 'task', f));
     if (o.compact) await halveWeights(path.join(o.out, 'base'));
@@ -135,7 +129,7 @@ export async function makeBundle(o: BundleOptions): Promise<string> {
       return rows.length;
     };
     // a real glossary for the dictionary-enhanced pretraining arm (infra/glossary.sh: FOLDOC from Debian's archive)
-    const glossary = await bashPrint('glossary.sh');
+    const glossary = await infraDir('glossary.sh');
     fs.cpSync(path.join(glossary, 'glossary.jsonl'), path.join(o.out, 'glossary.jsonl'));
     // its terms as a lexicon for the n-gram adapter arm: domain terms a person wrote down, where a pipeline would
     // use the newwords stage's mined lexicon ({word} records: FOLDOC has terms such as "{IDF}")

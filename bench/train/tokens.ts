@@ -33,6 +33,7 @@ import { startWorkerProcess, type WorkerProcess } from '../../infra/worker-proce
 import { compilePipeline, formatIssues } from '../../schemas';
 import { startWorkers } from '../../worker/worker';
 import { writeGeneratedSection } from '../docs-section';
+import { infraDir } from '../infra-dir';
 import { startBenchStack, type BenchStack } from '../local-stack';
 import { CpuSampler, peakRss } from '../pipeline/dapt';
 
@@ -76,16 +77,9 @@ function parseOptions(): Options {
   };
 }
 
-async function bashPrint(script: string): Promise<string> {
-  const { stdout } = await run('bash', [path.join(REPO_ROOT, 'infra', script)], { cwd: REPO_ROOT, maxBuffer: 1 << 20 });
-  const dir = stdout.trim().split('\n').pop() ?? '';
-  if (!fs.existsSync(dir)) throw new Error(`infra/${script} printed no directory (got "${dir}")`);
-  return dir;
-}
-
 interface Corpus {
   dir: string;
-  /** whitespace words per copy of the descriptions (the tokens are counted by the tokenize stage) */
+  /** documents per copy of the descriptions (the tokens are counted by the tokenize stage) */
   docsPerCopy: number;
   copies: number;
   bytes: number;
@@ -247,7 +241,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   const machine = `${os.availableParallelism()} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM`;
   const load = os.loadavg().map((x) => x.toFixed(2)).join(' ');
-  const dataDir = await bashPrint('real-data.sh');
+  const dataDir = await infraDir('real-data.sh');
   const texts = descriptions(dataDir);
   const model = await ensureModel(dataDir, opts.smoke);
   const smokeTexts = opts.smoke ? texts.slice(0, 3000) : texts;
