@@ -20,14 +20,7 @@ dest="$cache/data/foldoc-$FOLDOC_VERSION-v$BUILD"
 archive_begin glossary "$dest"
 tmp="$(mktemp -d "$cache/data/.glossary.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
-fetch() { (cd "$tmp" && apt-get "${apt_opts[@]}" download "dict-foldoc=$FOLDOC_VERSION" >&2); }
-if ! fetch; then
-  archive_update
-  fetch || die "apt-get download dict-foldoc=$FOLDOC_VERSION failed"
-fi
-deb="$(ls "$tmp"/dict-foldoc_*.deb)"
-echo "$FOLDOC_SHA256  $deb" | sha256sum -c --quiet - || die "$deb does not have the pinned sha256 $FOLDOC_SHA256"
-dpkg-deb -x "$deb" "$tmp/x"
+archive_deb dict-foldoc "$FOLDOC_VERSION" "$FOLDOC_SHA256" "$tmp"
 
 rm -rf "$dest.partial"
 python3 "$here/foldoc.py" "$tmp/x/usr/share/dictd/foldoc.index" "$tmp/x/usr/share/dictd/foldoc.dict.dz" "$dest.partial"

@@ -44,12 +44,9 @@ echo "$PACKAGES_SHA256  $tmp/Packages" | sha256sum -c --quiet - ||
 echo "$TRANSLATION_SHA256  $tmp/Translation-en" | sha256sum -c --quiet - ||
   die "$translation is not the pinned bookworm 12.15 Translation-en index (sha256 $TRANSLATION_SHA256)"
 
-(cd "$tmp" && apt-get "${apt_opts[@]}" download "fortunes=$FORTUNES_VERSION" >&2) || die "apt-get download fortunes=$FORTUNES_VERSION failed"
-deb="$(ls "$tmp"/fortunes_*.deb)"
-echo "$FORTUNES_SHA256  $deb" | sha256sum -c --quiet - || die "$deb does not have the pinned sha256 $FORTUNES_SHA256"
-dpkg-deb -x "$deb" "$tmp/fortunes"
+archive_deb fortunes "$FORTUNES_VERSION" "$FORTUNES_SHA256" "$tmp"
 
 rm -rf "$dest.partial"
-python3 "$here/real_data.py" "$tmp/Packages" "$tmp/Translation-en" "$tmp/fortunes/usr/share/games/fortunes" "$dest.partial"
+python3 "$here/real_data.py" "$tmp/Packages" "$tmp/Translation-en" "$tmp/x/usr/share/games/fortunes" "$dest.partial"
 rm -rf "$dest" && mv "$dest.partial" "$dest" && touch "$dest/.complete"
 echo "$dest"

@@ -40,21 +40,9 @@ echo "warm-base: training the MLM head of $(basename "$base") on general text ($
 (cd "$repo" && PYTHONPATH="$repo" DAPT_LOG_LEVEL="${DAPT_LOG_LEVEL:-WARNING}" "$py" -m trainer pretrain --config "$tmp/pretrain.json" >/dev/null) ||
   { echo "warm-base: the head warm-up failed (see above)" >&2; exit 1; }
 
-cat >"$tmp/evaluate.json" <<EOF
-{"command": "evaluate", "models": {"base": {"path": "$tmp/model", "objective": "mlm"}},
- "data": {"domain": [], "general": ["$tmp/held-out.jsonl"], "textField": "text", "seqLen": $SEQ, "maxSequences": 256},
- "masking": {"strategy": "token", "rate": 0.15, "language": "en"}, "seed": 1234, "batchSize": 16,
- "outputDir": "$tmp/eval", "device": "cpu", "phase": "score"}
-EOF
-(cd "$repo" && PYTHONPATH="$repo" DAPT_LOG_LEVEL="${DAPT_LOG_LEVEL:-WARNING}" "$py" -m trainer evaluate --config "$tmp/evaluate.json" >/dev/null) ||
-  { echo "warm-base: measuring the warmed head failed (see above)" >&2; exit 1; }
-"$py" - "$tmp/eval/metrics.json" "$tmp/model/warmup.json" "$STEPS" <<'PY'
-import json, sys
-m = json.load(open(sys.argv[1]))
-out = {"steps": int(sys.argv[3]), "heldOut": "general (every 10th fortune cookie)",
-       **{k.removeprefix("base.general."): v for k, v in m.items() if k.startswith("base.general.")}}
-json.dump(out, open(sys.argv[2], "w"), indent=2)
-print(f"warm-base: held-out general text: masked-token accuracy {out.get('accuracy', float('nan')):.3f}, loss {out.get('loss', float('nan')):.3f}", file=sys.stderr)
-PY
+# shellcheck source=infra/mlm-heldout.sh
+. "$here/mlm-heldout.sh"
+mlm_heldout "$tmp/model" "$tmp/held-out.jsonl" "$tmp/model/warmup.json" "$STEPS" "general (every 10th fortune cookie)" ||
+  { echo "warm-base: measuring the warmed head failed" >&2; exit 1; }
 rm -rf "$dest" && mv "$tmp/model" "$dest" && touch "$dest/.complete"
 echo "$dest"

@@ -90,3 +90,22 @@ test('real_data.py: a section with too few source packages is an error that name
     (e: { stderr: Buffer }) => /section hamradio has \d+ usable source packages, fewer than 96/.test(e.stderr.toString()),
   );
 });
+
+test('wordnet.py: one "word, word: gloss" document per synset, markers and licence header dropped, a short file refused', () => {
+  const dir = path.join(root, 'wordnet');
+  fs.mkdirSync(dir, { recursive: true });
+  const header = '  1 This software and database is being provided to you, the LICENSEE, by Princeton University\n';
+  fs.writeFileSync(path.join(dir, 'data.noun'), header + '00217499 04 n 02 disaster 0 calamity_of_note 0 001 @ 00217014 n 0000 | an act that has disastrous consequences  \n');
+  fs.writeFileSync(path.join(dir, 'data.verb'), header + '01192791 42 v 01 run_low 0 001 @ 02612368 v 0000 01 + 02 00 | to be spent or finished; "Gas is running low"  \n');
+  fs.writeFileSync(path.join(dir, 'data.adj'), header + '00001740 00 a 01 able(a) 0 005 | (usually followed by `to\') having the necessary means  \n00001999 00 a 01 empty 0 000 |  \n');
+  fs.writeFileSync(path.join(dir, 'data.adv'), header);
+  const script = path.join(__dirname, '..', 'infra', 'wordnet.py');
+  execFileSync('python3', [script, dir, path.join(root, 'wn-out'), '1']);
+  assert.deepEqual(readJsonl(path.join(root, 'wn-out', 'glosses.jsonl')), [
+    { id: 'wn-noun-00217499', text: 'disaster, calamity of note: an act that has disastrous consequences' },
+    { id: 'wn-verb-01192791', text: 'run low: to be spent or finished; "Gas is running low"' },
+    { id: 'wn-adj-00001740', text: "able: (usually followed by `to') having the necessary means" },
+  ]);
+  assert.throws(() => execFileSync('python3', [script, dir, path.join(root, 'wn-short')], { stdio: 'pipe' }),
+    (e: { stderr: Buffer }) => /only 3 synsets read from .*wordnet, expected at least 100000/.test(e.stderr.toString()));
+});

@@ -5,6 +5,8 @@
  * base with a 95% interval.
  *
  *   npm run bench:adapt -- [--size cpu|cpu-hour] [--seeds 1,2,3,4,5] [--arms base,adapted] [--options JSON] [--out DIR] [--write-docs docs/benchmarks.md]
+ *     --base-model general-bert: a small BERT pretrained here on general text (infra/general-base.sh) instead of the
+ *       example's MiniLM base, with its own size (--size general-bert) and that general text for the control arm
  *     --options: finetune options every arm gets alike, e.g. '{"adversarial": {"method": "fgm"}}'
  *     --techniques '{"fgm": {"adversarial": {"method": "fgm"}}, "rdrop": {"rdrop": {}}}' [--technique-on base,adapted]:
  *       the toolbox's techniques, each one more arm <ref>+<name> fine-tuned with its options, in the same run
@@ -72,6 +74,20 @@ export function writeSmokeData(dir: string): void {
   writeJsonl(path.join(dir, 'general', 'general.jsonl'), Array.from({ length: 60 }, (_, i) => ({ id: `g${i}`, text: Array.from({ length: 12 }, () => pick(filler)).join(' ') + '.' })));
 }
 
+export const BASE_MODELS = ['minilm', 'general-bert'] as const;
+export type BaseModel = (typeof BASE_MODELS)[number];
+
+/** Rows of several files interleaved in a fixed shuffled order (the control arm reads one mixed stream). */
+function shuffled<T>(rows: T[], seed: number): T[] {
+  const r = rng(seed);
+  const out = [...rows];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
 export interface BundleOptions {
   out: string;
   smoke?: boolean;
@@ -80,6 +96,12 @@ export interface BundleOptions {
   generalDocs?: number;
   data?: string;
   base?: string;
+  /**
+   * minilm: the example's base (all-MiniLM-L6-v2 with a warmed MLM head), general text the fortune cookies.
+   * general-bert: a small BERT pretrained here from random weights on general text (infra/general-base.sh), and
+   * that same general text (fortune cookies + WordNet glosses) for the control arm: a base that never saw the domain.
+   */
+  baseModel?: BaseModel;
   /**
    * For a machine that gets the bundle through a size limit (the device machine takes 64 MiB): the base's
    * weights stored as float16 (the GPU run trains in bf16 autocast anyway) and the documents gzipped.
@@ -110,7 +132,8 @@ export async function makeBundle(o: BundleOptions): Promise<string> {
     source = { data: 'generated (bench/adapt/index.ts writeSmokeData)', base: 'tiny random BERT (python -m trainer tiny-model)' };
   } else {
     const data = o.data ?? (await infraDir('real-data.sh'));
-    const base = o.base ?? (await infraDir('warm-base.sh'));
+    const generalBert = o.baseModel === 'general-bert';
+    const base = o.base ?? (await infraDir(generalBert ? 'general-base.sh' : 'warm-base.sh'));
     fs.cpSync(base, path.join(o.out, 'base'), { recursive: true, dereference: true, filter: (f) => !path.basename(f).startsWith('.') });
     for (const f of ['train.jsonl', 'dev.jsonl', 'test.jsonl', 'unlabeled.jsonl']) fs.cpSync(path.join(data, 'task', f), path.join(o.out, 'task', f));
     if (o.compact) await halveWeights(path.join(o.out, 'base'));
@@ -135,7 +158,15 @@ export async function makeBundle(o: BundleOptions): Promise<string> {
     // use the newwords stage's mined lexicon ({word} records: FOLDOC has terms such as "{IDF}")
     writeJsonl(path.join(o.out, 'glossary-terms.jsonl'), readJsonl(path.join(o.out, 'glossary.jsonl')).map((x) => ({ word: String(x.term).replace(/\s+/g, ' ') })));
     const meta = JSON.parse(fs.readFileSync(path.join(data, 'meta.json'), 'utf8')) as Record<string, unknown>;
-    source = { data, base, meta, glossary, domainDocs: take('domain', o.domainDocs ?? 8000), generalDocs: take('general', o.generalDocs ?? 8000), ...(o.compact ? { compact: 'base weights float16, documents gzipped' } : {}) };
+    let generalDocs: number;
+    if (generalBert) {
+      // the base's own pretraining text, all of it: the control continues on what the base already knows
+      const wordnet = await infraDir('wordnet.sh');
+      const rows = [...readJsonl(path.join(data, 'general', 'fortunes.jsonl')), ...readJsonl(path.join(wordnet, 'glosses.jsonl'))];
+      writeJsonl(path.join(o.out, 'general', 'general.jsonl'), shuffled(rows.map((x) => ({ id: x.id, text: x.text })), 5));
+      generalDocs = rows.length;
+    } else generalDocs = take('general', o.generalDocs ?? 8000);
+    source = { data, base, baseModel: o.baseModel ?? 'minilm', meta, glossary, domainDocs: take('domain', o.domainDocs ?? 8000), generalDocs, ...(o.compact ? { compact: 'base weights float16, documents gzipped' } : {}) };
   }
   const unlabeled = readJsonl(path.join(o.out, 'task', 'unlabeled.jsonl')).map((x) => String(x.text));
   writeJsonl(path.join(o.out, 'pairs.jsonl'), udaPairs(unlabeled));
@@ -170,7 +201,7 @@ async function main(): Promise<void> {
   const { values: a } = parseArgs({
     options: {
       smoke: { type: 'boolean', default: false },
-      size: { type: 'string', default: 'cpu' },
+      size: { type: 'string' },
       seeds: { type: 'string' },
       arms: { type: 'string' },
       options: { type: 'string' },
@@ -180,6 +211,7 @@ async function main(): Promise<void> {
       out: { type: 'string' },
       data: { type: 'string' },
       base: { type: 'string' },
+      'base-model': { type: 'string', default: 'minilm' },
       'bundle-only': { type: 'string' },
       'domain-docs': { type: 'string' },
       'write-docs': { type: 'string' },
@@ -187,16 +219,20 @@ async function main(): Promise<void> {
     },
   });
   if (a.render) return render(path.resolve(a.render), a['write-docs']);
-  const size = a.smoke ? 'smoke' : a.size!;
-  if (!['smoke', 'cpu', 'cpu-hour', 'gpu'].includes(size)) throw new Error(`--size: expected cpu, cpu-hour or gpu, got "${size}"`);
-  const domainDocs = a['domain-docs'] ? Number(a['domain-docs']) : size === 'gpu' ? 34_000 : 8000;
+  const baseModel = a['base-model'] as BaseModel;
+  if (!BASE_MODELS.includes(baseModel)) throw new Error(`--base-model: expected ${BASE_MODELS.join(' or ')}, got "${a['base-model']}"`);
+  // each base has its own CPU size: the small general-bert trains ~10x faster per token and wants other learning rates
+  const size = a.smoke ? 'smoke' : (a.size ?? (baseModel === 'general-bert' ? 'general-bert' : 'cpu'));
+  const sizes = ['smoke', 'cpu', 'cpu-hour', 'gpu', 'general-bert'];
+  if (!sizes.includes(size)) throw new Error(`--size: expected ${sizes.slice(1).join(', ')}, got "${size}"`);
+  const domainDocs = a['domain-docs'] ? Number(a['domain-docs']) : size === 'gpu' || baseModel === 'general-bert' ? 34_000 : 8000;
   if (a['bundle-only']) {
-    const dir = await makeBundle({ out: path.resolve(a['bundle-only']), smoke: a.smoke, domainDocs, data: a.data, base: a.base, compact: size === 'gpu' });
+    const dir = await makeBundle({ out: path.resolve(a['bundle-only']), smoke: a.smoke, domainDocs, data: a.data, base: a.base, baseModel, compact: size === 'gpu' && baseModel === 'minilm' });
     console.log(`bench:adapt: bundle for --size ${size} in ${dir}; run it with bash bench/adapt/gpu.sh ${dir} OUT`);
     return;
   }
   const out = path.resolve(a.out ?? fs.mkdtempSync(path.join(os.tmpdir(), 'dapt-bench-adapt-')));
-  const bundle = await makeBundle({ out: path.join(out, 'bundle'), smoke: a.smoke, domainDocs, data: a.data, base: a.base });
+  const bundle = await makeBundle({ out: path.join(out, 'bundle'), smoke: a.smoke, domainDocs, data: a.data, base: a.base, baseModel });
   const seeds = a.seeds ?? (a.smoke ? '1,2' : '1,2,3,4,5');
   const args = [path.join(__dirname, 'protocol.py'), '--bundle', bundle, '--out', out, '--size', size, '--seeds', seeds, '--device', 'cpu'];
   if (a.arms) args.push('--arms', a.arms);

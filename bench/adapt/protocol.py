@@ -1,6 +1,6 @@
 """The adaptation ablation (issue #13 §2): which part of the pipeline earns the gain on a few-label task?
 
-    python bench/adapt/protocol.py --bundle DIR --out OUT [--size cpu|gpu|smoke] [--seeds 1,2,3,4,5]
+    python bench/adapt/protocol.py --bundle DIR --out OUT [--size cpu|cpu-hour|general-bert|gpu|smoke] [--seeds 1,2,3,4,5]
 
 Arms, every one fine-tuned on the same labeled rows with the same seeds, step budget (maxSteps × batch size of
 labeled rows), hyper-parameters and untouched test set:
@@ -67,6 +67,9 @@ class Size:
     pseudo_threshold: float
     teacher_steps: int
     resamples: int
+    # continued pretraining's peak learning rate: a checkpoint pretrained at scale wants a small one, the small
+    # general-bert base (infra/general-base.sh, pretrained at 1e-3) a larger one
+    pretrain_lr: float = 1e-4
 
 
 SIZES = {
@@ -81,6 +84,12 @@ SIZES = {
     # arm) and 6 epochs of fine-tuning, to see whether the CPU size's null result is only its size
     "cpu-hour": Size(pretrain_steps=300, pretrain_batch=16, seq_len=64, finetune_steps=60, finetune_batch=16,
                      finetune_lr=1e-4, max_length=64, pseudo_threshold=0.5, teacher_steps=60, resamples=2000),
+    # the small general-bert base (infra/general-base.sh: 4 layers, hidden 256, pretrained here on general text):
+    # ~10x faster per token than the MiniLM base, so the 2-core machine affords more pretraining in less time;
+    # learning rates for a small model trained from scratch
+    "general-bert": Size(pretrain_steps=600, pretrain_batch=32, seq_len=64, finetune_steps=150, finetune_batch=16,
+                         finetune_lr=1e-3, max_length=64, pseudo_threshold=0.5, teacher_steps=150, resamples=2000,
+                         pretrain_lr=5e-4),
     # one GPU, under 8 minutes: ~10x the domain tokens of the CPU size, longer fine-tuning
     "gpu": Size(pretrain_steps=1500, pretrain_batch=64, seq_len=128, finetune_steps=300, finetune_batch=16,
                 finetune_lr=5e-5, max_length=128, pseudo_threshold=0.7, teacher_steps=300, resamples=4000),
@@ -132,7 +141,7 @@ def pretrain(name: str, base: str, train: list[str], out: str, size: Size, devic
     raw = {"command": "pretrain", "model": {"path": base, "objective": "mlm"},
            "data": {"train": train, "seqLen": size.seq_len},
            "masking": {"strategy": "whole-word", "rate": 0.15, "language": "en"},
-           "train": {"maxSteps": size.pretrain_steps, "batchSize": size.pretrain_batch, "lr": 1e-4,
+           "train": {"maxSteps": size.pretrain_steps, "batchSize": size.pretrain_batch, "lr": size.pretrain_lr,
                      "warmupSteps": max(1, size.pretrain_steps // 10), "seed": 7, "logEvery": 50,
                      "checkpointEvery": 10 ** 6, "headWarmupSteps": "auto"},
            "outputDir": out, "checkpointDir": out + ".ckpt", "device": device}
