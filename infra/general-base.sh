@@ -8,7 +8,9 @@
 # small BERT-style checkpoint with its head (examples/debian-en/README.md), so this is the honest stand-in for
 # "a model pretrained on general text". Every 50th document is held out: general-base.json in the output holds
 # the masked-token accuracy there (15% of the tokens masked).
-# Prints the model directory. Idempotent; deterministic (fixed seeds); ~15 CPU-minutes once.
+# Prints the model directory. Idempotent; fixed seeds, but two builds are not bit-identical: the `tokenizers`
+# WordPiece trainer picks and orders pieces of equal count differently between runs (seen: two builds' vocabularies
+# differ in a few pieces and 1,004 of 8,000 ids), and the model follows. ~12 minutes of the 2-core machine, once.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
