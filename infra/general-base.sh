@@ -24,12 +24,9 @@ if [ -f "$dest/.complete" ]; then echo "$dest"; exit 0; fi
 data="$(bash "$here/real-data.sh")"
 wordnet="$(bash "$here/wordnet.sh")"
 py="$(bash "$here/trainer-env.sh")"
-mkdir -p "$cache/models"
-exec 9>"$dest.lock"
-flock 9
-if [ -f "$dest/.complete" ]; then echo "$dest"; exit 0; fi
-tmp="$(mktemp -d "$cache/models/.general-base.XXXXXX")"
-trap 'rm -rf "$tmp"' EXIT
+# shellcheck source=infra/model-build.sh
+. "$here/model-build.sh"
+model_begin general-base "$dest"
 cat "$data/general/fortunes.jsonl" "$wordnet/glosses.jsonl" >"$tmp/general.jsonl"
 awk 'NR % 50 != 7' "$tmp/general.jsonl" >"$tmp/train.jsonl"
 awk 'NR % 50 == 7' "$tmp/general.jsonl" >"$tmp/held-out.jsonl"
@@ -46,12 +43,9 @@ cat >"$tmp/pretrain.json" <<JSON
            "logEvery": 100, "checkpointEvery": 100000, "seed": 1},
  "outputDir": "$tmp/model", "checkpointDir": "$tmp/ckpt", "device": "cpu"}
 JSON
-(cd "$repo" && PYTHONPATH="$repo" DAPT_LOG_LEVEL="${DAPT_LOG_LEVEL:-WARNING}" "$py" -m trainer pretrain --config "$tmp/pretrain.json" >/dev/null) ||
+trainer_run pretrain "$tmp/pretrain.json" ||
   { echo "general-base: pretraining failed (see above)" >&2; exit 1; }
 
-# shellcheck source=infra/mlm-heldout.sh
-. "$here/mlm-heldout.sh"
 mlm_heldout "$tmp/model" "$tmp/held-out.jsonl" "$tmp/model/general-base.json" "$STEPS" "general (every 50th fortune cookie or WordNet gloss)" ||
   { echo "general-base: measuring the model failed" >&2; exit 1; }
-rm -rf "$dest" && mv "$tmp/model" "$dest" && touch "$dest/.complete"
-echo "$dest"
+model_publish "$tmp/model" "$dest"

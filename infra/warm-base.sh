@@ -20,12 +20,9 @@ if [ -f "$dest/.complete" ]; then echo "$dest"; exit 0; fi
 
 data="$(bash "$here/real-data.sh")"
 py="$(bash "$here/trainer-env.sh")"
-mkdir -p "$cache/models"
-exec 9>"$dest.lock"
-flock 9
-if [ -f "$dest/.complete" ]; then echo "$dest"; exit 0; fi
-tmp="$(mktemp -d "$cache/models/.warm-base.XXXXXX")"
-trap 'rm -rf "$tmp"' EXIT
+# shellcheck source=infra/model-build.sh
+. "$here/model-build.sh"
+model_begin warm-base "$dest"
 awk 'NR % 10 != 1' "$data/general/fortunes.jsonl" >"$tmp/train.jsonl"
 awk 'NR % 10 == 1' "$data/general/fortunes.jsonl" >"$tmp/held-out.jsonl"
 
@@ -37,12 +34,9 @@ cat >"$tmp/pretrain.json" <<EOF
  "outputDir": "$tmp/model", "checkpointDir": "$tmp/ckpt", "device": "cpu"}
 EOF
 echo "warm-base: training the MLM head of $(basename "$base") on general text ($STEPS steps, encoder frozen, once)" >&2
-(cd "$repo" && PYTHONPATH="$repo" DAPT_LOG_LEVEL="${DAPT_LOG_LEVEL:-WARNING}" "$py" -m trainer pretrain --config "$tmp/pretrain.json" >/dev/null) ||
+trainer_run pretrain "$tmp/pretrain.json" ||
   { echo "warm-base: the head warm-up failed (see above)" >&2; exit 1; }
 
-# shellcheck source=infra/mlm-heldout.sh
-. "$here/mlm-heldout.sh"
 mlm_heldout "$tmp/model" "$tmp/held-out.jsonl" "$tmp/model/warmup.json" "$STEPS" "general (every 10th fortune cookie)" ||
   { echo "warm-base: measuring the warmed head failed" >&2; exit 1; }
-rm -rf "$dest" && mv "$tmp/model" "$dest" && touch "$dest/.complete"
-echo "$dest"
+model_publish "$tmp/model" "$dest"

@@ -208,3 +208,11 @@ test('techniques through the protocol: one arm per technique and reference, comp
   assert.deepEqual(marker.technique, { train: { weightDecay: 0.3 } });
   assert.match(fs.readFileSync(path.join(out, 'table.md'), 'utf8'), /^\| adapted\+wd \(vs adapted\) \| [+-][\d.]+ \[/m);
 });
+
+test('bench:adapt refuses an unknown --base-model or --size, naming the option and what it accepts', async () => {
+  const cli = path.join(REPO_ROOT, 'bench', 'adapt', 'index.ts');
+  const fails = (args: string[], message: RegExp) =>
+    assert.rejects(run(process.execPath, ['--import', 'tsx', cli, ...args], { cwd: REPO_ROOT }), (e: { code: number; stderr: string }) => e.code === 1 && message.test(e.stderr));
+  await fails(['--base-model', 'roberta'], /--base-model: expected minilm or general-bert, got "roberta"/);
+  await fails(['--base-model', 'general-bert', '--size', 'huge'], /--size: expected cpu, cpu-hour, gpu, general-bert, got "huge"/);
+});

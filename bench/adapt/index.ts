@@ -33,7 +33,7 @@ import { trainerPython } from '../../activities/model-stage/trainer-process';
 import { augmentWords, type WordAugmenter } from '../../activities/stages/augment/run';
 import { AugmentParams } from '../../activities/stages/augment/spec';
 import { defaultJieba } from '../../activities/chinese';
-import { rng } from '../../activities/rng';
+import { rng, shuffled } from '../../activities/rng';
 import { intervalChart } from '../../activities/stages/report/svg';
 import { writeGeneratedSection } from '../docs-section';
 import { infraDir } from '../infra-dir';
@@ -76,17 +76,6 @@ export function writeSmokeData(dir: string): void {
 
 export const BASE_MODELS = ['minilm', 'general-bert'] as const;
 export type BaseModel = (typeof BASE_MODELS)[number];
-
-/** Rows of several files interleaved in a fixed shuffled order (the control arm reads one mixed stream). */
-function shuffled<T>(rows: T[], seed: number): T[] {
-  const r = rng(seed);
-  const out = [...rows];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(r() * (i + 1));
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
-}
 
 export interface BundleOptions {
   out: string;
@@ -163,7 +152,8 @@ export async function makeBundle(o: BundleOptions): Promise<string> {
       // the base's own pretraining text, all of it: the control continues on what the base already knows
       const wordnet = await infraDir('wordnet.sh');
       const rows = [...readJsonl(path.join(data, 'general', 'fortunes.jsonl')), ...readJsonl(path.join(wordnet, 'glosses.jsonl'))];
-      writeJsonl(path.join(o.out, 'general', 'general.jsonl'), shuffled(rows.map((x) => ({ id: x.id, text: x.text })), 5));
+      // the base's two sources mixed into one file
+      writeJsonl(path.join(o.out, 'general', 'general.jsonl'), shuffled(rows.length, rng(5)).map((i) => ({ id: rows[i].id, text: rows[i].text })));
       generalDocs = rows.length;
     } else generalDocs = take('general', o.generalDocs ?? 8000);
     source = { data, base, baseModel: o.baseModel ?? 'minilm', meta, glossary, domainDocs: take('domain', o.domainDocs ?? 8000), generalDocs, ...(o.compact ? { compact: 'base weights float16, documents gzipped' } : {}) };

@@ -4,6 +4,7 @@
  * words (n times), random deletion (each word with probability p; at least one word survives). Protected words
  * (lexicon terms) are never replaced, swapped or deleted. Each returns how many words it changed.
  */
+import { shuffled } from '../../rng';
 import { insertSep, matchCase, wordKey, type Words } from './tokens';
 
 export type Random = () => number;
@@ -18,15 +19,6 @@ const pick = <T>(xs: readonly T[], random: Random): T => xs[Math.floor(random() 
 
 export function edits(alpha: number, words: number): number {
   return alpha > 0 ? Math.max(1, Math.floor(alpha * words)) : 0;
-}
-
-function shuffled(n: number, random: Random): number[] {
-  const xs = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [xs[i], xs[j]] = [xs[j], xs[i]];
-  }
-  return xs;
 }
 
 function synonymsOf(word: string, synonyms: Synonyms): readonly string[] {
