@@ -1,8 +1,8 @@
 # Sourced by the scripts that take real data from Debian's archive (real-data.sh, glossary.sh, wordnet.sh): the checks, the
 # lock and apt's private state they share. `archive_begin <name> <dest>` exits 0 printing <dest> when it is built
-# already (also after waiting for a concurrent build); otherwise it returns holding the lock on fd 9, with `die`
-# and `apt_opts` (apt-get options for a private state directory in the cache, so the machine's own package lists
-# are left alone; the machine's configured Debian mirror is used) defined.
+# already (also after waiting for a concurrent build); otherwise it returns holding the lock on fd 9, with `die`,
+# $tmp (a scratch folder in the cache, removed on exit) and `apt_opts` (apt-get options for a private state directory
+# in the cache, so the machine's own package lists are left alone; the machine's configured Debian mirror is used).
 archive_begin() {
   local name="$1" dest="$2"
   archive_name="$name"
@@ -15,6 +15,8 @@ archive_begin() {
   exec 9>"$cache/data/.$name.lock"
   flock 9
   if [ -f "$dest/.complete" ]; then echo "$dest"; exit 0; fi
+  tmp="$(mktemp -d "$cache/data/.$name.XXXXXX")"
+  trap 'rm -rf "$tmp"' EXIT
   apt_dir="$cache/apt"
   mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
   apt_opts=(-q -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache" -o Acquire::Languages=en -o APT::Sandbox::User=root)

@@ -18,8 +18,6 @@ dest="$cache/data/foldoc-$FOLDOC_VERSION-v$BUILD"
 # shellcheck source=infra/debian-archive.sh
 . "$here/debian-archive.sh"
 archive_begin glossary "$dest"
-tmp="$(mktemp -d "$cache/data/.glossary.XXXXXX")"
-trap 'rm -rf "$tmp"' EXIT
 archive_deb dict-foldoc "$FOLDOC_VERSION" "$FOLDOC_SHA256" "$tmp"
 
 rm -rf "$dest.partial"

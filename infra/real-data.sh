@@ -31,8 +31,6 @@ archive_update
 index_file() { # identifier [extra indextargets filter]
   apt-get "${apt_opts[@]}" indextargets --format '$(FILENAME)' "Codename: bookworm" "Component: main" "Identifier: $1" "${@:2}" | head -n 1
 }
-tmp="$(mktemp -d "$cache/data/.real-data.XXXXXX")"
-trap 'rm -rf "$tmp"' EXIT
 packages="$(index_file Packages "Architecture: amd64")"
 translation="$(index_file Translations "Language: en")"
 [ -n "$packages" ] && [ -n "$translation" ] && [ -f "$packages" ] && [ -f "$translation" ] ||

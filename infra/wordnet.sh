@@ -17,8 +17,6 @@ dest="$cache/data/wordnet-${WORDNET_VERSION#*:}-v$BUILD"
 # shellcheck source=infra/debian-archive.sh
 . "$here/debian-archive.sh"
 archive_begin wordnet "$dest"
-tmp="$(mktemp -d "$cache/data/.wordnet.XXXXXX")"
-trap 'rm -rf "$tmp"' EXIT
 archive_deb wordnet-base "$WORDNET_VERSION" "$WORDNET_SHA256" "$tmp"
 
 rm -rf "$dest.partial"
