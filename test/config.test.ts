@@ -2,13 +2,13 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { CONFIG_ENV, configEnv, loadConfig, ProfileError, temporalConnectOptions } from '../config';
+import { tempDir } from './helpers/tmp';
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dapt-config-'));
+const dir = tempDir('config');
 const file = (name: string, text = `-----BEGIN ${name}-----\n`) => {
   const p = path.join(dir, name);
   fs.mkdirSync(path.dirname(p), { recursive: true });

@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { ArtifactStore } from '../activities/store';
@@ -16,8 +15,9 @@ import { loadConfig, type DaptConfig } from '../config';
 import { startWorkers } from '../worker/worker';
 import { plan } from './helpers/plans';
 import { makePki, tlsProxy, type Pki } from './helpers/tls';
+import { tempDir } from './helpers/tmp';
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dapt-tls-'));
+const dir = tempDir('tls');
 let pki: Pki;
 let minio: MinioServer;
 let temporal: TemporalServer;

@@ -1,14 +1,14 @@
 /** The demo prints each task's majority-class baseline beside its scores: what always predicting the commonest test label scores. */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { headline, majorityBaseline } from '../cli/commands/demo';
 import type { Plan } from '../schemas/plan';
 import type { RunStatus } from '../schemas/run';
+import { tempDir } from './helpers/tmp';
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dapt-baseline-'));
+const dir = tempDir('baseline');
 const write = (name: string, rows: object[]) => fs.writeFileSync(path.join(dir, name), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
 
 test('majority baseline of a classification test set: accuracy and macro-F1 over the task labels', () => {

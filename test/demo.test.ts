@@ -6,14 +6,14 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
 import { freePort } from '../infra/process';
+import { tempDir } from './helpers/tmp';
 
 const DAPT = path.join(__dirname, '..', 'bin', 'dapt.js');
-const state = fs.mkdtempSync(path.join(os.tmpdir(), 'dapt-demo-test-'));
+const state = tempDir('demo-test');
 let env: NodeJS.ProcessEnv = process.env;
 
 after(async () => {

@@ -7,8 +7,6 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import readline from 'node:readline';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
@@ -23,6 +21,7 @@ import { LineSplitter, jsonLines } from '../activities/jsonl';
 import type { ArtifactStore } from '../activities/store';
 import { rng } from '../activities/rng';
 import { DocumentRecord, type ArtifactFileT, type DocumentRecordT } from '../schemas/manifest';
+import { tempDir } from './helpers/tmp';
 
 /** What ShardWriter and readShard use of a store, in memory. */
 function memoryStore(): { store: ArtifactStore; blobs: Map<string, Buffer> } {
@@ -183,7 +182,7 @@ describe('ShardWriter', () => {
       source: 'src',
       metadata: { i, tags: ['x'] },
     }));
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dapt-shards-'));
+    const dir = tempDir('shards');
     try {
       const runs = [];
       for (let run = 0; run < 2; run++) {
@@ -256,7 +255,7 @@ describe('shard codecs', () => {
   });
 
   test('a record read and written unchanged keeps its line; a changed one is serialized again', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dapt-shards-'));
+    const dir = tempDir('shards');
     try {
       const mem = memoryStore();
       const lines = [

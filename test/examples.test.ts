@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import type { FinetuneMetrics } from '../activities/stages/evaluate/run';
@@ -16,10 +15,11 @@ import { EXAMPLES, examplePages, pipelineFile, prepareExample } from '../example
 import { loadPlan } from '../schemas';
 import { startStack, type Stack } from './helpers/stack';
 import { buildTinyModel } from './helpers/tiny-model';
+import { tempDir } from './helpers/tmp';
 
 process.env.OMP_NUM_THREADS ??= '1';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dapt-examples-'));
+const tmp = tempDir('examples');
 let stack: Stack | undefined;
 after(async () => {
   await stack?.stop();

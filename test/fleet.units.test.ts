@@ -1,12 +1,12 @@
 /** The fleet's pieces without servers: the GPU pool, the trainer's pinned environment, queue placement in the plan. */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { trainerEnv, trainerProcesses } from '../activities/model-stage/trainer-process';
 import { compilePipeline } from '../schemas';
 import { GpuPool, visibleGpuIds } from '../activities/gpus';
+import { tempDir } from './helpers/tmp';
 
 test('visible GPU ids follow CUDA_VISIBLE_DEVICES (indices or UUIDs; -1 and what follows it hide devices)', () => {
   assert.deepEqual(visibleGpuIds({ CUDA_VISIBLE_DEVICES: '2, 5,7' }), ['2', '5', '7']);
@@ -43,7 +43,7 @@ test('the GPU pool leases whole GPUs first come first served; a waiting request 
 });
 
 test('a pinned trainer sees only its leased GPUs and runs one DDP rank per GPU', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dapt-pin-'));
+  const dir = tempDir('pin');
   const cfg = (device: string) => {
     const p = path.join(dir, `${device}.json`);
     fs.writeFileSync(p, JSON.stringify({ command: 'pretrain', device }));

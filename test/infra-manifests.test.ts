@@ -7,10 +7,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { CONFIG_ENV, loadConfig } from '../config';
+import { tempDir } from './helpers/tmp';
 
 const ROOT = path.resolve(__dirname, '..');
 const CHART = path.join(ROOT, 'infra/helm/dapt');
@@ -60,7 +60,7 @@ before(
   () => {
     const out = execFileSync('bash', [path.join(ROOT, 'infra/k8s-tools.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     tools = Object.fromEntries(out.trim().split('\n').map((l) => l.split(/=(.*)/s).slice(0, 2))) as unknown as Tools;
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dapt-manifests-'));
+    tmp = tempDir('manifests');
   },
   { timeout: 30 * 60_000 },
 );

@@ -4,7 +4,6 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client as TemporalClient, Connection } from '@temporalio/client';
 import { Client as MinioClient } from 'minio';
@@ -12,11 +11,12 @@ import { ensureBinaries, freePort, PortInUseError, startMinio, startMinioCluster
 import { DEV_CREDENTIALS } from '../config';
 import { devDown, devStatus, devUp } from '../infra/dev';
 import { assertPortFree, isAlive, onFreshPorts } from '../infra/process';
+import { tempDir } from './helpers/tmp';
 
 let tmp: string;
 before(
   async () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dapt-infra-'));
+    tmp = tempDir('infra');
     await ensureBinaries(); // a first install builds MinIO from source: minutes, hence the long timeout
   },
   { timeout: 20 * 60_000 },

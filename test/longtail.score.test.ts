@@ -4,13 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { ConfigError } from '../activities/errors';
 import { readDictionary, termKey } from '../activities/stages/longtail/dictionary';
 import { needsKnowledge, type TermStats } from '../activities/stages/longtail/score';
 import { stageKinds } from '../schemas/stages';
+import { tempDir } from './helpers/tmp';
 
 const p = stageKinds.longtail.params.parse({ baseModel: 'm' }).score; // generalPerMillion 10, enoughFreq 10, fragmentPieces 3
 const term = (t: Partial<TermStats>): TermStats => ({ domainFreq: 10, generalFreq: 0, generalUnits: 1_000_000, pieces: 3, unknown: false, defined: true, ...t });
@@ -49,7 +49,7 @@ describe('needs-knowledge score', () => {
 });
 
 describe('glossary (dictionary) file', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dapt-glossary-'));
+  const dir = tempDir('glossary');
   const write = (name: string, lines: string[]) => {
     const f = path.join(dir, name);
     fs.writeFileSync(f, lines.join('\n') + '\n');

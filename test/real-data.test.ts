@@ -7,13 +7,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { tempDir } from './helpers/tmp';
 
 const SECTIONS = ['database', 'editors', 'electronics', 'games', 'graphics', 'hamradio', 'mail', 'math', 'sound', 'video'];
 const SCRIPT = path.join(__dirname, '..', 'infra', 'real_data.py');
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dapt-real-data-'));
+const root = tempDir('real-data');
 
 function writeArchive(): { packages: string; translations: string; fortunes: string } {
   const packages: string[] = [];

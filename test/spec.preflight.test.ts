@@ -7,13 +7,13 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { compilePipeline, loadPlan, loadPlanWithWarnings, SpecError, type SpecIssue } from '../schemas';
 import { PAYLOAD_LIMIT_BYTES, PAYLOAD_WARN_BYTES } from '../schemas/preflight/payload';
+import { tempDir } from './helpers/tmp';
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dapt-preflight-'));
+const dir = tempDir('preflight');
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function file(name: string, text: string): string {

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { expectTypeOf } from 'expect-type';
@@ -16,8 +15,9 @@ import {
   type StageParamsInput,
 } from '../schemas';
 import { trainerJsonSchema } from '../schemas/trainer';
+import { tempDir } from './helpers/tmp';
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dapt-spec-'));
+const dir = tempDir('spec');
 function file(name: string, text: string): string {
   const p = path.join(dir, name);
   fs.writeFileSync(p, text);

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { runTrainer, throwIfTrainerFailed, TrainerEventError } from '../activities/model-stage/trainer-process';
 import { parseTrainerEvent, trainerEventsJsonSchema, type TrainerEvent } from '../schemas/trainer-events';
+import { tempDir } from './helpers/tmp';
 
 test('trainer/events.schema.json is the generated schema (regenerate with `npx dapt schema --trainer-events > trainer/events.schema.json`)', () => {
   const committed = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'trainer', 'events.schema.json'), 'utf8'));
@@ -47,7 +47,7 @@ function fakeTrainer(dir: string, lines: string[]): { python: string; terminated
 }
 
 test('a trainer that breaks the event contract is stopped with SIGTERM and the attempt fails naming the event', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dapt-events-'));
+  const dir = tempDir('events');
   const fake = fakeTrainer(dir, [
     'starting',
     '{"event":"progress","step":1,"total":4,"loss":7.1,"lr":0.001,"tokensPerSec":100}',

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { trainerProcesses } from '../activities/model-stage/trainer-process';
+import { tempDir } from './helpers/tmp';
 
 test('pretrain runs one trainer process per visible GPU unless the stage is on CPU; evaluate always one', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dapt-nproc-'));
+  const dir = tempDir('nproc');
   const cfg = (device: string) => {
     const p = path.join(dir, `${device}.json`);
     fs.writeFileSync(p, JSON.stringify({ command: 'pretrain', device }));

@@ -3,12 +3,10 @@
  * Input: one JSON argument {store, params, run, stage}. Output: one JSON line per progress report on stdout,
  * the way the activity runtime would heartbeat them.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { crawlStage } from '../../activities/stages/crawl/run';
 import { ArtifactStore, type StoreConfig } from '../../activities/store';
 import type { StageParams } from '../../schemas/stages';
+import { tempDir } from './tmp';
 
 interface ChildInput {
   store: StoreConfig;
@@ -19,7 +17,7 @@ interface ChildInput {
 
 async function main(): Promise<void> {
   const input = JSON.parse(process.argv[2]) as ChildInput;
-  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dapt-crawl-child-'));
+  const workDir = tempDir('crawl-child');
   await crawlStage.run!({
     pipeline: 'test',
     run: input.run,

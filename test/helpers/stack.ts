@@ -4,7 +4,6 @@
  * their own. Torn down in `after`.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { ArtifactStore } from '../../activities/store';
@@ -13,6 +12,7 @@ import { startWorkerProcess, type WorkerProcess } from '../../infra/worker-proce
 import { startMinio, startMinioCluster, startTemporal, type MinioCluster, type MinioServer, type TemporalServer } from '../../infra/servers';
 import { loadConfig, type DaptConfig } from '../../config';
 import { startWorkers, type RunningWorkers } from '../../worker/worker';
+import { tempDir } from './tmp';
 
 export interface StackOptions {
   /** Run MinIO in distributed mode with this many single-drive nodes (≥ 4) instead of one server. */
@@ -39,7 +39,7 @@ export interface Stack {
 }
 
 export async function startStack(label: string, opts: StackOptions = {}): Promise<Stack> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `dapt-${label}-`));
+  const dir = tempDir(label);
   const [temporal, minioCluster] = await Promise.all([
     startTemporal({ logFile: path.join(dir, 'temporal.log'), uiPort: false }),
     opts.minioNodes

@@ -3,13 +3,13 @@
  * context, a temp work dir, an AbortController, and the progress reports captured for assertions.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { ArtifactStore } from '../../activities/store';
 import type { Progress, StageContext, StageInputArtifact } from '../../activities/stages/types';
 import type { DocumentRecordT, ManifestT } from '../../schemas/manifest';
 import { readDocuments } from '../../activities/documents';
 import { startMinio, type MinioServer } from '../../infra/servers';
+import { tempDir } from './tmp';
 
 export interface TestMinio {
   server: MinioServer;
@@ -22,7 +22,7 @@ export interface TestMinio {
 let buckets = 0;
 
 export async function startTestMinio(label: string): Promise<TestMinio> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `dapt-${label}-`));
+  const dir = tempDir(label);
   const server = await startMinio({ dataDir: path.join(dir, 'minio'), logFile: path.join(dir, 'minio.log') });
   return {
     server,
@@ -65,7 +65,7 @@ export interface StageContextOptions<P> {
 }
 
 export function makeStageContext<P>(opts: StageContextOptions<P>): TestStageContext<P> {
-  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dapt-stage-'));
+  const workDir = tempDir('stage');
   const controller = new AbortController();
   const progressLog: Progress[] = [];
   const logLines: string[] = [];

@@ -44,11 +44,12 @@ def _seqs(tok, texts: list[str]) -> Packed:
 
 def _tokenize(tok, texts: list[str], seq_len: int, packing: bool) -> Packed:
     """The texts as the trainer tokenises a corpus (tokenize_corpus), whole-word flags included."""
-    path = os.path.join(tempfile.mkdtemp(prefix="dapt-definitions-"), "docs.jsonl")
-    with open(path, "w", encoding="utf-8") as f:
-        for t in texts:
-            f.write(json.dumps({"text": t}) + "\n")
-    return tokenize_corpus([path], tok, seq_len, packing=packing, segmenter=Segmenter("en"))
+    with tempfile.TemporaryDirectory(prefix="dapt-definitions-") as d:
+        path = os.path.join(d, "docs.jsonl")
+        with open(path, "w", encoding="utf-8") as f:
+            for t in texts:
+                f.write(json.dumps({"text": t}) + "\n")
+        return tokenize_corpus([path], tok, seq_len, packing=packing, segmenter=Segmenter("en"))
 
 
 def _segment(tok, e: Entry) -> list[int]:
