@@ -21,6 +21,7 @@ import { keys, type ArtifactStore } from './store';
 import { mapLimit } from './concurrency';
 import type { GpuLease, GpuPool } from './gpus';
 import { ConfigError } from './errors';
+import { makeWorkDir, sweepDeadWorkDirs } from './work-dirs';
 
 export interface ActivityDeps {
   store: ArtifactStore;
@@ -34,6 +35,8 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   const workRoot = deps.workRoot ?? path.join(os.tmpdir(), 'dapt-work');
   const log = deps.log ?? ((m: string) => console.error(m));
+  const swept = sweepDeadWorkDirs(workRoot);
+  if (swept) log(`removed ${swept} work folder(s) of stopped workers under ${workRoot}`);
   const { store } = deps;
 
   // Fan-out task lists are immutable per cache key within a run (a later run may clear and replan a ledger whose
@@ -199,7 +202,7 @@ export function createActivities(deps: ActivityDeps) {
     const { heartbeatDetails, heartbeatTimeoutMs } = actx.info;
     // The nodes of a multi-node attempt each run once (Temporal's retries are off); the group's try is the attempt.
     const attempt = (call as Partial<NodeCall>).node?.attempt ?? actx.info.attempt;
-    const workDir = fs.mkdtempSync(path.join(ensureDir(workRoot), `${call.stage.name}-`));
+    const workDir = makeWorkDir(workRoot, call.stage.name);
     let last: Progress = (heartbeatDetails as Progress | undefined) ?? {};
     const beat = () => actx.heartbeat(last);
     // Heartbeat even when the stage is silent: it is how cancellation reaches a running attempt.
@@ -286,7 +289,3 @@ async function guarded<T>(f: () => Promise<T>, attempt = 1): Promise<T> {
 }
 
 
-function ensureDir(d: string): string {
-  fs.mkdirSync(d, { recursive: true });
-  return d;
-}

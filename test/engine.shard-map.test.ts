@@ -9,6 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { getRunStatus, startRun, waitForRun } from '../client/runs';
@@ -172,8 +173,13 @@ test('SIGKILL of a worker mid-extract, mid-filter and mid-dedupe: same output, n
   let killedInDedupe = false;
   // A replacement starts in the background: the next stage may start and end while it boots.
   const replacements: Promise<number>[] = [];
+  // what the killed workers' attempts left on disk: a worker started later on this host removes it
+  const workRoot = path.join(os.tmpdir(), 'dapt-work');
+  const leftBy = (pid: number) => fs.readdirSync(workRoot).filter((n) => new RegExp(`\\.${pid}\\.\\d+@`).test(n) && n.includes(`@${os.hostname()}-`));
+  const left: string[] = [];
   const kill = (w: WorkerProcess) => {
     process.kill(w.pid, 'SIGKILL');
+    left.push(...leftBy(w.pid));
     killed.push(w);
     live.splice(live.indexOf(w), 1);
     replacements.push(spawn().then((r) => live.push(r)));
@@ -240,5 +246,7 @@ test('SIGKILL of a worker mid-extract, mid-filter and mid-dedupe: same output, n
   assert.equal(status.stages.filter.fanout?.reused, SHARDS);
   assert.equal(status.stages.extract.fanout?.reused, SHARDS);
   await Promise.all(replacements);
+  assert.ok(left.length >= 1, 'the killed workers left work folders of the tasks they held');
+  assert.deepEqual(left.filter((n) => fs.existsSync(path.join(workRoot, n))), [], 'the replacement workers removed them');
   await Promise.all(live.map((p) => p.stop()));
 });
