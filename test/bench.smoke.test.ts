@@ -14,6 +14,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { tempDir } from './helpers/tmp';
 
 const ROOT = path.resolve(__dirname, '..');
 const scripts = Object.keys((JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts)
@@ -41,6 +42,7 @@ const ORDER = ['bench:scale', 'bench:pipeline', 'bench:adapt', 'bench:engine', '
 const ordered = [...scripts].sort((a, b) => (ORDER.indexOf(a) + 1 || 99) - (ORDER.indexOf(b) + 1 || 99));
 
 const TIMEOUT_MS = 240_000;
+const smokeTmp = tempDir('bench-smoke');
 
 interface Run {
   code: number | null;
@@ -55,7 +57,8 @@ function runSmoke(script: string): Promise<Run> {
     cwd: ROOT,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, DAPT_LOG_LEVEL: 'ERROR' },
+    // what a smoke run writes to the temp dir (its output folder, servers' data) goes with this test file's folders
+    env: { ...process.env, DAPT_LOG_LEVEL: 'ERROR', TMPDIR: smokeTmp },
   });
   let output = '';
   child.stdout.on('data', (c: Buffer) => (output += c.toString()));
