@@ -3,6 +3,9 @@
 # already (also after waiting for a concurrent build); otherwise it returns holding the lock on fd 9, with `die`,
 # $tmp (a scratch folder in the cache, removed on exit) and `apt_opts` (apt-get options for a private state directory
 # in the cache, so the machine's own package lists are left alone; the machine's configured Debian mirror is used).
+# shellcheck source=infra/cache-build.sh
+. "$here/cache-build.sh"
+
 archive_begin() {
   local name="$1" dest="$2"
   archive_name="$name"
@@ -11,12 +14,7 @@ archive_begin() {
   command -v apt-get >/dev/null || die "needs apt-get (a Debian or Ubuntu machine): the data comes from Debian's archive"
   command -v python3 >/dev/null || die "needs python3"
   [ "$(id -u)" = 0 ] || die "needs root for apt-get into a private directory (run as root, or copy a built $dest from a machine that has it)"
-  mkdir -p "$cache/data"
-  exec 9>"$cache/data/.$name.lock"
-  flock 9
-  if [ -f "$dest/.complete" ]; then echo "$dest"; exit 0; fi
-  tmp="$(mktemp -d "$cache/data/.$name.XXXXXX")"
-  trap 'rm -rf "$tmp"' EXIT
+  cache_build_lock "$dest" "$cache/data/.$name.lock" "$cache/data/.$name"
   apt_dir="$cache/apt"
   mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
   apt_opts=(-q -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache" -o Acquire::Languages=en -o APT::Sandbox::User=root)

@@ -1,16 +1,14 @@
 # Sourced by the scripts that build a base model into the cache (warm-base.sh, general-base.sh): the lock, the
-# trainer calls and the held-out measurement they share. Needs $repo, $py and $cache.
+# trainer calls and the held-out measurement they share. Needs $here, $repo, $py and $cache.
 
 # `model_begin NAME DEST`: exits 0 printing DEST when it is built already (also after waiting for a concurrent
 # build); otherwise returns holding the lock on fd 9, with $tmp a scratch folder in the cache removed on exit.
+# shellcheck source=infra/cache-build.sh
+. "$here/cache-build.sh"
+
 model_begin() {
   local name="$1" dest="$2"
-  mkdir -p "$cache/models"
-  exec 9>"$dest.lock"
-  flock 9
-  if [ -f "$dest/.complete" ]; then echo "$dest"; exit 0; fi
-  tmp="$(mktemp -d "$cache/models/.$name.XXXXXX")"
-  trap 'rm -rf "$tmp"' EXIT
+  cache_build_lock "$dest" "$dest.lock" "$cache/models/.$name"
 }
 
 # `trainer_run COMMAND CONFIG`: the trainer's COMMAND on the JSON CONFIG, its event lines dropped (errors reach stderr).
