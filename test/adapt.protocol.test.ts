@@ -183,7 +183,7 @@ test('techniques through the protocol: one arm per technique and reference, comp
   await run(
     python,
     [path.join(REPO_ROOT, 'bench', 'adapt', 'protocol.py'), '--bundle', bundle, '--out', out, '--size', 'smoke', '--seeds', '1,2,3', '--device', 'cpu', '--arms', 'base,adapted',
-      '--techniques', JSON.stringify({ rdrop: { rdrop: { alpha: 1 } } }), '--technique-on', 'base,adapted', '--pretrain-techniques', JSON.stringify({ wd: { train: { weightDecay: 0.3 } } })],
+      '--techniques', JSON.stringify({ rdrop: { rdrop: { alpha: 1 } } }), '--technique-on', 'base,adapted', '--pretrain-techniques', JSON.stringify({ wd: { train: { weightDecay: 0.3 } } }), '--pretrain-steps', '3'],
     { cwd: REPO_ROOT, env, maxBuffer: 64 << 20 },
   );
   const r = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8')) as {
@@ -192,6 +192,7 @@ test('techniques through the protocol: one arm per technique and reference, comp
     versusReference: Record<string, { difference: number; lower: number; upper: number }>;
     techniques: Record<string, { on: string; options?: unknown; pretrain?: unknown }>;
     summary: Record<string, Record<string, { mean: number }>>;
+    sizes: { pretrain_steps: number };
   };
   assert.deepEqual(r.arms, ['base', 'adapted', 'base+rdrop', 'adapted+rdrop', 'adapted+wd']);
   assert.deepEqual(Object.keys(r.comparison).sort(), ['adapted', 'adapted+rdrop', 'adapted+wd', 'base+rdrop']);
@@ -206,13 +207,20 @@ test('techniques through the protocol: one arm per technique and reference, comp
   // the pretraining technique's arm is its own model, pretrained with the technique laid over adapted's config
   const marker = JSON.parse(fs.readFileSync(path.join(out, 'work', 'adapted+wd', 'pretrained.json'), 'utf8')) as { technique: unknown };
   assert.deepEqual(marker.technique, { train: { weightDecay: 0.3 } });
+  // --pretrain-steps gives every pretrained arm the same budget in place of the size's (smoke: 4)
+  assert.equal(r.sizes.pretrain_steps, 3);
+  for (const arm of ['adapted', 'adapted+wd']) {
+    const m = JSON.parse(fs.readFileSync(path.join(out, 'work', arm, 'metrics.json'), 'utf8')) as { metrics: Record<string, number> };
+    assert.equal(m.metrics['train.steps'], 3, arm);
+  }
   assert.match(fs.readFileSync(path.join(out, 'table.md'), 'utf8'), /^\| adapted\+wd \(vs adapted\) \| [+-][\d.]+ \[/m);
 });
 
-test('bench:adapt refuses an unknown --base-model or --size, naming the option and what it accepts', async () => {
+test('bench:adapt refuses an unknown --base-model or --size or a bad --pretrain-steps, naming the option and what it accepts', async () => {
   const cli = path.join(REPO_ROOT, 'bench', 'adapt', 'index.ts');
   const fails = (args: string[], message: RegExp) =>
     assert.rejects(run(process.execPath, ['--import', 'tsx', cli, ...args], { cwd: REPO_ROOT }), (e: { code: number; stderr: string }) => e.code === 1 && message.test(e.stderr));
   await fails(['--base-model', 'roberta'], /--base-model: expected minilm or general-bert, got "roberta"/);
   await fails(['--base-model', 'general-bert', '--size', 'huge'], /--size: expected cpu, cpu-hour, gpu, general-bert, got "huge"/);
+  await fails(['--pretrain-steps', '0'], /--pretrain-steps: expected a positive whole number of steps, got "0"/);
 });

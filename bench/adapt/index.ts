@@ -7,6 +7,7 @@
  *   npm run bench:adapt -- [--size cpu|cpu-hour] [--seeds 1,2,3,4,5] [--arms base,adapted] [--options JSON] [--out DIR] [--write-docs docs/benchmarks.md]
  *     --base-model general-bert: a small BERT pretrained here on general text (infra/general-base.sh) instead of the
  *       example's MiniLM base, with its own size (--size general-bert) and that general text for the control arm
+ *     --pretrain-steps N: every pretrained arm's steps instead of the size's (equal budgets across arms)
  *     --options: finetune options every arm gets alike, e.g. '{"adversarial": {"method": "fgm"}}'
  *     --techniques '{"fgm": {"adversarial": {"method": "fgm"}}, "rdrop": {"rdrop": {}}}' [--technique-on base,adapted]:
  *       the toolbox's techniques, each one more arm <ref>+<name> fine-tuned with its options, in the same run
@@ -198,6 +199,7 @@ async function main(): Promise<void> {
       techniques: { type: 'string' },
       'technique-on': { type: 'string' },
       'pretrain-techniques': { type: 'string' },
+      'pretrain-steps': { type: 'string' },
       out: { type: 'string' },
       data: { type: 'string' },
       base: { type: 'string' },
@@ -215,6 +217,8 @@ async function main(): Promise<void> {
   const size = a.smoke ? 'smoke' : (a.size ?? (baseModel === 'general-bert' ? 'general-bert' : 'cpu'));
   const sizes = ['smoke', 'cpu', 'cpu-hour', 'gpu', 'general-bert'];
   if (!sizes.includes(size)) throw new Error(`--size: expected ${sizes.slice(1).join(', ')}, got "${size}"`);
+  const pretrainSteps = a['pretrain-steps'];
+  if (pretrainSteps !== undefined && !/^[1-9]\d*$/.test(pretrainSteps)) throw new Error(`--pretrain-steps: expected a positive whole number of steps, got "${pretrainSteps}"`);
   const domainDocs = a['domain-docs'] ? Number(a['domain-docs']) : size === 'gpu' || baseModel === 'general-bert' ? 34_000 : 8000;
   if (a['bundle-only']) {
     const dir = await makeBundle({ out: path.resolve(a['bundle-only']), smoke: a.smoke, domainDocs, data: a.data, base: a.base, baseModel, compact: size === 'gpu' && baseModel === 'minilm' });
@@ -230,6 +234,7 @@ async function main(): Promise<void> {
   if (a.techniques) args.push('--techniques', a.techniques);
   if (a['technique-on']) args.push('--technique-on', a['technique-on']);
   if (a['pretrain-techniques']) args.push('--pretrain-techniques', a['pretrain-techniques']);
+  if (pretrainSteps) args.push('--pretrain-steps', pretrainSteps);
   const python = await trainerPython();
   const code = await new Promise<number | null>((resolve) => {
     spawn(python, args, { cwd: REPO_ROOT, stdio: 'inherit', env: { ...process.env, PYTHONPATH: REPO_ROOT } }).once('close', resolve);

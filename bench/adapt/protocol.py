@@ -35,7 +35,7 @@ import os
 import platform
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 # the load reports of every task model (its new classifier head) would drown the protocol's own lines
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
@@ -235,6 +235,8 @@ def main() -> int:
     p.add_argument("--pretrain-techniques", default="{}", help="JSON {name: pretrain config laid over the adapted "
                    "arm's}: for each, one more arm adapted+<name>, pretrained like adapted with it, fine-tuned like every "
                    "arm and compared with adapted as well; \"{bundle}\" in a string is the bundle's folder")
+    p.add_argument("--pretrain-steps", type=int, help="every pretrained arm's steps instead of the size's (the "
+                   "arms keep equal budgets; the warm-up stays a tenth)")
     p.add_argument("--technique-on", default="base", help="the arms each technique is applied to (base, adapted)")
     a = p.parse_args()
     try:
@@ -250,6 +252,10 @@ def main() -> int:
     setup_logging(os.environ.get("DAPT_TRAINER_LOG", "WARNING"))
     started = time.perf_counter()
     size = SIZES[a.size]
+    if a.pretrain_steps is not None:
+        if a.pretrain_steps < 1:
+            p.error(f"--pretrain-steps: expected a positive number of steps, got {a.pretrain_steps}")
+        size = replace(size, pretrain_steps=a.pretrain_steps)
     seeds = [int(s) for s in a.seeds.split(",")]
     arms = [x for x in ARMS if x in a.arms.split(",")]
     if "base" not in arms:
