@@ -151,26 +151,9 @@ def document_batches(seqs: list[DocSequence], tokenizer, objective: str, *, seq_
     return cut_batches(Labelled(inputs, labels, real, False), batch_size, masker)
 
 
-@torch.no_grad()
 def evaluate_batches(model, objective, batches: list[Batch], device: torch.device, autocast) -> dict[str, float]:
     """Mean loss per target token, its exp, and the share of targets predicted exactly."""
-    was_training = model.training
-    model.eval()
-    loss_sum = torch.zeros((), device=device)
-    correct = torch.zeros((), device=device, dtype=torch.long)
-    n = 0
-    for b in batches:
-        b = b.to(device)
-        with autocast:
-            loss, right = objective(*b.args(), with_accuracy=True)
-        loss_sum += loss.float()
-        correct += right
-        n += b.n_targets
-    model.train(was_training)
-    if n == 0:
-        return {}
-    loss = loss_sum.item() / n
-    return {"loss": loss, "perplexity": math.exp(min(loss, 50.0)), "accuracy": correct.item() / n}
+    return measures(sum_batches(model, objective, batches, device, autocast))
 
 
 @torch.no_grad()
