@@ -86,9 +86,10 @@ SIZES = {
                      finetune_lr=1e-4, max_length=64, pseudo_threshold=0.5, teacher_steps=60, resamples=2000),
     # the small general-bert base (infra/general-base.sh: 4 layers, hidden 256, pretrained here on general text):
     # ~10x faster per token than the MiniLM base, so the 2-core machine affords more pretraining in less time;
-    # learning rates for a small model trained from scratch. 2,400 pretraining steps (4.9M tokens, ~25 min an arm
+    # learning rates for a small model trained from scratch. 2,400 pretraining steps (4.9M tokens, 22–24 min an arm
     # here): at 600 no arm's gain showed (docs/benchmarks.md "A base that never saw the domain"); the whole ablation
-    # takes ~80 min, `--pretrain-steps 600` a third of that
+    # took 97 min here (two parts, the second partly beside the test suite); `--pretrain-steps 600`
+    # keeps the earlier budget
     "general-bert": Size(pretrain_steps=2400, pretrain_batch=32, seq_len=64, finetune_steps=150, finetune_batch=16,
                          finetune_lr=1e-3, max_length=64, pseudo_threshold=0.5, teacher_steps=150, resamples=2000,
                          pretrain_lr=5e-4),
