@@ -157,6 +157,22 @@ export function tailFile(file: string, lines = 25): string {
   }
 }
 
+const START_HEADER = '=== ';
+
+/** What the last start wrote to a server's log: the text after spawnServer's last header line (which names the args). */
+export function lastStartLog(file: string): string {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+  const header = text.lastIndexOf(`\n${START_HEADER}`);
+  if (header < 0) return text;
+  const end = text.indexOf('\n', header + 1);
+  return end < 0 ? '' : text.slice(end + 1);
+}
+
 // Servers started by this process and not marked keepAlive. They are stopped when this process exits, so a
 // test run that forgets (or fails before) stop() leaves no orphans behind.
 const owned = new Set<number>();
@@ -206,7 +222,7 @@ export function spawnServer(bin: string, args: string[], opts: SpawnOptions): Ch
   let child: ChildProcess;
   try {
     // A header per start makes appended logs (dev stack restarts) readable.
-    fs.writeSync(fd, `\n=== ${new Date().toISOString()} ${bin} ${args.join(' ')}\n`);
+    fs.writeSync(fd, `\n${START_HEADER}${new Date().toISOString()} ${bin} ${args.join(' ')}\n`);
     child = spawn(bin, args, { detached: true, stdio: ['ignore', fd, fd], env: opts.env ?? process.env });
   } finally {
     fs.closeSync(fd);

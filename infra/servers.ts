@@ -6,7 +6,7 @@ import * as https from 'node:https';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DEV_CREDENTIALS } from '../config';
-import { assertPortFree, freePort, onFreshPorts, spawnServer, stopPid, tailFile } from './process';
+import { assertPortFree, freePort, lastStartLog, onFreshPorts, spawnServer, stopPid, tailFile } from './process';
 
 export { freePort, PortInUseError } from './process';
 
@@ -70,7 +70,7 @@ function runInstall(): Promise<void> {
 
 // ---- shared start/stop plumbing -----------------------------------------------------------------------
 
-interface Launch {
+export interface Launch {
   what: string; // "Temporal", "MinIO": for messages
   bin: string;
   args: string[];
@@ -82,8 +82,26 @@ interface Launch {
   timeoutMs?: number;
 }
 
+/**
+ * A start that may well succeed if made again. Temporal's dev server picks its HTTP, history, matching and
+ * worker ports itself, and when one is taken before it binds it, it logs the bind error and then panics
+ * with a stack trace longer than any log tail: a fresh start picks other ports.
+ */
+class TransientStartError extends Error {}
+
+/** launchOnce, again while the failure is transient (a few times). */
+export async function launch(l: Launch): Promise<ChildProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launchOnce(l);
+    } catch (e) {
+      if (!(e instanceof TransientStartError) || attempt >= 3) throw e;
+    }
+  }
+}
+
 /** Spawn, then poll `ready` until it passes; on failure the process is killed and the log tail reported. */
-async function launch(l: Launch): Promise<ChildProcess> {
+async function launchOnce(l: Launch): Promise<ChildProcess> {
   for (const port of l.ports) await assertPortFree(port, l.what);
   const child = spawnServer(l.bin, l.args, { logFile: l.logFile, env: l.env, keepAlive: l.keepAlive });
   const pid = child.pid!;
@@ -91,15 +109,26 @@ async function launch(l: Launch): Promise<ChildProcess> {
   let lastError: unknown;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
+      const exit = child.signalCode ?? `exit code ${child.exitCode}`;
       const tail = tailFile(l.logFile);
-      // The port was taken between our check and the server's bind: report it like the up-front check.
-      if (/address already in use|port is already in use/i.test(tail)) {
+      // The whole of this start's log, not the tail: a Go panic's stack trace is longer than the tail.
+      const lines = lastStartLog(l.logFile).split('\n');
+      const bindError = lines.find((line) => /address already in use|port is already in use/i.test(line));
+      if (bindError) {
+        // One of our ports was taken between our check and the server's bind: report it like the check.
         for (const port of l.ports) await assertPortFree(port, l.what);
+        throw new TransientStartError(
+          `${l.what} exited during startup (${exit}): a port it picked itself was taken before it bound it: ` +
+            `${bindError.trim()}; last lines of ${l.logFile}:\n${tail}`,
+        );
       }
-      throw new Error(
-        `${l.what} exited during startup (${child.signalCode ?? `exit code ${child.exitCode}`}); ` +
-          `last lines of ${l.logFile}:\n${tail}`,
-      );
+      // A panic at startup with no cause logged: the dev server logs its "fatal" errors as plain errors and
+      // goes on until it panics, so this is as likely a lost race as a bug; a second start tells them apart.
+      const panic = lines.find((line) => line.startsWith('panic: '));
+      if (panic) {
+        throw new TransientStartError(`${l.what} panicked during startup (${exit}): ${panic}; last lines of ${l.logFile}:\n${tail}`);
+      }
+      throw new Error(`${l.what} exited during startup (${exit}); last lines of ${l.logFile}:\n${tail}`);
     }
     try {
       await l.ready();

@@ -7,10 +7,10 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { Client as TemporalClient, Connection } from '@temporalio/client';
 import { Client as MinioClient } from 'minio';
-import { ensureBinaries, freePort, PortInUseError, startMinio, startMinioCluster, startTemporal, type MinioServer } from '../infra/servers';
+import { ensureBinaries, freePort, launch, PortInUseError, startMinio, startMinioCluster, startTemporal, type MinioServer } from '../infra/servers';
 import { DEV_CREDENTIALS } from '../config';
 import { devDown, devStatus, devUp } from '../infra/dev';
-import { assertPortFree, isAlive, onFreshPorts } from '../infra/process';
+import { assertPortFree, isAlive, onFreshPorts, stopPid } from '../infra/process';
 import { tempDir } from './helpers/tmp';
 
 let tmp: string;
@@ -227,4 +227,91 @@ test('a port we picked that was taken before the bind is picked again; a port th
   } finally {
     holder.close();
   }
+});
+
+/**
+ * A server process that fails as Temporal's dev server does when a port it picked itself (history, matching,
+ * worker) is taken before it binds it: the bind error, then a Go panic's stack trace longer than any tail. It
+ * fails that way `failures` times (counted in a file), then listens on `port`.
+ */
+function flakyServer(dir: string, port: number, failures: number, busyPort?: number): { bin: string; args: string[] } {
+  const cause = busyPort === undefined ? '' : `listen tcp 127.0.0.1:${busyPort}: bind: address already in use`;
+  const script = `
+    const fs = require('node:fs'), net = require('node:net');
+    const count = ${JSON.stringify(path.join(dir, 'starts'))};
+    const n = fs.existsSync(count) ? Number(fs.readFileSync(count, 'utf8')) : 0;
+    fs.writeFileSync(count, String(n + 1));
+    if (n < ${failures}) {
+      if (${JSON.stringify(cause)}) console.log('level=ERROR msg="Failed to start gRPC listener" error=' + ${JSON.stringify(cause)});
+      if (${failures} > 99) { console.log('Error: unknown flag: --bogus'); process.exit(1); }
+      console.log('panic: runtime error: invalid memory address or nil pointer dereference');
+      for (let i = 0; i < 60; i++) console.log('\\tgo.temporal.io/server/temporal.frame' + i + '(...)');
+      process.exit(2);
+    }
+    net.createServer().listen(${port}, '127.0.0.1');`;
+  return { bin: process.execPath, args: ['-e', script] };
+}
+
+const listening = (port: number) =>
+  new Promise<void>((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => {
+      socket.destroy();
+      resolve();
+    });
+    socket.once('error', reject);
+  });
+
+test('a start that failed on a port the server picked itself, or panicked, is made again; one of our ports is PortInUseError', async () => {
+  const port = await freePort();
+  const serverPicked = await freePort();
+  const dir = fs.mkdtempSync(path.join(tmp, 'flaky-'));
+  const logFile = path.join(dir, 'server.log');
+  const flaky = (failures: number, busyPort?: number) =>
+    launch({ what: 'Flaky', ...flakyServer(dir, port, failures, busyPort), logFile, ports: [port], ready: () => listening(port), timeoutMs: 10_000 });
+
+  const child = await flaky(2, serverPicked);
+  try {
+    assert.equal(fs.readFileSync(path.join(dir, 'starts'), 'utf8'), '3', 'two failed starts, then one that listens');
+    assert.equal(fs.readFileSync(logFile, 'utf8').match(/^level=ERROR .*address already in use/gm)?.length, 2);
+  } finally {
+    await stopPid(child.pid!);
+  }
+
+  // Three starts that all fail: the error names the bind failure, not only the stack trace's tail.
+  fs.rmSync(path.join(dir, 'starts'));
+  await assert.rejects(flaky(5, serverPicked), (e: Error) => {
+    assert.match(e.message, /Flaky exited during startup \(exit code 2\): a port it picked itself was taken/);
+    assert.match(e.message, new RegExp(`listen tcp 127\\.0\\.0\\.1:${serverPicked}: bind: address already in use`));
+    return true;
+  });
+  assert.equal(fs.readFileSync(path.join(dir, 'starts'), 'utf8'), '3', 'given up after three starts');
+
+  // A panic with no cause logged is also started again; an exit that is not a panic is final at once.
+  fs.rmSync(path.join(dir, 'starts'));
+  await stopPid((await flaky(1)).pid!);
+  assert.equal(fs.readFileSync(path.join(dir, 'starts'), 'utf8'), '2');
+  fs.rmSync(path.join(dir, 'starts'));
+  await assert.rejects(flaky(100), /Flaky exited during startup \(exit code 1\); last lines of .*\n[^]*unknown flag: --bogus/);
+  assert.equal(fs.readFileSync(path.join(dir, 'starts'), 'utf8'), '1');
+
+  // Our own port taken between our check and the server's bind: that is the caller's to handle, at once.
+  fs.rmSync(path.join(dir, 'starts'));
+  const holder = net.createServer();
+  let check = 0;
+  await assert.rejects(
+    launch({
+      what: 'Flaky',
+      ...flakyServer(dir, port, 5, port),
+      logFile,
+      // Free at the up-front check; the holder takes it before the (scripted) bind.
+      ports: [port],
+      ready: async () => {
+        if (check++ === 0) await new Promise<void>((resolve) => holder.listen(port, '127.0.0.1', resolve));
+        throw new Error('not yet');
+      },
+      timeoutMs: 10_000,
+    }),
+    PortInUseError,
+  );
+  holder.close();
 });
