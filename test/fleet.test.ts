@@ -179,7 +179,12 @@ test('an attempt waiting for a GPU heartbeats, says so in the status, and lets g
 test('dapt doctor: every check ok with workers; a queue nobody polls is named; missing search attribute and namespace; a stopped MinIO fails the bucket check', async () => {
   const cfg = stack.config('doctor');
   const w = await stack.workers(cfg, ['cpu', 'gpu']);
-  const checks = await runDoctor(cfg, { queues: ['cpu', 'gpu'] });
+  // A started worker's pollers reach the server a moment later (seconds on a loaded machine): ask until they have.
+  let checks = await runDoctor(cfg, { queues: ['cpu', 'gpu'] });
+  for (const end = Date.now() + 30_000; checks.some((c) => !c.ok) && Date.now() < end; ) {
+    await new Promise((r) => setTimeout(r, 500));
+    checks = await runDoctor(cfg, { queues: ['cpu', 'gpu'] });
+  }
   assert.deepEqual(checks.filter((c) => !c.ok), [], formatChecks(checks));
   const names = checks.map((c) => c.name);
   for (const n of ['config', 'temporal', 'namespace', 'search attributes', 'queue doctor-pipelines', 'queue doctor-cpu', 'queue doctor-gpu', 'bucket', 'trainer']) {
