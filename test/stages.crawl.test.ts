@@ -17,6 +17,7 @@ import type { DocumentRecordT } from '../schemas/manifest';
 import { stageKinds, type StageParamsInput } from '../schemas/stages';
 import { makeStageContext, publishAsInput, startTestMinio, type TestMinio } from './helpers/stage-context';
 import { SITE_PAGES, startTestSite, type TestSite } from './helpers/test-site';
+import { tempDir } from './helpers/tmp';
 
 let minio: TestMinio;
 
@@ -171,7 +172,7 @@ describe('crawl stage', () => {
     try {
       const store = await minio.freshStore();
       const params = crawlParams(site);
-      const input = JSON.stringify({ store: store.config, params, run: 'kill', stage: 'crawl' });
+      const input = JSON.stringify({ store: store.config, params, run: 'kill', stage: 'crawl', workDir: tempDir('crawl-child') });
       const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'helpers', 'crawl-child.ts'), input], {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
