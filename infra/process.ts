@@ -36,12 +36,17 @@ export class PortInUseError extends Error {
  * (Temporal's dev server binds random ports for its HTTP API, metrics and internal services): pick again, a few
  * times. A port the caller named is not ours to change, so that error is final.
  */
-export async function onFreshPorts<T>(auto: boolean, start: () => Promise<T>): Promise<T> {
+export function onFreshPorts<T>(auto: boolean, start: () => Promise<T>): Promise<T> {
+  return retrying(4, (e) => auto && e instanceof PortInUseError, start);
+}
+
+/** `fn()`, made again while its error is `retryable`, `attempts` times at most; the last error otherwise. */
+export async function retrying<T>(attempts: number, retryable: (e: unknown) => boolean, fn: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await start();
+      return await fn();
     } catch (e) {
-      if (!auto || !(e instanceof PortInUseError) || attempt >= 4) throw e;
+      if (!retryable(e) || attempt >= attempts) throw e;
     }
   }
 }

@@ -6,7 +6,7 @@ import * as https from 'node:https';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DEV_CREDENTIALS } from '../config';
-import { assertPortFree, freePort, lastStartLog, onFreshPorts, spawnServer, stopPid, tailFile } from './process';
+import { assertPortFree, freePort, lastStartLog, onFreshPorts, retrying, spawnServer, stopPid, tailFile } from './process';
 
 export { freePort, PortInUseError } from './process';
 
@@ -90,14 +90,8 @@ export interface Launch {
 class TransientStartError extends Error {}
 
 /** launchOnce, again while the failure is transient (a few times). */
-export async function launch(l: Launch): Promise<ChildProcess> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await launchOnce(l);
-    } catch (e) {
-      if (!(e instanceof TransientStartError) || attempt >= 3) throw e;
-    }
-  }
+export function launch(l: Launch): Promise<ChildProcess> {
+  return retrying(3, (e) => e instanceof TransientStartError, () => launchOnce(l));
 }
 
 /** Spawn, then poll `ready` until it passes; on failure the process is killed and the log tail reported. */
